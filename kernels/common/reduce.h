@@ -6,8 +6,8 @@
 DEVICE_FN float group_sum(LOCAL_PTR float* red, float v, int lid, int wg) {
     red[lid] = v;
     BARRIER();
-    for (int half = wg / 2; half > 0; half >>= 1) {
-        if (lid < half) red[lid] += red[lid + half];
+    for (int span = wg / 2; span > 0; span >>= 1) {
+        if (lid < span) red[lid] += red[lid + span];
         BARRIER();
     }
     float total = red[0];
