@@ -33,8 +33,10 @@ public final class OpenClBackend implements Backend {
 
     /** Work-group size of every kernel (WG in the kernel headers). */
     static final int WG = 256;
-    /** Output tile side of the matrix-product kernels (TS in kernels/common/gemm.h). */
+    /** Square output tile side of the matrix-product kernels (TS in kernels/common/gemm.h). */
     static final int TS = 64;
+    /** The wide tile for products with at most TM_WIDE rows (TM_WIDE, TN_WIDE in gemm.h). */
+    static final int TM_WIDE = 16, TN_WIDE = 256;
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt";
 
     private final String deviceName;
@@ -197,6 +199,7 @@ public final class OpenClBackend implements Backend {
         for (cl_kernel k : kernels.values()) clReleaseKernel(k);
         kernels.clear();
         free(dummy);
+        if (scratch != null) free(scratch);
         clReleaseProgram(program);
         clReleaseCommandQueue(queue);
         clReleaseContext(context);
@@ -260,7 +263,11 @@ public final class OpenClBackend implements Backend {
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
-    static long tiles(long m, long n) { return ceilDiv(m, TS) * ceilDiv(n, TS); }
+    /** Work-groups of one product, as tiles_for in kernels/common/gemm.h: 16×256 tiles when m ≤ 16, else 64×64. */
+    static long tiles(long m, long n) {
+        long tm = m <= TM_WIDE ? TM_WIDE : TS, tn = m <= TM_WIDE ? TN_WIDE : TS;
+        return ceilDiv(m, tm) * ceilDiv(n, tn);
+    }
 
     /** The nine feedback kernel arguments (kernels/common/philox.h, FB_ARGS). */
     private static Object[] fb(Feedback f) {
@@ -343,12 +350,38 @@ public final class OpenClBackend implements Backend {
     @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
-        long k = (long) s.inC() * s.kh() * s.kw();
-        long groups = tiles(s.outC(), k) + (dx != null ? tiles(s.inC(), (long) s.batch() * s.inH() * s.inW()) : 0)
+        long k = (long) s.inC() * s.kh() * s.kw(), dwSize = s.outC() * k;
+        long r = (long) s.batch() * s.outH() * s.outW();
+        int splits = (int) ceilDiv(r, CONV_DW_SPLIT);
+        Buffer partial = splits > 1 ? scratch(splits * dwSize) : dummy;
+        boolean direct = dwSize <= CONV_DW_DIRECT_MAX;
+        boolean dxDirect = s.inC() <= TM_WIDE && dwSize <= CONV_DX_DIRECT_MAX;
+        long pixels = (long) s.batch() * s.inH() * s.inW();
+        long groups = (direct ? ceilDiv(dwSize, WG) : tiles(s.outC(), k)) * splits
+                + (dx == null ? 0 : dxDirect ? ceilDiv(pixels, WG) : tiles(s.inC(), pixels))
                 + (db != null ? s.outC() : 0);
-        launch("conv2d_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w}, fb(fb),
-                new Object[]{s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(), s.stride(), s.pad(),
+        launch("conv2d_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w, partial, CONV_DW_SPLIT, direct, dxDirect},
+                fb(fb), new Object[]{s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(), s.stride(), s.pad(),
                         s.outH(), s.outW()}));
+        if (splits > 1)
+            launch("conv2d_backward_reduce", ceilDiv(dwSize, WG), dw, partial, (int) dwSize, splits);
+    }
+
+    /** Reduction chunk of the convolution weight gradient (split_r in conv2d_backward.cl; a multiple of BLOCK_R). */
+    static final int CONV_DW_SPLIT = 4096;
+    /** Weight gradients up to this size are summed one output per thread (dw_direct in conv2d_backward.cl). */
+    static final long CONV_DW_DIRECT_MAX = 1024;
+    /** V of at most this many elements fits the local array Bs (TK·TN_MAX): dx_direct in conv2d_backward.cl. */
+    static final long CONV_DX_DIRECT_MAX = 4096;
+    private ClBuffer scratch;
+
+    /** A device scratch buffer of at least n floats, grown on demand (in-order queue: reuse is safe). */
+    private Buffer scratch(long n) {
+        if (scratch == null || scratch.length() < n) {
+            if (scratch != null) free(scratch);
+            scratch = (ClBuffer) alloc(DType.F32, Math.max(n, 1 << 16));
+        }
+        return scratch;
     }
 
     @Override
