@@ -300,9 +300,11 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void conv2dForward(Buffer y, Buffer x, Buffer w, Buffer b, ConvShape s, boolean relu) {
-        launch("conv2d_forward", tiles(s.outC(), (long) s.batch() * s.outH() * s.outW()),
+        long pixels = (long) s.batch() * s.outH() * s.outW();
+        boolean direct = s.outC() <= TM_WIDE && s.weightSize() <= CONV_DX_DIRECT_MAX;
+        launch("conv2d_forward", direct ? ceilDiv(pixels, WG) : tiles(s.outC(), pixels),
                 y, x, w, opt(b), s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(),
-                s.stride(), s.pad(), s.outH(), s.outW(), relu);
+                s.stride(), s.pad(), s.outH(), s.outW(), relu, direct);
     }
 
     @Override
