@@ -49,3 +49,47 @@ KERNEL void linear_forward(GLOBAL float* RESTRICT y, int y_off,
         }
     }
 }
+
+/*
+ * linear_forward_direct: the same op without local memory or barriers, for CPU OpenCL devices (the
+ * host picks it there): each thread computes DM×DN outputs straight from global memory (the caches do
+ * the tiling) and its accumulators stay in registers; pocl runs the barrier-tiled kernel several times
+ * slower. Launch: ceil(ceil(batch/DM)·ceil(out/DN) / WG) groups of WG.
+ */
+#define DM 4
+#define DN 8
+
+KERNEL void linear_forward_direct(GLOBAL float* RESTRICT y, int y_off,
+                                  GLOBAL const float* RESTRICT x, int x_off,
+                                  GLOBAL const float* RESTRICT w, int w_off,
+                                  GLOBAL const float* RESTRICT b, int b_off, int has_b,
+                                  int batch, int in, int out, int relu) {
+    y += y_off; x += x_off; w += w_off; b += b_off;
+    const int nb = (out + DN - 1) / DN, t = GLOBAL_ID();
+    const int m0 = (t / nb) * DM, n0 = (t % nb) * DN;
+    if (m0 >= batch) return;   /* no barrier in this kernel */
+    float acc[DM * DN], part[DM * DN];
+    for (int i = 0; i < DM * DN; i++) { acc[i] = 0.0f; part[i] = 0.0f; }
+    for (int r = 0; r < in; r++) {
+        float a[DM], bv[DN];
+        /* rows past the edge read the last row (in bounds) and are never stored */
+        for (int i = 0; i < DM; i++) a[i] = x[min(m0 + i, batch - 1) * in + r];
+        for (int j = 0; j < DN; j++) bv[j] = w[min(n0 + j, out - 1) * in + r];
+        for (int i = 0; i < DM; i++)
+            for (int j = 0; j < DN; j++) part[i * DN + j] = FMA(a[i], bv[j], part[i * DN + j]);
+        if ((r + 1) % BLOCK_R == 0 || r + 1 == in)
+            for (int i = 0; i < DM * DN; i++) { acc[i] += part[i]; part[i] = 0.0f; }
+    }
+    for (int i = 0; i < DM; i++) {
+        int m = m0 + i;
+        if (m >= batch) break;
+        for (int j = 0; j < DN; j++) {
+            int n = n0 + j;
+            if (n >= out) break;
+            float v = acc[i * DN + j];
+            if (has_b) v += b[n];
+            if (relu && !(v > 0.0f)) v = 0.0f;
+            y[m * out + n] = v;
+        }
+    }
+}

@@ -48,6 +48,12 @@ public final class OpenClBackend implements Backend {
     /** Stands in for absent nullable buffers (their has_ flag is 0, the kernel never reads it). */
     private final ClBuffer dummy;
     private boolean closed;
+    /**
+     * Linear products through the barrier-free "direct" kernels (CPU devices: pocl runs local-memory
+     * tiles several times slower) or the local-memory tiles (GPUs). dx through V stays tiled on both,
+     * so V is regenerated once per 64-row tile rather than once per few rows.
+     */
+    final boolean directProducts;
 
     /** A view of a cl_mem allocation. */
     static final class ClBuffer extends Buffer {
@@ -71,6 +77,11 @@ public final class OpenClBackend implements Backend {
     }
 
     OpenClBackend(ClDevices.Entry entry) throws BackendUnavailableException {
+        this(entry, null);
+    }
+
+    /** @param direct null: direct products on CPU devices, tiles elsewhere (-Dasymbp.opencl.products=direct|tiled overrides) */
+    OpenClBackend(ClDevices.Entry entry, Boolean direct) throws BackendUnavailableException {
         this.device = entry.device();
         this.deviceName = entry.description();
         cl_context_properties props = new cl_context_properties();
@@ -79,6 +90,10 @@ public final class OpenClBackend implements Backend {
         this.queue = clCreateCommandQueue(context, device, 0, null);   // in order
         this.program = build(KernelSource.program());
         this.dummy = (ClBuffer) alloc(DType.F32, 1);
+        String forced = System.getProperty("asymbp.opencl.products", "auto");
+        if (direct != null) this.directProducts = direct;
+        else if (forced.equals("direct") || forced.equals("tiled")) this.directProducts = forced.equals("direct");
+        else this.directProducts = (ClDevices.deviceLong(device, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) != 0;
     }
 
     /** Builds a program for this device; a failure carries the build log. */
@@ -295,7 +310,11 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void linearForward(Buffer y, Buffer x, Buffer w, Buffer b, int batch, int in, int out, boolean relu) {
-        launch("linear_forward", tiles(batch, out), y, x, w, opt(b), batch, in, out, relu);
+        if (directProducts)
+            launch("linear_forward_direct", ceilDiv(ceilDiv(batch, DIRECT_M) * ceilDiv(out, DIRECT_N), WG),
+                    y, x, w, opt(b), batch, in, out, relu);
+        else
+            launch("linear_forward", tiles(batch, out), y, x, w, opt(b), batch, in, out, relu);
     }
 
     @Override
@@ -344,9 +363,21 @@ public final class OpenClBackend implements Backend {
     @Override
     public void linearBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, int batch, int in, int out) {
+        if (directProducts) {
+            // CPU devices: barrier-free dW, V-in-local-memory dx; the tiled kernel only sums db
+            launch("linear_backward_dw_direct", ceilDiv(ceilDiv(out, DIRECT_M) * ceilDiv(in, DIRECT_N), WG),
+                    dw, dy, opt(y), x, batch, in, out);
+            if (dx != null)
+                launch("linear_backward_dx_direct", ceilDiv(in, DX_DIRECT_N) * ceilDiv(batch, WG),
+                        concat(new Object[]{dx, dy, opt(y), w}, fb(fb), new Object[]{batch, in, out}));
+            if (db != null)
+                launch("linear_backward", ceilDiv(out, WG), concat(new Object[]{opt(null), opt(null), opt(db), dy, opt(y), x, w},
+                        fb(fb), new Object[]{batch, in, out}));
+            return;
+        }
         long groups = tiles(out, in) + (dx != null ? tiles(batch, in) : 0) + (db != null ? ceilDiv(out, WG) : 0);
-        launch("linear_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w}, fb(fb),
-                new Object[]{batch, in, out}));
+        launch("linear_backward", groups, concat(new Object[]{opt(dx), opt(dw), opt(db), dy, opt(y), x, w},
+                fb(fb), new Object[]{batch, in, out}));
     }
 
     @Override
@@ -368,6 +399,11 @@ public final class OpenClBackend implements Backend {
         if (splits > 1)
             launch("conv2d_backward_reduce", ceilDiv(dwSize, WG), dw, partial, (int) dwSize, splits);
     }
+
+    /** Outputs per thread of the direct products (DM×DN in linear_forward.cl, DWM×DWN in linear_backward.cl). */
+    static final int DIRECT_M = 4, DIRECT_N = 8;
+    /** Columns per group of linear_backward_dx_direct (DXN). */
+    static final int DX_DIRECT_N = 8;
 
     /** Reduction chunk of the convolution weight gradient (split_r in conv2d_backward.cl; a multiple of BLOCK_R). */
     static final int CONV_DW_SPLIT = 4096;
