@@ -39,9 +39,9 @@ final class Gemm {
     final MicroKernel kernel;
     private final ThreadLocal<Scratch> scratch;
 
-    Gemm(MicroKernel kernel, java.util.function.Supplier<PhiloxWords> philox) {
+    Gemm(MicroKernel kernel, java.util.function.Supplier<FeedbackRow> feedback) {
         this.kernel = kernel;
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(new FeedbackRow(philox.get())));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(feedback.get()));
     }
 
     Scratch scratch() { return scratch.get(); }
