@@ -274,7 +274,10 @@ public final class CpuBackend implements Backend {
                         for (int dy = 0; dy < k; dy++)
                             for (int dx = 0; dx < k; dx++) {
                                 int at = pl * h * w + (oy * k + dy) * w + ox * k + dx;
-                                if (xs[xo + at] > max) { max = xs[xo + at]; best = at; } // strict: first maximum wins
+                                float v = xs[xo + at];
+                                boolean greater = v > max;             // strict: the first maximum wins ties
+                                best = greater ? at : best;            // selects, not branches (random data)
+                                max = greater ? v : max;
                             }
                         int out = (pl * oh + oy) * ow + ox;
                         ys[yo + out] = max;
@@ -435,19 +438,24 @@ public final class CpuBackend implements Backend {
             dws[dwo + q] = sum;
         }
 
-        // dx_b = col2im(colT_b), colT_b (P×ckk) = g_bᵀ (P×outC) · V (outC×ckk); V regenerated once, packed
+        // dx_b = col2im(colGrad_b), colGrad_b (ckk×P) = Vᵀ (ckk×outC) · g_b (outC×P). V is small (one conv
+        // weight), so it is regenerated once per call, row by row as the linear layers do, into scratch
+        // that every image's packing reads.
         if (dx != null) {
-            int panels = (ckk + Gemm.NR - 1) / Gemm.NR;
-            if (packedV.length < panels * outC * Gemm.NR) packedV = new float[panels * outC * Gemm.NR];
-            Gemm.B v = new Gemm.Prepacked(new Gemm.FeedbackB(fb, f(w), off(w), ckk), outC, ckk, packedV, gemm.scratch());
+            if (packedV.length < wsize) packedV = new float[wsize];
+            float[] v = packedV, ws = f(w);
+            int wo = off(w);
+            FeedbackRow gen = gemm.scratch().feedback;
+            for (int o = 0; o < outC; o++) gen.fill(fb, ws, wo + o * ckk, (long) o * ckk, ckk, v, o * ckk);
+            Gemm.A vT = Gemm.Strided.transposed(v, 0, ckk);
             float[] dxs = f(dx);
             int dxo = off(dx);
             par.forRange(batch, 1, (long) batch * wsize * p, (b0, b1, t) -> {
                 Gemm.Scratch sc = gemm.scratch();
-                float[] colT = sc.work(p * ckk);
+                float[] colGrad = sc.work(ckk * p);
                 for (int n = b0; n < b1; n++) {
-                    gemm.block(0, p, 0, ckk, outC, Gemm.Strided.transposed(g, go + n * outSize, p), v, colT, 0, ckk, false, sc);
-                    im.col2im(colT, dxs, dxo + n * inSize, inC);
+                    gemm.block(0, ckk, 0, p, outC, vT, Gemm.Strided.rowMajor(g, go + n * outSize, p), colGrad, 0, p, false, sc);
+                    im.col2im(colGrad, dxs, dxo + n * inSize, inC);
                 }
             });
         }

@@ -190,7 +190,8 @@ public final class StepBenchmark {
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 3;
         String[] models = args.length > 2 ? args[2].split(",") : new String[] {"lenet", "mlp"};
         Feedback fb = new Feedback(FeedbackMode.valueOf(mode.toUpperCase(java.util.Locale.ROOT)), 1f, 0.5f, 0.1f, false, 42L, 0, 5);
-        try (CpuBackend be = new CpuBackend()) {
+        int threads = Integer.getInteger("asymbp.threads", Runtime.getRuntime().availableProcessors());
+        try (CpuBackend be = new CpuBackend(Kernels.best(), threads)) {
             System.out.println(be.deviceName() + ", mode " + mode);
             for (String m : models)
                 System.out.printf("%-6s batch %3d: %.0f img/s wall, %.0f img/s by CPU time%n", m, m.equals("lenet") ? 64 : 128,
