@@ -420,15 +420,25 @@ public final class CpuBackend implements Backend {
         // db = Σ over batch and space of g
         if (db != null) columnSums(f(db), off(db), g, go, batch, outC, p);
 
-        // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): each thread sums its images into a partial, then add partials
+        // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): per image the patch matrix is laid out once and every
+        // dW element is a dot product of two contiguous rows; each thread sums its images into a partial.
         int wsize = outC * ckk;
         ensurePartials(par.threads(), wsize);
         float[][] part = partials;
+        DotKernel dot = kernels.dot;
+        int ld = (p + 15) & ~15;   // rows padded with zeros to whole 16-float vectors: no ragged tails
         int chunks = par.forRange(batch, 1, (long) batch * wsize * p, (b0, b1, t) -> {
-            Gemm.Scratch sc = gemm.scratch();
-            for (int n = b0; n < b1; n++)
-                gemm.block(0, outC, 0, ckk, p, Gemm.Strided.rowMajor(g, go + n * outSize, p),
-                        im.patchesTransposed(xs, xo + n * inSize), part[t], 0, ckk, n > b0, sc);
+            float[] col = gemm.scratch().work2(ckk * ld + outC * ld);
+            int gAt = ckk * ld;
+            java.util.Arrays.fill(part[t], 0, wsize, 0f);
+            for (int n = b0; n < b1; n++) {
+                im.materialize(xs, xo + n * inSize, col, ld);
+                for (int o = 0; o < outC; o++) {
+                    System.arraycopy(g, go + n * outSize + o * p, col, gAt + o * ld, p);
+                    java.util.Arrays.fill(col, gAt + o * ld + p, gAt + (o + 1) * ld, 0f);
+                }
+                dot.abt(outC, ckk, ld, col, gAt, ld, col, 0, ld, part[t], 0, ckk);
+            }
         });
         float[] dws = f(dw);
         int dwo = off(dw);

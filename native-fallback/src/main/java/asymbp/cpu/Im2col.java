@@ -55,6 +55,14 @@ final class Im2col {
         }
     }
 
+    /** The whole patch matrix of one image into col (ckk rows of length ld ≥ P, zero beyond P). */
+    void materialize(float[] x, int xOff, float[] col, int ld) {
+        for (int k = 0; k < ckk; k++) {
+            row(x, xOff, k, 0, p, col, k * ld, 1);
+            java.util.Arrays.fill(col, k * ld + p, (k + 1) * ld, 0f);
+        }
+    }
+
     /** B = col (K = ckk, N = outH·outW): the forward product y_b = W · col. */
     Gemm.B patches(float[] x, int xOff) {
         return (dst, dstOff, k0, kc, j0, nr, s) -> {
