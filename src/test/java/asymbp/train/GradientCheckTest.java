@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,7 +31,7 @@ class GradientCheckTest {
         long seed = System.nanoTime();
         System.out.println("GradientCheckTest " + backend + " " + model + " bn=" + bn + " seed " + seed);
         boolean conv = model.equals("lenet");
-        Dataset d = conv ? Synthetic.dataset(1, 16, 16, 4, 6, 2, seed) : Synthetic.dataset(1, 4, 4, 3, 8, 2, seed);
+        Dataset d = conv ? Synthetic.dataset(1, 16, 16, 4, 12, 2, seed) : Synthetic.dataset(1, 4, 4, 3, 8, 2, seed);
         TrainConfig cfg = TrainConfig.defaults().withModel(model).withBn(bn).withFeedback("bp")
                 .withBatch(d.trainCount()).withSeed(seed).withQuiet(true);
         try (Backend be = TestBackends.open(backend); Trainer t = new Trainer(be, d, cfg)) {
@@ -43,34 +44,49 @@ class GradientCheckTest {
             t.setParameters(p);
             t.lossAndGradients();
             float[] g = t.gradients();
-            int checked = 0, bad = 0;
+            int checked = 0, bad = 0, unsmooth = 0;
             StringBuilder report = new StringBuilder();
             for (ParamLayout.Entry e : t.net().params().entries()) {
                 for (int k = 0; k < 6; k++) {
                     int i = (int) (e.offset() + rnd.nextInt((int) e.size()));
                     float h = 1e-3f * Math.max(1f, Math.abs(p[i]));
-                    float keep = p[i];
-                    p[i] = keep + h;
-                    t.setParameters(p);
-                    double lp = t.batchLoss();
-                    p[i] = keep - h;
-                    t.setParameters(p);
-                    double lm = t.batchLoss();
-                    p[i] = keep;
-                    double fd = (lp - lm) / (2.0 * h);
-                    double tol = 3e-3 + 3e-2 * Math.max(Math.abs(fd), Math.abs(g[i]));
+                    double[] q = differences(t, p, i, h);
+                    double fdHalf = (q[0] + q[1]) / 2;
+                    double tol = 3e-3 + 3e-2 * Math.max(Math.abs(fdHalf), Math.abs(g[i]));
                     checked++;
-                    if (Math.abs(fd - g[i]) > tol) {
+                    if (Math.abs(q[0] - q[1]) > tol) {
+                        // A ReLU or max-pool switch lies inside ±h: the loss is not smooth here.
+                        unsmooth++;
+                        continue;
+                    }
+                    if (Math.abs(fdHalf - g[i]) > tol) {
                         bad++;
                         report.append(String.format("%n  %s[%d]: backward %.6g, finite difference %.6g",
-                                e.name(), i - e.offset(), g[i], fd));
+                                e.name(), i - e.offset(), g[i], fdHalf));
                     }
                 }
             }
             t.setParameters(p);
-            System.out.println("  checked " + checked + " parameters, " + bad + " off" + report);
-            // A ReLU or max-pool switch inside ±h can spoil one sample; more than that is a wrong gradient.
-            assertTrue(bad <= 1, bad + " of " + checked + " gradients disagree with finite differences" + report);
+            System.out.println("  checked " + checked + " parameters, " + unsmooth + " at a kink, " + bad + " off" + report);
+            assertEquals(0, bad, bad + " of " + checked + " gradients disagree with finite differences" + report);
+            assertTrue(unsmooth <= checked / 5, unsmooth + " of " + checked + " samples at a kink: too few checked");
         }
+    }
+
+    /** The forward and the backward one-sided difference quotients at parameter i; they differ at a kink. */
+    private static double[] differences(Trainer t, float[] p, int i, float h) {
+        float keep = p[i];
+        double l0 = t.batchLoss();
+        p[i] = keep + h;
+        t.setParameters(p);
+        double lp = t.batchLoss();
+        double hp = (double) p[i] - keep;
+        p[i] = keep - h;
+        t.setParameters(p);
+        double lm = t.batchLoss();
+        double hm = keep - (double) p[i];
+        p[i] = keep;
+        t.setParameters(p);
+        return new double[] {(lp - l0) / hp, (l0 - lm) / hm};
     }
 }
