@@ -90,7 +90,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) fail("--weight-decay", weightDecay, "must be ≥ 0");
         for (int s : lrSteps) if (s < 1) fail("--lr-steps", s, "epochs must be ≥ 1");
         for (int i = 1; i < lrSteps.size(); i++)
-            if (lrSteps.get(i) <= lrSteps.get(i - 1)) fail("--lr-steps", lrSteps, "must be increasing");
+            if (lrSteps.get(i) <= lrSteps.get(i - 1)) fail("--lr-steps", lrSteps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "must be increasing");
         if (!(lrFactor > 0) || Double.isInfinite(lrFactor)) fail("--lr-factor", lrFactor, "must be a positive number");
         if (!List.of("auto", "cpu", "opencl", "cuda").contains(backend))
             fail("--backend", backend, "must be auto, cpu, opencl or cuda");
