@@ -107,6 +107,7 @@ class MainTest {
     @Test
     void shortRunWritesResultCheckpointAndWeights(@TempDir Path dir) throws Exception {
         Run r = run("train", "--limit", "2000", "--model", "mlp:64-32", "--epochs", "2", "--backend", "cpu",
+                "--feedback", "frsf", "--update", "bm", "--lr", "0.001",
                 "--lr-steps", "1", "--out", dir.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         long epochLines = Arrays.stream(r.out().split("\n")).filter(l -> l.startsWith("epoch")).count();
