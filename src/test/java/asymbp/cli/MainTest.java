@@ -131,6 +131,24 @@ class MainTest {
     }
 
     @Test
+    void resumeTakesTheRunsSettingsFromTheCheckpoint(@TempDir Path dir) throws Exception {
+        Run first = run("train", "--limit", "1000", "--model", "mlp:16", "--no-bn", "--feedback", "psf:0.75",
+                "--update", "bm", "--lr", "0.001", "--epochs", "1", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(0, first.code(), first.err());
+        Run second = run("train", "--resume", "--epochs", "2", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(0, second.code(), second.err());
+        JsonNode j = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
+        assertEquals(2, j.get("epochs").asInt());
+        assertEquals(2, j.get("history").size());
+        assertEquals("mlp:16", j.get("config").get("model").asText());
+        assertEquals("psf:0.75", j.get("config").get("feedback").asText());
+        assertFalse(j.get("config").get("bn").asBoolean());
+        Run other = run("train", "--resume", "--model", "mlp:32", "--epochs", "3", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(2, other.code(), other.err());
+        assertTrue(other.err().contains("--resume"), other.err());
+    }
+
+    @Test
     void devicesListsEveryBackend() {
         Run r = run("devices");
         assertEquals(0, r.code(), r.err());

@@ -69,6 +69,23 @@ class TrainerTest {
     }
 
     @Test
+    void evaluationHandlesAPartialLastBatch() {
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, small().withEpochs(1))) {
+            t.trainEpoch();
+            double whole = t.testError();
+            try (Trainer u = new Trainer(be, SMALL, small().withEpochs(1).withEvalBatch(7))) {
+                // Same training, so same weights and running statistics; BN in eval mode is per example,
+                // so the eval batching (60 = 8·7 + 4) must be invisible.
+                assertNotEquals(0, SMALL.testCount() % 7);
+                u.trainEpoch();
+                assertArrayEquals(t.parameters(), u.parameters());
+                assertArrayEquals(t.bnState(), u.bnState());
+                assertEquals(whole, u.testError(), 1e-9);
+            }
+        }
+    }
+
+    @Test
     void learningRateStepSchedule() {
         TrainConfig c = TrainConfig.defaults().withLr(0.1).withLrSteps(List.of(50, 75)).withLrFactor(0.1);
         assertEquals(0.1, c.lrAt(0), 1e-15);
