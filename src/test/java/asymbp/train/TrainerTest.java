@@ -21,7 +21,7 @@ class TrainerTest {
     static final Dataset SMALL = Synthetic.dataset(1, 8, 8, 4, 200, 60, 7);
 
     static TrainConfig small() {
-        return TrainConfig.defaults().withModel("mlp:32-16").withFeedback("brsf").withBatch(16)
+        return TrainConfig.defaults().withModel("mlp:32-16").withFeedback("brsf").withUpdate("sgd").withBatch(16)
                 .withLr(0.05).withEpochs(2).withQuiet(true);
     }
 
