@@ -85,6 +85,11 @@ public final class Trainer implements AutoCloseable {
         this.initStd = new float[net.weightLayers().size()];
         for (Net.WeightLayer w : net.weightLayers()) initStd[w.index()] = Net.initStd(w, xavier);
 
+        // Host-side work that can fail (reading --init) comes before any device allocation.
+        float[] p = net.initialParameters(cfg.seed(), xavier);
+        float[] s = padState(net.initialState());
+        if (cfg.init() != null) loadNpy(Path.of(cfg.init()), p, s);
+
         int f = data.features();
         images = be.alloc(DType.U8, (long) trainN * f);
         labels = be.alloc(DType.I32, trainN);
@@ -114,9 +119,6 @@ public final class Trainer implements AutoCloseable {
         }
         be.upload(meanInvStd, data.meanInvStd());
 
-        float[] p = net.initialParameters(cfg.seed(), xavier);
-        float[] s = padState(net.initialState());
-        if (cfg.init() != null) loadNpy(Path.of(cfg.init()), p, s);
         be.upload(params, p);
         be.upload(state, s);
         be.fill(velocity, 0f);
