@@ -3,6 +3,7 @@ package asymbp.data;
 import asymbp.rng.Philox;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,10 +35,10 @@ final class ImageFolder {
     /** Philox "layer" reserved for dataset splits, so split draws never coincide with the epoch shuffle's. */
     static final int SPLIT_LAYER = 0xFFFFFF;
 
-    static final List<String> EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
+    static final List<String> EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "ppm", "pgm");
 
     record Options(int size, int channels, double testFraction, long seed, boolean crop, int trainPerClass,
-                   int testPerClass) {}
+                   int testPerClass, int minPerClass) {}
 
     static Options options(Spec spec) {
         int size = spec.integer("size", 32, 1, 1024);
@@ -48,11 +49,12 @@ final class ImageFolder {
         boolean crop = spec.string("fit", "crop", "crop", "stretch").equals("crop");
         int trainPer = spec.integer("train-per-class", 0, 1, Integer.MAX_VALUE);
         int testPer = spec.integer("test-per-class", 0, 1, Integer.MAX_VALUE);
+        int minPer = spec.integer("min-per-class", 0, 1, Integer.MAX_VALUE);
         if (testPer > 0 && trainPer == 0)
             throw new DatasetException("dataset spec '" + spec.text + "': test-per-class needs train-per-class");
         if (trainPer > 0 && spec.has("test"))
             throw new DatasetException("dataset spec '" + spec.text + "': give either test=FRACTION or train-per-class=N, not both");
-        return new Options(size, channels, test, seed, crop, trainPer, testPer);
+        return new Options(size, channels, test, seed, crop, trainPer, testPer, minPer);
     }
 
     static Dataset load(Path root, String name, Options o) {
@@ -73,11 +75,17 @@ final class ImageFolder {
                 testFiles.add(testClasses.contains(c) ? images(testDir.resolve(c), false) : List.of());
             }
         } else {
-            classes = classFolders(root);
-            for (int k = 0; k < classes.size(); k++) {
-                List<Path> all = images(root.resolve(classes.get(k)), true);
-                split(all, k, o, trainFiles, testFiles, root.resolve(classes.get(k)));
+            List<String> folders = classFolders(root);
+            classes = new ArrayList<>();
+            for (String c : folders) {
+                List<Path> all = images(root.resolve(c), true);
+                // Face sets (LFW, PubFig, FaceScrub) have many people with a handful of images.
+                if (all.size() < o.minPerClass()) continue;
+                split(all, classes.size(), o, trainFiles, testFiles, root.resolve(c));
+                classes.add(c);
             }
+            if (classes.isEmpty())
+                throw new DatasetException(root + ": no class folder has min-per-class=" + o.minPerClass() + " images");
         }
         int f = o.channels() * o.size() * o.size();
         int[][] labels = new int[2][];
@@ -127,7 +135,8 @@ final class ImageFolder {
     /** Image files anywhere under a class folder, sorted by relative path (a fixed, platform-independent order). */
     static List<Path> images(Path classDir, boolean required) {
         List<Path> files;
-        try (Stream<Path> s = Files.walk(classDir)) {
+        // Links are followed so a split can be arranged with symlinks (fetch-paper-datasets.sh does not, users may).
+        try (Stream<Path> s = Files.walk(classDir, FileVisitOption.FOLLOW_LINKS)) {
             files = s.filter(ImageFolder::isImage)
                     .sorted(Comparator.comparing(p -> classDir.relativize(p).toString().replace('\\', '/')))
                     .collect(Collectors.toList());
@@ -195,7 +204,8 @@ final class ImageFolder {
     static void decode(Path file, Options o, byte[] out, int offset) {
         BufferedImage img;
         try {
-            img = ImageIO.read(file.toFile());
+            String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+            img = n.endsWith(".ppm") || n.endsWith(".pgm") ? Pnm.read(file) : ImageIO.read(file.toFile());
         } catch (IOException | RuntimeException e) {
             throw new DatasetException(file + ": cannot decode image (" + e.getMessage() + ")", e);
         }
@@ -216,23 +226,23 @@ final class ImageFolder {
     /**
      * Area-average resize of the rectangle (x0, y0, cw, ch) of an ARGB image to size x size, written CHW.
      * Each output pixel is the mean of the source area it covers, partial pixels weighted by coverage.
+     * Coverage is counted in integer units (a source pixel is {@code size} units wide, an output pixel
+     * {@code cw} units), so the sums are exact and only the final division rounds (half up).
      */
     static void resize(int[] argb, int stride, int x0, int y0, int cw, int ch, int size, int channels, byte[] out, int offset) {
-        double[][] wx = weights(cw, size), wy = weights(ch, size);
-        int[][] ix = starts(cw, size), iy = starts(ch, size);
-        // Horizontal pass: rows of the crop → size columns, 3 channels.
-        double[] tmp = new double[3 * ch * size];
+        int[][] wx = coverage(cw, size), wy = coverage(ch, size);
+        // Horizontal pass: each crop row → size columns of 3 exact integer sums (scale cw).
+        long[] tmp = new long[3 * ch * size];
         for (int y = 0; y < ch; y++) {
             int row = (y0 + y) * stride + x0;
             for (int ox = 0; ox < size; ox++) {
-                double r = 0, g = 0, b = 0;
-                double[] wts = wx[ox];
-                int start = ix[ox][0];
-                for (int t = 0; t < wts.length; t++) {
-                    int p = argb[row + start + t];
-                    r += wts[t] * ((p >>> 16) & 0xff);
-                    g += wts[t] * ((p >>> 8) & 0xff);
-                    b += wts[t] * (p & 0xff);
+                long r = 0, g = 0, b = 0;
+                int[] w = wx[ox];
+                for (int t = 1; t < w.length; t++) {
+                    int p = argb[row + w[0] + t - 1];
+                    r += (long) w[t] * ((p >>> 16) & 0xff);
+                    g += (long) w[t] * ((p >>> 8) & 0xff);
+                    b += (long) w[t] * (p & 0xff);
                 }
                 int at = (y * size + ox) * 3;
                 tmp[at] = r;
@@ -240,52 +250,48 @@ final class ImageFolder {
                 tmp[at + 2] = b;
             }
         }
+        long denom = (long) cw * ch;
         int plane = size * size;
         for (int oy = 0; oy < size; oy++) {
-            double[] wts = wy[oy];
-            int start = iy[oy][0];
+            int[] w = wy[oy];
             for (int ox = 0; ox < size; ox++) {
-                double r = 0, g = 0, b = 0;
-                for (int t = 0; t < wts.length; t++) {
-                    int at = ((start + t) * size + ox) * 3;
-                    r += wts[t] * tmp[at];
-                    g += wts[t] * tmp[at + 1];
-                    b += wts[t] * tmp[at + 2];
+                long r = 0, g = 0, b = 0;
+                for (int t = 1; t < w.length; t++) {
+                    int at = ((w[0] + t - 1) * size + ox) * 3;
+                    r += w[t] * tmp[at];
+                    g += w[t] * tmp[at + 1];
+                    b += w[t] * tmp[at + 2];
                 }
                 int o = oy * size + ox;
                 if (channels == 1) {
-                    out[offset + o] = clamp(0.299 * r + 0.587 * g + 0.114 * b);
+                    out[offset + o] = divRound(299 * r + 587 * g + 114 * b, 1000 * denom);
                 } else {
-                    out[offset + o] = clamp(r);
-                    out[offset + plane + o] = clamp(g);
-                    out[offset + 2 * plane + o] = clamp(b);
+                    out[offset + o] = divRound(r, denom);
+                    out[offset + plane + o] = divRound(g, denom);
+                    out[offset + 2 * plane + o] = divRound(b, denom);
                 }
             }
         }
     }
 
-    private static byte clamp(double v) {
-        long r = Math.round(v);
-        return (byte) (r < 0 ? 0 : r > 255 ? 255 : r);
+    private static byte divRound(long num, long den) {
+        long v = (2 * num + den) / (2 * den);
+        return (byte) Math.min(255, v);
     }
 
-    /** First source index covered by each output index. */
-    private static int[][] starts(int in, int out) {
-        int[][] s = new int[out][1];
-        for (int o = 0; o < out; o++) s[o][0] = (int) Math.floor((double) o * in / out);
-        return s;
-    }
-
-    /** Coverage weights (summing to 1) of the source pixels under each output pixel. */
-    private static double[][] weights(int in, int out) {
-        double[][] w = new double[out][];
-        double scale = (double) in / out;
+    /**
+     * For each output index: {first source index, coverage of it, of the next, ...}, coverage in units
+     * where a source pixel is {@code out} wide and an output pixel {@code in} wide (so they sum to in).
+     */
+    private static int[][] coverage(int in, int out) {
+        int[][] w = new int[out][];
         for (int o = 0; o < out; o++) {
-            double lo = o * scale, hi = (o + 1) * scale;
-            int first = (int) Math.floor(lo), last = Math.min(in - 1, (int) Math.ceil(hi) - 1);
-            w[o] = new double[last - first + 1];
+            long lo = (long) o * in, hi = (long) (o + 1) * in;
+            int first = (int) (lo / out), last = (int) ((hi - 1) / out);
+            w[o] = new int[last - first + 2];
+            w[o][0] = first;
             for (int i = first; i <= last; i++)
-                w[o][i - first] = (Math.min(hi, i + 1) - Math.max(lo, i)) / scale;
+                w[o][i - first + 1] = (int) (Math.min(hi, (long) (i + 1) * out) - Math.max(lo, (long) i * out));
         }
         return w;
     }

@@ -168,6 +168,41 @@ class ImageFolderTest {
     }
 
     @Test
+    void pnmImagesAndMinPerClass() {
+        // P6 (RGB) with a comment, P5 (grey): the formats javax.imageio cannot read.
+        int w = 3, h = 2;
+        byte[] rgb = TestFiles.randomBytes(rnd, w * h * 3);
+        byte[] head = ("P6\n# made by ImageFolderTest\n" + w + " " + h + "\n255\n").getBytes();
+        byte[] ppm = Arrays.copyOf(head, head.length + rgb.length);
+        System.arraycopy(rgb, 0, ppm, head.length, rgb.length);
+        write(dir.resolve("robot/cup/a.ppm"), ppm);
+        byte[] grey = TestFiles.randomBytes(rnd, w * h);
+        byte[] gh = ("P5 " + w + " " + h + " 255\n").getBytes();
+        byte[] pgm = Arrays.copyOf(gh, gh.length + grey.length);
+        System.arraycopy(grey, 0, pgm, gh.length, grey.length);
+        write(dir.resolve("robot/cup/b.pgm"), pgm);
+        write(dir.resolve("robot/mug/c.pgm"), pgm);
+        Dataset d = Datasets.load("folder:" + dir.resolve("robot") + "?size=3&fit=stretch&test=0");
+        assertEquals(3, d.trainCount());
+        // 3x2 → 3x3: column x keeps its samples; output row 0 is source row 0, row 2 source row 1,
+        // row 1 the mean of both.
+        for (int c = 0; c < 3; c++)
+            for (int x = 0; x < 3; x++) {
+                int top = rgb[x * 3 + c] & 0xff, bottom = rgb[(w + x) * 3 + c] & 0xff;
+                assertEquals(top, d.trainImages()[c * 9 + x] & 0xff);
+                assertEquals(bottom, d.trainImages()[c * 9 + 6 + x] & 0xff);
+                assertEquals(Math.round((top + bottom) / 2.0), d.trainImages()[c * 9 + 3 + x] & 0xff);
+                assertEquals(grey[x] & 0xff, d.trainImages()[27 + c * 9 + x] & 0xff);
+            }
+        Dataset big = Datasets.load("folder:" + dir.resolve("robot") + "?size=3&test=0&min-per-class=2");
+        assertEquals(1, big.classes());
+        assertEquals(2, big.trainCount());
+        assertFails("folder:" + dir.resolve("robot") + "?min-per-class=5", "robot", "no class folder has min-per-class=5");
+        write(dir.resolve("robot/mug/c.pgm"), Arrays.copyOf(pgm, pgm.length - 2));
+        assertFails("folder:" + dir.resolve("robot") + "?test=0", "c.pgm", "truncated", "3x2x1 samples");
+    }
+
+    @Test
     void badTrees() throws IOException {
         assertFails("folder:" + dir.resolve("missing"), "missing", "directory not found");
         assertFails("folder:" + dir, dir.toString(), "no class folders");
