@@ -127,6 +127,18 @@ class IdxLoaderTest {
     }
 
     @Test
+    void checksumMismatchIsReported() {
+        // The path the named datasets take: the same loader with published SHA-256 values.
+        writeSet(true, false);
+        DatasetException e = org.junit.jupiter.api.Assertions.assertThrows(DatasetException.class,
+                () -> Idx.load("mnist", i -> ByteSource.open(Datasets.idxFile(dir, Idx.ROLES[i]), true),
+                        Checksums.MNIST, Checksums.SOURCE, 10, 0, 0));
+        System.out.println("  expected failure: " + e.getMessage());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("train-images-idx3-ubyte.gz: SHA-256 of the decompressed data is ")
+                && e.getMessage().contains("expected " + Checksums.MNIST[0]), e.getMessage());
+    }
+
+    @Test
     void missingFileAndDirectory() throws Exception {
         writeSet(false, false);
         Files.delete(dir.resolve("t10k-labels-idx1-ubyte"));
