@@ -40,7 +40,8 @@ final class Cifar {
     /** The directory itself, or its standard subdirectory (the tarball's top folder). */
     static Path locate(Path dir, String sub, String marker) {
         if (!Files.isDirectory(dir))
-            throw new DatasetException(dir + ": " + (Files.exists(dir) ? "not a directory" : "directory not found"));
+            throw new DatasetException(dir + ": " + (Files.exists(dir) ? "not a directory" : "directory not found")
+                    + " (expected " + marker + " and the rest of the set, or a " + sub + "/ folder holding them)");
         if (!Files.exists(dir.resolve(marker)) && Files.isDirectory(dir.resolve(sub))) return dir.resolve(sub);
         return dir;
     }
