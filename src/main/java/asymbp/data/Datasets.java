@@ -1,6 +1,7 @@
 package asymbp.data;
 
 import java.io.InputStream;
+import java.lang.ref.SoftReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,7 +89,14 @@ public final class Datasets {
     }
 
     private static Supplier<Dataset> kind(Spec spec) {
-        return kind(spec, () -> Path.of(spec.path));
+        return kind(spec, () -> expandHome(spec.path));
+    }
+
+    /** "~/x" → the user's home; the shell does not expand it inside a spec like folder:~/x. */
+    static Path expandHome(String path) {
+        if (path.equals("~") || path.startsWith("~/"))
+            return Path.of(System.getProperty("user.home") + path.substring(1));
+        return Path.of(path);
     }
 
     private static Supplier<Dataset> kind(Spec spec, Supplier<Path> dir) {
@@ -128,9 +136,21 @@ public final class Datasets {
         return spec.text;
     }
 
+    /** Verified MNIST kept between loads (tests and grids load it often); callers get their own arrays. */
+    private static SoftReference<Dataset> mnistCache = new SoftReference<>(null);
+
     /** The embedded MNIST: from the classpath, or datasets/mnist/ in the working directory when run from a checkout. */
     private static Dataset loadMnist() {
-        return Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+        Dataset d;
+        synchronized (Datasets.class) {
+            d = mnistCache.get();
+            if (d == null) {
+                d = Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+                mnistCache = new SoftReference<>(d);
+            }
+        }
+        return new Dataset(d.name(), d.channels(), d.height(), d.width(), d.classes(), d.trainImages().clone(),
+                d.trainLabels().clone(), d.testImages().clone(), d.testLabels().clone());
     }
 
     private static ByteSource openMnist(String file) {

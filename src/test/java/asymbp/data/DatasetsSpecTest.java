@@ -39,6 +39,12 @@ class DatasetsSpecTest {
     }
 
     @Test
+    void homeIsExpandedInPaths() {
+        assertEquals(Path.of(System.getProperty("user.home"), "data", "x"), Datasets.expandHome("~/data/x"));
+        assertEquals(Path.of("a/~b"), Datasets.expandHome("a/~b"));
+    }
+
+    @Test
     void missingPaperDatasetSaysHowToFetchIt() {
         // stl10 is never present on the build machines (no route to its host).
         DatasetException e = assertThrows(DatasetException.class, () -> Datasets.load("stl10"));
