@@ -30,35 +30,48 @@ digits_url=https://raw.githubusercontent.com/scikit-learn/scikit-learn/1.2.1/skl
 
 for tool in sha256sum gzip; do command -v "$tool" >/dev/null || die "'$tool' is required but not installed"; done
 
+# Temporary folders are removed on any exit, including errors.
+tmpdirs=()
+cleanup() { [ ${#tmpdirs[@]} -eq 0 ] || rm -rf "${tmpdirs[@]}"; }
+trap cleanup EXIT
+new_tmp() { local t; t=$(mktemp -d); tmpdirs+=("$t"); tmp=$t; }
+
 gz_sha() { gzip -dc "$1" | sha256sum | cut -d' ' -f1; }
 file_sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# apt-get download PACKAGE into the current directory; refreshes the package lists once if needed.
+# apt-get download PACKAGE into the current directory; refreshes the package lists once if needed
+# (as root, or through passwordless sudo as on CI runners). Returns non-zero instead of exiting so the
+# caller can fall back to the upstream copy.
 apt_download() {
     local pkg=$1
     if apt-get download "$pkg" >/dev/null 2>apt.err; then return 0; fi
-    if [ "$(id -u)" = 0 ]; then
-        say "apt-get download $pkg failed; running apt-get update and retrying"
-        apt-get update >/dev/null 2>&1 || die "apt-get update failed (network or apt sources?)"
-        apt-get download "$pkg" >/dev/null 2>apt.err && return 0
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+            say "apt-get download $pkg failed and apt-get update needs root: $(tail -n1 apt.err)"
+            return 1
+        fi
     fi
-    cat apt.err >&2
-    die "apt-get download $pkg failed; run 'sudo apt-get update' first (the package is in Debian 12 and later)"
+    say "apt-get download $pkg failed; running apt-get update and retrying"
+    if $sudo apt-get update >/dev/null 2>&1 && apt-get download "$pkg" >/dev/null 2>apt.err; then return 0; fi
+    say "apt-get download $pkg still fails: $(tail -n1 apt.err)"
+    return 1
 }
 
-# Extracts PACKAGE's .deb into ./out, via apt (Debian/Ubuntu) only.
+# Extracts PACKAGE's .deb into ./out; non-zero if apt cannot provide it.
 fetch_deb() {
-    local pkg=$1
-    apt_download "$pkg"
-    local deb
+    local pkg=$1 deb
+    apt_download "$pkg" || return 1
     deb=$(ls "$pkg"_*.deb 2>/dev/null | head -n1) || true
-    [ -n "$deb" ] || die "apt-get download $pkg produced no .deb file"
-    dpkg -x "$deb" out || die "dpkg -x $deb failed"
+    [ -n "$deb" ] || { say "apt-get download $pkg produced no .deb file"; return 1; }
+    dpkg -x "$deb" out || { say "dpkg -x $deb failed"; return 1; }
 }
+
+have_apt() { command -v apt-get >/dev/null && command -v dpkg >/dev/null; }
 
 download() { # URL FILE
-    if command -v curl >/dev/null; then curl -fsSL --retry 2 -o "$2" "$1" || die "download of $1 failed"
-    elif command -v wget >/dev/null; then wget -q -O "$2" "$1" || die "download of $1 failed"
+    if command -v curl >/dev/null; then curl -fsSL --connect-timeout 20 --retry 2 -o "$2" "$1" || { rm -f "$2"; die "download of $1 failed (no apt route and no network route)"; }
+    elif command -v wget >/dev/null; then wget -q -T 20 -O "$2" "$1" || { rm -f "$2"; die "download of $1 failed (no apt route and no network route)"; }
     else die "neither apt-get nor curl nor wget is available to fetch $1"; fi
 }
 
@@ -73,17 +86,16 @@ fashion_ok() {
 fetch_fashion() {
     local dest=$data/fashion-mnist
     if fashion_ok; then say "fashion-mnist: already in $dest, SHA-256 verified"; return; fi
-    local tmp; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
+    local tmp; new_tmp
     mkdir -p "$dest"
-    if command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
-        (cd "$tmp" && fetch_deb dataset-fashion-mnist)
+    if have_apt && (cd "$tmp" && fetch_deb dataset-fashion-mnist); then
         for f in "${fashion_files[@]}"; do
             local src=$tmp/out/usr/share/datasets/fashion-mnist/$f.gz
             [ -f "$src" ] || die "dataset-fashion-mnist has no $f.gz (package layout changed?)"
             cp "$src" "$dest/$f.gz"
         done
     else
-        say "fashion-mnist: apt-get not available, downloading from $fashion_url"
+        say "fashion-mnist: no apt route, downloading from $fashion_url"
         for f in "${fashion_files[@]}"; do download "$fashion_url/$f.gz" "$dest/$f.gz"; done
     fi
     local i got
@@ -102,15 +114,14 @@ digits_ok() {
 fetch_digits() {
     local dest=$data/digits
     if digits_ok; then say "digits: already in $dest, SHA-256 verified"; return; fi
-    local tmp; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
+    local tmp; new_tmp
     mkdir -p "$dest"
-    if command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
-        (cd "$tmp" && fetch_deb python3-sklearn)
+    if have_apt && (cd "$tmp" && fetch_deb python3-sklearn); then
         local src=$tmp/out/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz
         [ -f "$src" ] || die "python3-sklearn has no sklearn/datasets/data/digits.csv.gz (package layout changed?)"
         cp "$src" "$dest/digits.csv.gz"
     else
-        say "digits: apt-get not available, downloading from $digits_url"
+        say "digits: no apt route, downloading from $digits_url"
         download "$digits_url" "$dest/digits.csv.gz"
     fi
     local got; got=$(gz_sha "$dest/digits.csv.gz")
