@@ -49,7 +49,8 @@ class GradientCheckTest {
             for (ParamLayout.Entry e : t.net().params().entries()) {
                 for (int k = 0; k < 6; k++) {
                     int i = (int) (e.offset() + rnd.nextInt((int) e.size()));
-                    float h = 1e-3f * Math.max(1f, Math.abs(p[i]));
+                    // Small steps cross fewer ReLU/max-pool kinks; the reference's double sums allow a smaller one.
+                    float h = (backend.equals("reference") ? 2e-4f : 1e-3f) * Math.max(1f, Math.abs(p[i]));
                     double[] q = differences(t, p, i, h);
                     double fdHalf = (q[0] + q[1]) / 2;
                     double tol = 3e-3 + 3e-2 * Math.max(Math.abs(fdHalf), Math.abs(g[i]));
