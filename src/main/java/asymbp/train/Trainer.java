@@ -422,7 +422,7 @@ public final class Trainer implements AutoCloseable {
         Files.createDirectories(outDir);
         Path ckpt = outDir.resolve(Checkpoint.FILE);
         if (cfg.resume()) restore(Checkpoint.read(ckpt));
-        boolean progress = !cfg.quiet() && System.console() != null;
+        boolean progress = !cfg.quiet() && stderrIsTerminal();
         if (!cfg.quiet())
             log.accept(String.format(Locale.ROOT, "%s on %s [%s]: %s, %s, %s%s, %d parameters, %d train / %d test images",
                     cfg.model(), be.name(), be.deviceName(), cfg.dataset(), cfg.feedback(), cfg.update(),
@@ -455,6 +455,19 @@ public final class Trainer implements AutoCloseable {
         byte[] json = Json.MAPPER.writeValueAsBytes(r);
         asymbp.io.AtomicFiles.write(outDir.resolve("result.json"), out -> out.write(json));
         return r;
+    }
+
+    /** JDK 22+ returns a Console even when redirected; there Console.isTerminal() tells. */
+    private static boolean stderrIsTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) return false;
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (NoSuchMethodException e) {
+            return true; // JDK 17–21: a non-null console means a terminal
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
     }
 
     @Override public void close() {
