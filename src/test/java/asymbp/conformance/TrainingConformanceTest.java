@@ -23,10 +23,10 @@ import static org.junit.jupiter.api.Assertions.*;
  *
  * <p>What must agree, and why not more: step 0 sees identical parameters and data, so its loss agrees to
  * rounding (LOSS_TOL_FIRST). After that the two runs are different float computations of one training
- * trajectory, and two discrete effects separate them by more than rounding: max-pooling over activations
- * that are exactly equal on one backend (MNIST's constant background) and differ in the last bit on the
- * other routes the gradient to a different, equally valued position; and in the sign-based modes a
- * weight within rounding of 0 can take the other sign and flip its V element. Both leave the loss
+ * trajectory, and two discrete effects separate them by more than rounding: a max-pool window whose two
+ * largest inputs lie within rounding of each other picks a different arg max (traced: 1 window of 25 600
+ * in LeNet's pool2 in one MNIST step, which alone moves every gradient below it by ~1e-2 normwise); and
+ * in the sign-based modes a weight within rounding of 0 can take the other sign and flip its V element. Both leave the loss
  * nearly unchanged (LOSS_TOL) and the parameter vector close as a whole (PARAM_NORM_TOL, normwise),
  * but can move single elements by percent. Under Batch Manhattan the share of parameters whose
  * gradient sign differs is bounded (FLIP_SHARE) — BM turns each of those into a move of ±2η.
