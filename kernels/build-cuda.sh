@@ -66,6 +66,15 @@ for src in "${sources[@]}"; do
     done
 done
 
+# Input manifest: sha256 of every file under kernels/ the artifacts were built from (nvcc -M), so a
+# plain Java test (CudaArtifactsTest) detects a source edited without a rebuild, no nvcc needed.
+{
+    echo "# nvcc $nvcc_version; sha256 of the kernel sources the artifacts in this folder were built from"
+    for src in "${sources[@]}"; do
+        (cd "$here" && nvcc -M "${FLAGS[@]}" "$src" 2>/dev/null) | tr ' \\' '\n\n' | grep -v -e '^$' -e '^/' -e ':$' -e '\.o$'
+    done | LC_ALL=C sort -u | (cd "$here" && xargs sha256sum)
+} > "$out/SOURCES.sha256"
+
 for arch in "${CUBIN_ARCHS[@]}"; do
     {
         echo "# ptxas -v report for sm_$arch (nvcc $nvcc_version, flags: ${FLAGS[*]//$here/kernels})"

@@ -528,3 +528,22 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
     velocity[i] = v;
     params[i] = th - lr * v;
 }
+
+// ------------------------------------------------------------------------------ CUDA graph support
+
+// First node of a captured training step: current ← table[*counter], then the counter advances, so a
+// replayed graph walks a host-prepared table of step scalars without any per-step host work.
+extern "C" __global__ void step_scalars_advance(StepScalars* current, const StepScalars* table, int* counter) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        int i = *counter;
+        *current = table[i];
+        *counter = i + 1;
+    }
+}
+
+// Last node of a captured step: acc[j] += stats[j], so replays accumulate the loss and error counts
+// of many steps without a host read per step.
+extern "C" __global__ void stats_accumulate(float* acc, const float* stats, int n) {
+    int j = threadIdx.x;
+    if (j < n) acc[j] += stats[j];
+}
