@@ -23,7 +23,6 @@ inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned
 inline float __int2float_rn(int v) { return (float) v; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
-using std::fabsf; using std::sqrtf; using std::expf; using std::logf;
 #define __ldg(p) (*(p))
 inline int min(int a, int b) { return a < b ? a : b; }
 #endif
