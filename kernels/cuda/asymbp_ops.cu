@@ -70,6 +70,115 @@ __device__ __forceinline__ void gemm_tile(const LA& la, const LB& lb, const ST& 
         }
 }
 
+
+// The large-problem variant: 128×128 tiles, k-step 8, 256 threads each computing 8×8 outputs from
+// float4 shared-memory reads, the next tile's global loads issued before the current tile's FMAs.
+#define T128 128
+#define T128_K 8
+
+__device__ __forceinline__ void ld4(const float* p, float* o) {
+#ifdef __CUDACC__
+    float4 v = *reinterpret_cast<const float4*>(p);
+    o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
+#else
+    o[0] = p[0]; o[1] = p[1]; o[2] = p[2]; o[3] = p[3];
+#endif
+}
+
+template <bool A_K_CONTIG, bool B_N_CONTIG, class LA, class LB>
+__device__ __forceinline__ void gemm128_fetch(const LA& la, const LB& lb, int M, int N, int m0, int n0, int kt, int k1,
+                                              float* ra, float* rb) {
+    const int tid = threadIdx.x;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        int t = tid + GEMM_THREADS * e, mm, kk;
+        if (A_K_CONTIG) { kk = t % T128_K; mm = t / T128_K; } else { mm = t % T128; kk = t / T128; }
+        int m = m0 + mm, k = kt + kk;
+        ra[e] = (m < M && k < k1) ? la(m, k) : 0.f;
+        int nn;
+        if (B_N_CONTIG) { nn = t % T128; kk = t / T128; } else { kk = t % T128_K; nn = t / T128_K; }
+        int n = n0 + nn;
+        k = kt + kk;
+        rb[e] = (n < N && k < k1) ? lb(k, n) : 0.f;
+    }
+}
+
+template <bool A_K_CONTIG, bool B_N_CONTIG>
+__device__ __forceinline__ void gemm128_stash(float (*As)[T128 + 4], float (*Bs)[T128 + 4], const float* ra, const float* rb) {
+    const int tid = threadIdx.x;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        int t = tid + GEMM_THREADS * e, mm, kk;
+        if (A_K_CONTIG) { kk = t % T128_K; mm = t / T128_K; } else { mm = t % T128; kk = t / T128; }
+        As[kk][mm] = ra[e];
+        int nn;
+        if (B_N_CONTIG) { nn = t % T128; kk = t / T128; } else { kk = t % T128_K; nn = t / T128_K; }
+        Bs[kk][nn] = rb[e];
+    }
+}
+
+template <bool A_K_CONTIG, bool B_N_CONTIG, class LA, class LB, class ST>
+__device__ __forceinline__ void gemm_tile128(const LA& la, const LB& lb, const ST& st, int M, int N, int k0, int k1) {
+    __shared__ __align__(16) float As[T128_K][T128 + 4];
+    __shared__ __align__(16) float Bs[T128_K][T128 + 4];
+    const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+    const int m0 = blockIdx.y * T128, n0 = blockIdx.x * T128;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+    float ra[4], rb[4];
+    gemm128_fetch<A_K_CONTIG, B_N_CONTIG>(la, lb, M, N, m0, n0, k0, k1, ra, rb);
+    gemm128_stash<A_K_CONTIG, B_N_CONTIG>(As, Bs, ra, rb);
+    __syncthreads();
+    for (int kt = k0; kt < k1; kt += T128_K) {
+        const bool more = kt + T128_K < k1;
+        if (more) gemm128_fetch<A_K_CONTIG, B_N_CONTIG>(la, lb, M, N, m0, n0, kt + T128_K, k1, ra, rb);
+#pragma unroll
+        for (int kk = 0; kk < T128_K; kk++) {
+            float a[8], b[8];
+            ld4(&As[kk][ty * 4], a);
+            ld4(&As[kk][64 + ty * 4], a + 4);
+            ld4(&Bs[kk][tx * 4], b);
+            ld4(&Bs[kk][64 + tx * 4], b + 4);
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+#pragma unroll
+                for (int j = 0; j < 8; j++) acc[i][j] += a[i] * b[j];
+        }
+        __syncthreads();
+        if (more) {
+            gemm128_stash<A_K_CONTIG, B_N_CONTIG>(As, Bs, ra, rb);
+            __syncthreads();
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+        if (m >= M) continue;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+            if (n < N) st(m, n, acc[i][j]);
+        }
+    }
+}
+
+// Tile variant by template argument: 64 (small problems, more blocks) or 128 (large problems).
+// The 128 variant runs unbounded (~150 registers, one block per SM, no spills): a 128-register cap
+// would spill 32-88 bytes per thread, and nothing here could measure which is faster.
+template <int T, bool A_K_CONTIG, bool B_N_CONTIG, class LA, class LB, class ST>
+__device__ __forceinline__ void gemm(const LA& la, const LB& lb, const ST& st, int M, int N, int k0, int k1) {
+    if (T == 128) gemm_tile128<A_K_CONTIG, B_N_CONTIG>(la, lb, st, M, N, k0, k1);
+    else gemm_tile<A_K_CONTIG, B_N_CONTIG>(la, lb, st, M, N, k0, k1);
+}
+
+// Every GEMM op comes as <name> (64-tiles) and <name>_t128; the host picks by problem size.
+#define GEMM_VARIANTS(name, params, args)                                                              \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) name params { name##_body<64> args; }   \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) name##_t128 params { name##_body<128> args; }
+
 // dy masked by the fused ReLU's output: dy * [y > 0] (y null: dy).
 __device__ __forceinline__ float masked_grad(const float* dy, const float* y, long long i) {
     float g = dy[i];
@@ -96,11 +205,14 @@ struct LinFwdSt {
     }
 };
 
-// y = x·Wᵀ + b, ReLU. Grid (ceil(out/64), ceil(batch/64)), 256 threads.
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-linear_forward(float* y, const float* x, const float* w, const float* b, int batch, int in, int out, int relu) {
-    gemm_tile<true, false>(LinFwdA{x, in}, LinFwdB{w, in}, LinFwdSt{y, b, out, relu}, batch, out, 0, in);
+// y = x·Wᵀ + b, ReLU. Grid (ceil(out/T), ceil(batch/T)), 256 threads.
+template <int T> __device__ __forceinline__ void
+linear_forward_body(float* y, const float* x, const float* w, const float* b, int batch, int in, int out, int relu) {
+    gemm<T, true, false>(LinFwdA{x, in}, LinFwdB{w, in}, LinFwdSt{y, b, out, relu}, batch, out, 0, in);
 }
+GEMM_VARIANTS(linear_forward,
+              (float* y, const float* x, const float* w, const float* b, int batch, int in, int out, int relu),
+              (y, x, w, b, batch, in, out, relu))
 
 struct GradA { const float* dy; const float* y; int out;
     __device__ float operator()(int m, int k) const { return masked_grad(dy, y, (long long) m * out + k); } };
@@ -109,25 +221,33 @@ struct VB { const float* w; int in; FeedbackArgs f;
 struct StoreRowMajor { float* c; int ldc;
     __device__ void operator()(int m, int n, float v) const { c[(long long) m * ldc + n] = v; } };
 
-// dx = g·V(W). Grid (ceil(in/64), ceil(batch/64)).
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-linear_backward_dx(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out,
-                   int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi,
-                   int layer, int step, const StepScalars* dyn) {
-    FeedbackArgs f = feedback_args(mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn);
-    gemm_tile<true, true>(GradA{dy, y, out}, VB{w, in, f}, StoreRowMajor{dx, in}, batch, in, 0, out);
+#define FB_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
+                  int layer, int step, const StepScalars* dyn
+#define FB_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
+
+// dx = g·V(W). Grid (ceil(in/T), ceil(batch/T)).
+template <int T> __device__ __forceinline__ void
+linear_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS) {
+    FeedbackArgs f = feedback_args(FB_ARGS);
+    gemm<T, true, true>(GradA{dy, y, out}, VB{w, in, f}, StoreRowMajor{dx, in}, batch, in, 0, out);
 }
+GEMM_VARIANTS(linear_backward_dx,
+              (float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS),
+              (dx, dy, y, w, batch, in, out, FB_ARGS))
 
 struct GradTA { const float* dy; const float* y; int out;
     __device__ float operator()(int m, int k) const { return masked_grad(dy, y, (long long) k * out + m); } };
 struct XB { const float* x; int in;
     __device__ float operator()(int k, int n) const { return x[(long long) k * in + n]; } };
 
-// dW = gᵀ·x. Grid (ceil(in/64), ceil(out/64)).
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-linear_backward_dw(float* dw, const float* dy, const float* y, const float* x, int batch, int in, int out) {
-    gemm_tile<false, true>(GradTA{dy, y, out}, XB{x, in}, StoreRowMajor{dw, in}, out, in, 0, batch);
+// dW = gᵀ·x. Grid (ceil(in/T), ceil(out/T)).
+template <int T> __device__ __forceinline__ void
+linear_backward_dw_body(float* dw, const float* dy, const float* y, const float* x, int batch, int in, int out) {
+    gemm<T, false, true>(GradTA{dy, y, out}, XB{x, in}, StoreRowMajor{dw, in}, out, in, 0, batch);
 }
+GEMM_VARIANTS(linear_backward_dw,
+              (float* dw, const float* dy, const float* y, const float* x, int batch, int in, int out),
+              (dw, dy, y, x, batch, in, out))
 
 // ------------------------------------------------------------------------- per-channel reductions
 
@@ -189,13 +309,16 @@ struct ConvFwdSt { float* y; const float* bias; ConvArgs a; int relu;
 #define CONV_PARAMS int B, int C, int H, int W, int OC, int KH, int KW, int stride, int pad, int OH, int OW
 #define CONV_ARGS ConvArgs{B, C, H, W, OC, KH, KW, stride, pad, OH, OW}
 
-// Implicit GEMM: M = outC, N = batch·outH·outW, K = inC·kh·kw. Grid (ceil(N/64), ceil(outC/64)).
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-conv2d_forward(float* y, const float* x, const float* w, const float* b, CONV_PARAMS, int relu) {
+#define CONV_ARG_NAMES B, C, H, W, OC, KH, KW, stride, pad, OH, OW
+
+// Implicit GEMM: M = outC, N = batch·outH·outW, K = inC·kh·kw. Grid (ceil(N/T), ceil(outC/T)).
+template <int T> __device__ __forceinline__ void
+conv2d_forward_body(float* y, const float* x, const float* w, const float* b, CONV_PARAMS, int relu) {
     ConvArgs a = CONV_ARGS;
-    gemm_tile<true, true>(ConvWA{w, C * KH * KW}, Im2colB{x, a}, ConvFwdSt{y, b, a, relu},
-                          OC, B * OH * OW, 0, C * KH * KW);
+    gemm<T, true, true>(ConvWA{w, C * KH * KW}, Im2colB{x, a}, ConvFwdSt{y, b, a, relu}, OC, B * OH * OW, 0, C * KH * KW);
 }
+GEMM_VARIANTS(conv2d_forward, (float* y, const float* x, const float* w, const float* b, CONV_PARAMS, int relu),
+              (y, x, w, b, CONV_ARG_NAMES, relu))
 
 // g as an (oc) × (b, oy, ox) matrix.
 struct ConvGradA { const float* dy; const float* y; ConvArgs a;
@@ -212,14 +335,16 @@ struct PartialSt { float* part; int M, N;
 
 // dW split over K' = batch·outH·outW in chunks of kChunk (grid z): partial[z][oc][ckk], summed in
 // fixed order by conv2d_backward_dw_reduce, so the result is deterministic.
-// Grid (ceil(C·kh·kw/64), ceil(outC/64), splits).
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-conv2d_backward_dw(float* partial, const float* dy, const float* y, const float* x, CONV_PARAMS, int kChunk) {
+// Grid (ceil(C·kh·kw/T), ceil(outC/T), splits).
+template <int T> __device__ __forceinline__ void
+conv2d_backward_dw_body(float* partial, const float* dy, const float* y, const float* x, CONV_PARAMS, int kChunk) {
     ConvArgs a = CONV_ARGS;
     int kTotal = B * OH * OW, k0 = blockIdx.z * kChunk, k1 = min(kTotal, k0 + kChunk);
     int N = C * KH * KW;
-    gemm_tile<true, false>(ConvGradA{dy, y, a}, Im2colTB{Im2colB{x, a}}, PartialSt{partial, OC, N}, OC, N, k0, k1);
+    gemm<T, true, false>(ConvGradA{dy, y, a}, Im2colTB{Im2colB{x, a}}, PartialSt{partial, OC, N}, OC, N, k0, k1);
 }
+GEMM_VARIANTS(conv2d_backward_dw, (float* partial, const float* dy, const float* y, const float* x, CONV_PARAMS, int kChunk),
+              (partial, dy, y, x, CONV_ARG_NAMES, kChunk))
 
 // dw[i] = Σ_z partial[z][i], z ascending.
 extern "C" __global__ void conv2d_backward_dw_reduce(float* dw, const float* partial, int n, int splits) {
@@ -256,14 +381,24 @@ struct ConvDxSt { float* dx; ConvArgs a;
     } };
 
 // dx = transposed convolution of g with V(W): M = inC, N = batch·H·W, K = outC·kh·kw.
-// Grid (ceil(N/64), ceil(inC/64)).
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-conv2d_backward_dx(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS,
-                   int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi,
-                   int layer, int step, const StepScalars* dyn) {
+// Grid (ceil(N/T), ceil(inC/T)).
+template <int T> __device__ __forceinline__ void
+conv2d_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS) {
     ConvArgs a = CONV_ARGS;
-    FeedbackArgs f = feedback_args(mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn);
-    gemm_tile<true, true>(ConvVA{w, a, f}, ConvDxB{dy, y, a}, ConvDxSt{dx, a}, C, B * H * W, 0, OC * KH * KW);
+    FeedbackArgs f = feedback_args(FB_ARGS);
+    gemm<T, true, true>(ConvVA{w, a, f}, ConvDxB{dy, y, a}, ConvDxSt{dx, a}, C, B * H * W, 0, OC * KH * KW);
+}
+GEMM_VARIANTS(conv2d_backward_dx, (float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS),
+              (dx, dy, y, w, CONV_ARG_NAMES, FB_ARGS))
+
+// V(W) written out once for a step, when a backward product would otherwise regenerate every element
+// of V many times (once per tile of the other operand): v[i] = V(w[i], i). One thread per element.
+// The buffer is scratch, overwritten at every use; no V outlives its step.
+extern "C" __global__ void feedback_materialize(float* v, const float* w, long long n, FB_PARAMS) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    FeedbackArgs f = feedback_args(FB_ARGS);
+    v[i] = fb_v(f, w[i], i);
 }
 
 // ---------------------------------------------------------------------------------- batch norm

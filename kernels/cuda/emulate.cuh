@@ -12,6 +12,7 @@
 #define __device__
 #define __forceinline__ inline
 #define __restrict__
+#define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(n)
 #define __shared__ static
 struct emu_dim3 { unsigned x = 1, y = 1, z = 1; };

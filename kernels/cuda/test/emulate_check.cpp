@@ -76,13 +76,14 @@ static FeedbackArgs fbargs(int mode, int step) {
 
 static double vref(const FeedbackArgs& f, float w, long long i) { return fb_v(f, w, i); }
 
-static void test_linear(int batch, int in, int out, int mode, bool relu, bool bias) {
-    std::string tag = "linear b" + std::to_string(batch) + " in" + std::to_string(in) + " out" + std::to_string(out)
+static void test_linear(int batch, int in, int out, int mode, bool relu, bool bias, int T = 64, bool materialize = false) {
+    std::string tag = std::string(T == 128 ? "t128 " : "") + (materialize ? "matV " : "") + "linear b" + std::to_string(batch) + " in" + std::to_string(in) + " out" + std::to_string(out)
                       + " mode" + std::to_string(mode) + (relu ? " relu" : "") + (bias ? " bias" : "");
     auto x = rnd((size_t) batch * in), w = rnd((size_t) out * in), b = rnd(out), dy = rnd((size_t) batch * out);
     auto y = nan_vec((size_t) batch * out);
-    launch((out + 63) / 64, (batch + 63) / 64, 1, 256, [&] {
-        linear_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, batch, in, out, relu);
+    launch((out + T - 1) / T, (batch + T - 1) / T, 1, 256, [&] {
+        if (T == 128) linear_forward_t128(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, batch, in, out, relu);
+        else linear_forward(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, batch, in, out, relu);
     });
     std::vector<double> yr((size_t) batch * out);
     for (int m = 0; m < batch; m++)
@@ -99,11 +100,29 @@ static void test_linear(int batch, int in, int out, int mode, bool relu, bool bi
     StepScalars dyn = {0, 17, 0, 0.f};
     auto dx = nan_vec((size_t) batch * in), dw = nan_vec((size_t) out * in), db = nan_vec(out);
     // dx through the device step scalar (graph path): the by-value step is wrong on purpose.
-    launch((in + 63) / 64, (batch + 63) / 64, 1, 256, [&] {
-        linear_backward_dx(dx.data(), dy.data(), yy, w.data(), batch, in, out, f.mode, f.scale, f.p, f.sigma,
-                           f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, &dyn);
+    std::vector<float> vmat = nan_vec(w.size());
+    FeedbackArgs fk = f;
+    const float* wop = w.data();
+    if (materialize) { // V written once (step from device memory), then the product runs with bp on it
+        launch((unsigned) ((w.size() + 255) / 256), 1, 1, 256, [&] {
+            feedback_materialize(vmat.data(), w.data(), (long long) w.size(), f.mode, f.scale, f.p, f.sigma, f.halfNormal,
+                                 f.seedLo, f.seedHi, f.layer, 999, &dyn);
+        });
+        wop = vmat.data();
+        fk.mode = FB_BP;
+    }
+    launch((in + T - 1) / T, (batch + T - 1) / T, 1, 256, [&] {
+        if (T == 128)
+            linear_backward_dx_t128(dx.data(), dy.data(), yy, wop, batch, in, out, fk.mode, fk.scale, fk.p, fk.sigma,
+                                    fk.halfNormal, fk.seedLo, fk.seedHi, fk.layer, 999, &dyn);
+        else
+            linear_backward_dx(dx.data(), dy.data(), yy, wop, batch, in, out, fk.mode, fk.scale, fk.p, fk.sigma,
+                               fk.halfNormal, fk.seedLo, fk.seedHi, fk.layer, 999, &dyn);
     });
-    launch((in + 63) / 64, (out + 63) / 64, 1, 256, [&] { linear_backward_dw(dw.data(), dy.data(), yy, x.data(), batch, in, out); });
+    launch((in + T - 1) / T, (out + T - 1) / T, 1, 256, [&] {
+        if (T == 128) linear_backward_dw_t128(dw.data(), dy.data(), yy, x.data(), batch, in, out);
+        else linear_backward_dw(dw.data(), dy.data(), yy, x.data(), batch, in, out);
+    });
     launch(out, 1, 1, 256, [&] { channel_grad_sum(db.data(), dy.data(), yy, batch, out, 1); });
     std::vector<double> dxr((size_t) batch * in, 0), dwr((size_t) out * in, 0), dbr(out, 0);
     for (int m = 0; m < batch; m++)
@@ -121,15 +140,16 @@ static void test_linear(int batch, int in, int out, int mode, bool relu, bool bi
     compare((tag + " db").c_str(), db, dbr);
 }
 
-static void test_conv(int B, int C, int H, int W, int OC, int K, int stride, int pad, bool relu, int mode) {
+static void test_conv(int B, int C, int H, int W, int OC, int K, int stride, int pad, bool relu, int mode, int T = 64) {
     int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
-    std::string tag = "conv B" + std::to_string(B) + " C" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W)
+    std::string tag = std::string(T == 128 ? "t128 " : "") + "conv B" + std::to_string(B) + " C" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W)
                       + " OC" + std::to_string(OC) + " k" + std::to_string(K) + " s" + std::to_string(stride) + " p" + std::to_string(pad);
     auto x = rnd((size_t) B * C * H * W), w = rnd((size_t) OC * C * K * K), b = rnd(OC), dy = rnd((size_t) B * OC * OH * OW);
     auto y = nan_vec((size_t) B * OC * OH * OW);
     int N = B * OH * OW;
-    launch((N + 63) / 64, (OC + 63) / 64, 1, 256, [&] {
-        conv2d_forward(y.data(), x.data(), w.data(), b.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, relu);
+    launch((N + T - 1) / T, (OC + T - 1) / T, 1, 256, [&] {
+        if (T == 128) conv2d_forward_t128(y.data(), x.data(), w.data(), b.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, relu);
+        else conv2d_forward(y.data(), x.data(), w.data(), b.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, relu);
     });
     auto X = [&](int bb, int c, int iy, int ix) -> double {
         if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0;
@@ -152,14 +172,19 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int stride, int
     const float* yy = relu ? y.data() : nullptr;
     FeedbackArgs f = fbargs(mode, 5);
     auto dx = nan_vec(x.size()), dw = nan_vec(w.size()), db = nan_vec(OC);
-    launch((B * H * W + 63) / 64, (C + 63) / 64, 1, 256, [&] {
-        conv2d_backward_dx(dx.data(), dy.data(), yy, w.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, f.mode, f.scale,
-                           f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, nullptr);
+    launch((B * H * W + T - 1) / T, (C + T - 1) / T, 1, 256, [&] {
+        if (T == 128)
+            conv2d_backward_dx_t128(dx.data(), dy.data(), yy, w.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, f.mode,
+                                    f.scale, f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, nullptr);
+        else
+            conv2d_backward_dx(dx.data(), dy.data(), yy, w.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, f.mode, f.scale,
+                               f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, nullptr);
     });
     int n = C * K * K, kTotal = B * OH * OW, kChunk = 32, splits = (kTotal + kChunk - 1) / kChunk;
     std::vector<float> part = nan_vec((size_t) splits * OC * n);
-    launch((n + 63) / 64, (OC + 63) / 64, splits, 256, [&] {
-        conv2d_backward_dw(part.data(), dy.data(), yy, x.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, kChunk);
+    launch((n + T - 1) / T, (OC + T - 1) / T, splits, 256, [&] {
+        if (T == 128) conv2d_backward_dw_t128(part.data(), dy.data(), yy, x.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, kChunk);
+        else conv2d_backward_dw(part.data(), dy.data(), yy, x.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, kChunk);
     });
     launch((OC * n + 255) / 256, 1, 1, 256, [&] { conv2d_backward_dw_reduce(dw.data(), part.data(), OC * n, splits); });
     launch(OC, 1, 1, 256, [&] { channel_grad_sum(db.data(), dy.data(), yy, B, OC, OH * OW); });
@@ -410,6 +435,10 @@ int main(int argc, char** argv) {
     test_conv(3, 2, 9, 9, 5, 3, 1, 1, true, FB_FRSF);
     test_conv(2, 3, 8, 7, 4, 3, 2, 1, false, FB_FA);
     test_conv(2, 1, 12, 12, 6, 5, 1, 2, true, FB_USF);
+    test_linear(300, 200, 260, FB_BRSF, true, true, 128);
+    test_linear(130, 21, 129, FB_PSF, false, false, 128, true);
+    test_linear(70, 37, 67, FB_FA, true, false, 64, true);
+    test_conv(2, 3, 9, 8, 5, 3, 2, 1, true, FB_BRSF, 128);
     test_bn(37, 45, 1, true);
     test_bn(64, 3, 1, false);
     test_bn(5, 4, 49, true);

@@ -40,7 +40,9 @@ public final class CudaBackend implements Backend {
     static final String MODULE = "cuda/asymbp_ops";
 
     private static final int ELEMENTWISE_THREADS = 256;
-    private static final int GEMM_THREADS = 256, TILE = 64;
+    private static final int GEMM_THREADS = 256, TILE = 64, BIG_TILE = 128;
+    /** Write V out once per step when the on-the-fly product would regenerate each element this often. */
+    private static final int MATERIALIZE_FACTOR = 4;
     private static final int RED_THREADS = 256, BN_COLS = 32;
 
     private final CUdevice device;
@@ -55,6 +57,8 @@ public final class CudaBackend implements Backend {
 
     /** Split-K partial sums for convolution weight gradients; grows, never shrinks. */
     private CudaBuffer convScratch;
+    /** V(W) of one layer for one backward product (feedback_materialize); grows, never shrinks. */
+    private CudaBuffer feedbackScratch;
     /** Set while a graph capture runs: the device StepScalars the ops read instead of their arguments. */
     private CUdeviceptr captureScalars;
     private boolean closed;
@@ -211,6 +215,7 @@ public final class CudaBackend implements Backend {
         try {
             JCudaDriver.cuStreamSynchronize(stream);
             if (convScratch != null) JCudaDriver.cuMemFree(convScratch.allocation.ptr);
+            if (feedbackScratch != null) JCudaDriver.cuMemFree(feedbackScratch.allocation.ptr);
             JCudaDriver.cuModuleUnload(module);
             JCudaDriver.cuStreamDestroy(stream);
         } finally {
@@ -234,13 +239,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linearForward(Buffer y, Buffer x, Buffer w, Buffer b, int batch, int in, int out, boolean relu) {
-        launch("linear_forward", ceil(out, TILE), ceil(batch, TILE), 1, GEMM_THREADS,
+        int t = tile(batch, out);
+        launch(variant("linear_forward", t), ceil(out, t), ceil(batch, t), 1, GEMM_THREADS,
                 f32(y, "y"), f32(x, "x"), f32(w, "w"), f32n(b, "b"), batch, in, out, relu ? 1 : 0);
     }
 
     @Override
     public void conv2dForward(Buffer y, Buffer x, Buffer w, Buffer b, ConvShape s, boolean relu) {
-        launch("conv2d_forward", ceil((long) s.batch() * s.outH() * s.outW(), TILE), ceil(s.outC(), TILE), 1, GEMM_THREADS,
+        long n = (long) s.batch() * s.outH() * s.outW();
+        int t = tile(s.outC(), n);
+        launch(variant("conv2d_forward", t), ceil(n, t), ceil(s.outC(), t), 1, GEMM_THREADS,
                 conv(new Object[] {f32(y, "y"), f32(x, "x"), f32(w, "w"), f32n(b, "b")}, s, relu ? 1 : 0));
     }
 
@@ -301,11 +309,15 @@ public final class CudaBackend implements Backend {
     @Override
     public void linearBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, int batch, int in, int out) {
-        if (dx != null)
-            launch("linear_backward_dx", ceil(in, TILE), ceil(batch, TILE), 1, GEMM_THREADS,
-                    concat(new Object[] {f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), f32(w, "w"), batch, in, out},
-                            feedback(fb)));
-        launch("linear_backward_dw", ceil(in, TILE), ceil(out, TILE), 1, GEMM_THREADS,
+        if (dx != null) {
+            int t = tile(batch, in);
+            // V is the B operand: every row tile of g regenerates all of it.
+            Object[] v = feedbackOperand(w, fb, (long) in * out, ceil(batch, t));
+            launch(variant("linear_backward_dx", t), ceil(in, t), ceil(batch, t), 1, GEMM_THREADS,
+                    concat(new Object[] {f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), v[0], batch, in, out}, (Object[]) v[1]));
+        }
+        int t = tile(out, in);
+        launch(variant("linear_backward_dw", t), ceil(in, t), ceil(out, t), 1, GEMM_THREADS,
                 f32(dw, "dw"), f32(dy, "dy"), f32n(y, "y"), f32(x, "x"), batch, in, out);
         if (db != null)
             launch("channel_grad_sum", out, 1, 1, RED_THREADS, f32(db, "db"), f32(dy, "dy"), f32n(y, "y"), batch, out, 1);
@@ -314,9 +326,14 @@ public final class CudaBackend implements Backend {
     @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
-        if (dx != null)
-            launch("conv2d_backward_dx", ceil((long) s.batch() * s.inH() * s.inW(), TILE), ceil(s.inC(), TILE), 1, GEMM_THREADS,
-                    concat(conv(new Object[] {f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), f32(w, "w")}, s), feedback(fb)));
+        if (dx != null) {
+            long nx = (long) s.batch() * s.inH() * s.inW();
+            int t = tile(s.inC(), nx);
+            // V is the A operand: every column tile of the input gradient regenerates all of it.
+            Object[] v = feedbackOperand(w, fb, s.weightSize(), ceil(nx, t));
+            launch(variant("conv2d_backward_dx", t), ceil(nx, t), ceil(s.inC(), t), 1, GEMM_THREADS,
+                    concat(conv(new Object[] {f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), v[0]}, s), (Object[]) v[1]));
+        }
         // Weight gradient: K' = batch·outH·outW is long and M×N small, so split K' over grid z into
         // enough blocks to fill the GPU; partial sums are added in fixed order (deterministic).
         int n = s.inC() * s.kh() * s.kw();
@@ -414,6 +431,36 @@ public final class CudaBackend implements Backend {
         convScratch = (CudaBuffer) alloc(DType.F32, Math.max(length, 1 << 16));
         return convScratch;
     }
+
+    /**
+     * The weight operand of a backward product and its feedback arguments: W with fb (V regenerated
+     * in the tile loads), or, when the product would regenerate V {@code regenerations} ≥ 4 times, V
+     * written once into scratch by feedback_materialize and passed with bp arguments (V = that buffer).
+     */
+    private Object[] feedbackOperand(Buffer w, Feedback fb, long n, int regenerations) {
+        if (fb.mode() == asymbp.backend.FeedbackMode.BP || regenerations < MATERIALIZE_FACTOR)
+            return new Object[] {f32(w, "w"), feedback(fb)};
+        if (feedbackScratch == null || feedbackScratch.length() < n) {
+            if (capturing())
+                throw new IllegalStateException("cuda: a backward product needs more scratch memory during graph capture; "
+                        + "run one step eagerly before captureStep");
+            if (feedbackScratch != null) {
+                sync();
+                check(JCudaDriver.cuMemFree(feedbackScratch.allocation.ptr), "cuMemFree");
+            }
+            feedbackScratch = (CudaBuffer) alloc(DType.F32, Math.max(n, 1 << 16));
+        }
+        launch("feedback_materialize", blocks(n, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
+                concat(new Object[] {feedbackScratch.ptr(), f32(w, "w"), n}, feedback(fb)));
+        return new Object[] {feedbackScratch.ptr(), feedback(Feedback.bp())};
+    }
+
+    /** 128-tiles once they alone fill every multiprocessor, else 64-tiles (more, smaller blocks). */
+    private int tile(long m, long n) {
+        return (long) ceil(m, BIG_TILE) * ceil(n, BIG_TILE) >= multiprocessors ? BIG_TILE : TILE;
+    }
+
+    private static String variant(String kernel, int tile) { return tile == BIG_TILE ? kernel + "_t128" : kernel; }
 
     private Object[] feedback(Feedback fb) {
         return new Object[] {fb.mode().ordinal(), fb.scale(), fb.p(), fb.sigma(), fb.halfNormal() ? 1 : 0,

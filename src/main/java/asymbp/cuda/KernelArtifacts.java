@@ -24,7 +24,9 @@ public final class KernelArtifacts {
             "conv2d_forward", "conv2d_backward_dx", "conv2d_backward_dw", "conv2d_backward_dw_reduce",
             "batchnorm_forward_rows", "batchnorm_forward_nchw", "batchnorm_forward_eval",
             "batchnorm_backward_rows", "batchnorm_backward_nchw", "maxpool_forward", "maxpool_backward",
-            "softmax_cross_entropy", "apply_update", "step_scalars_advance", "stats_accumulate");
+            "softmax_cross_entropy", "apply_update", "step_scalars_advance", "stats_accumulate", "feedback_materialize",
+            "linear_forward_t128", "linear_backward_dx_t128", "linear_backward_dw_t128",
+            "conv2d_forward_t128", "conv2d_backward_dx_t128", "conv2d_backward_dw_t128");
 
     /** Resource path of the cubin that runs on compute capability major.minor, or null. */
     public static String cubinFor(int major, int minor) {
