@@ -62,6 +62,9 @@ public final class CudaBackend implements Backend {
     /** Set while a graph capture runs: the device StepScalars the ops read instead of their arguments. */
     private CUdeviceptr captureScalars;
     private boolean closed;
+    /** Test hooks: force a GEMM tile (64 or 128; 0 = by size) and the materialisation threshold. */
+    int forceTile;
+    int materializeFactor = MATERIALIZE_FACTOR;
 
     private CudaBackend(CUdevice device, CUcontext context, CUstream stream, CUmodule module, String deviceName,
                         String moduleSource, int multiprocessors) {
@@ -438,7 +441,7 @@ public final class CudaBackend implements Backend {
      * written once into scratch by feedback_materialize and passed with bp arguments (V = that buffer).
      */
     private Object[] feedbackOperand(Buffer w, Feedback fb, long n, int regenerations) {
-        if (fb.mode() == asymbp.backend.FeedbackMode.BP || regenerations < MATERIALIZE_FACTOR)
+        if (fb.mode() == asymbp.backend.FeedbackMode.BP || regenerations < materializeFactor)
             return new Object[] {f32(w, "w"), feedback(fb)};
         if (feedbackScratch == null || feedbackScratch.length() < n) {
             if (capturing())
@@ -457,6 +460,7 @@ public final class CudaBackend implements Backend {
 
     /** 128-tiles once they alone fill every multiprocessor, else 64-tiles (more, smaller blocks). */
     private int tile(long m, long n) {
+        if (forceTile != 0) return forceTile;
         return (long) ceil(m, BIG_TILE) * ceil(n, BIG_TILE) >= multiprocessors ? BIG_TILE : TILE;
     }
 
