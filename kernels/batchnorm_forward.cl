@@ -25,32 +25,31 @@ KERNEL void batchnorm_forward(GLOBAL float* RESTRICT y, int y_off,
     y += y_off; save_mean += save_mean_off; save_inv_std += save_inv_std_off;
     run_mean += run_mean_off; run_var += run_var_off; x += x_off; gamma += gamma_off; beta += beta_off;
     const int c = GROUP_ID(), lid = LOCAL_ID(), n = batch * spatial;
-    float mean, invStd;
-    if (training) {
-        float s = 0.0f;
+    /* Barriers only outside branches (pocl needs every barrier reached unconditionally): evaluation
+       runs the two sums too, over zero terms. */
+    float s = 0.0f;
+    if (training)
         for (int e = lid; e < n; e += BN_WG) {
             int b = e / spatial, sp = e - b * spatial;
             s += x[(b * channels + c) * spatial + sp];
         }
-        mean = group_sum(red, s, lid, BN_WG) / (float) n;
-        float q = 0.0f;
+    const float batchMean = group_sum(red, s, lid, BN_WG) / (float) n;
+    float q = 0.0f;
+    if (training)
         for (int e = lid; e < n; e += BN_WG) {
             int b = e / spatial, sp = e - b * spatial;
-            float d = x[(b * channels + c) * spatial + sp] - mean;
+            float d = x[(b * channels + c) * spatial + sp] - batchMean;
             q += d * d;
         }
-        float var = group_sum(red, q, lid, BN_WG) / (float) n;
-        invStd = 1.0f / sqrt(var + eps);
-        if (lid == 0) {
-            save_mean[c] = mean;
-            save_inv_std[c] = invStd;
-            float unbiased = n > 1 ? var * (float) n / (float) (n - 1) : var;
-            run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mean;
-            run_var[c] = (1.0f - momentum) * run_var[c] + momentum * unbiased;
-        }
-    } else {
-        mean = run_mean[c];
-        invStd = 1.0f / sqrt(run_var[c] + eps);
+    const float batchVar = group_sum(red, q, lid, BN_WG) / (float) n;
+    const float mean = training ? batchMean : run_mean[c];
+    const float invStd = 1.0f / sqrt((training ? batchVar : run_var[c]) + eps);
+    if (training && lid == 0) {
+        save_mean[c] = mean;
+        save_inv_std[c] = invStd;
+        float unbiased = n > 1 ? batchVar * (float) n / (float) (n - 1) : batchVar;
+        run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mean;
+        run_var[c] = (1.0f - momentum) * run_var[c] + momentum * unbiased;
     }
     const float g = gamma[c], bt = beta[c];
     for (int e = lid; e < n; e += BN_WG) {

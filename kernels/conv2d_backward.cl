@@ -38,25 +38,29 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
     const int P = outH * outW, khw = kh * kw, K = inC * khw, inHW = inH * inW;
     const int t1 = tiles_for(outC, K), t2 = has_dx ? tiles_for(inC, batch * inHW) : 0;
     int group = GROUP_ID();
-
-    if (group >= t1 + t2) {                         /* db for channel o */
-        int o = group - t1 - t2, n = batch * P;
+    /* Every barrier is reached by every group (pocl needs barriers outside divergent control flow):
+       db groups run the tile loop zero times, GEMM groups add zero terms to the db sum. */
+    const int isDb = group >= t1 + t2;
+    const int isDx = !isDb && group >= t1;
+    if (isDb) group -= t1 + t2;
+    else if (isDx) group -= t1;
+    {
         float s = 0.0f;
-        for (int e = lid; e < n; e += WG) {
-            int bb = e / P, pix = e - bb * P;
-            s += conv_masked_grad(dy, y, has_y, (bb * outC + o) * P + pix);
+        if (isDb) {
+            const int n = batch * P;
+            for (int e = lid; e < n; e += WG) {
+                int bb = e / P, pix = e - bb * P;
+                s += conv_masked_grad(dy, y, has_y, (bb * outC + group) * P + pix);
+            }
         }
         s = group_sum(red, s, lid, WG);
-        if (lid == 0) db[o] = s;
-        return;
+        if (isDb && lid == 0) db[group] = s;
     }
-    const int isDx = group >= t1;
-    if (isDx) group -= t1;
-    const int M = isDx ? inC : outC, N = isDx ? batch * inHW : K, R = isDx ? outC * khw : batch * P;
+    const int M = isDx ? inC : outC, N = isDx ? batch * inHW : K, R = isDb ? 0 : isDx ? outC * khw : batch * P;
     const int tilesN = (N + TS - 1) / TS;
     const int m0 = (group / tilesN) * TS, n0 = (group % tilesN) * TS;
-    float acc[RT * RT];
-    for (int i = 0; i < RT * RT; i++) acc[i] = 0.0f;
+    float acc[RT * RT], part[RT * RT];
+    for (int i = 0; i < RT * RT; i++) { acc[i] = 0.0f; part[i] = 0.0f; }
 
     for (int r0 = 0; r0 < R; r0 += TK) {
         for (int l = 0; l < TILE_LOADS; l++) {
@@ -112,10 +116,11 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
             }
         }
         BARRIER();
-        tile_mac(As, Bs, acc, tx, ty);
+        tile_mac(As, Bs, part, tx, ty);
         BARRIER();
+        tile_fold(acc, part, r0, R);
     }
-    for (int i = 0; i < RT; i++) {
+    for (int i = 0; i < RT && !isDb; i++) {
         int m = m0 + ty + 16 * i;
         if (m >= M) continue;
         for (int j = 0; j < RT; j++) {

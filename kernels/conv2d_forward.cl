@@ -20,8 +20,8 @@ KERNEL void conv2d_forward(GLOBAL float* RESTRICT y, int y_off,
     const int M = outC, outHW = outH * outW, N = batch * outHW, khw = kh * kw, R = inC * khw;
     const int tilesN = (N + TS - 1) / TS;
     const int m0 = (GROUP_ID() / tilesN) * TS, n0 = (GROUP_ID() % tilesN) * TS;
-    float acc[RT * RT];
-    for (int i = 0; i < RT * RT; i++) acc[i] = 0.0f;
+    float acc[RT * RT], part[RT * RT];
+    for (int i = 0; i < RT * RT; i++) { acc[i] = 0.0f; part[i] = 0.0f; }
 
     for (int r0 = 0; r0 < R; r0 += TK) {
         for (int l = 0; l < TILE_LOADS; l++) {
@@ -44,8 +44,9 @@ KERNEL void conv2d_forward(GLOBAL float* RESTRICT y, int y_off,
             }
         }
         BARRIER();
-        tile_mac(As, Bs, acc, tx, ty);
+        tile_mac(As, Bs, part, tx, ty);
         BARRIER();
+        tile_fold(acc, part, r0, R);
     }
     for (int i = 0; i < RT; i++) {
         int m = m0 + ty + 16 * i;

@@ -30,23 +30,23 @@ KERNEL void linear_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int t1 = tiles_for(out, in), t2 = has_dx ? tiles_for(batch, in) : 0;
     int group = GROUP_ID();
-
-    if (group >= t1 + t2) {                         /* db: one thread per output column */
+    /* No early return: every barrier below is reached by every group (db groups loop zero times). */
+    const int isDb = group >= t1 + t2;
+    const int isDx = !isDb && group >= t1;
+    if (isDb) {                                     /* db: one thread per output column */
         int o = (group - t1 - t2) * WG + lid;
         if (o < out) {
             float s = 0.0f;
             for (int bb = 0; bb < batch; bb++) s += masked_grad(dy, y, has_y, bb * out + o);
             db[o] = s;
         }
-        return;
     }
-    const int isDx = group >= t1;
     if (isDx) group -= t1;
-    const int M = isDx ? batch : out, N = in, R = isDx ? out : batch;
+    const int M = isDx ? batch : out, N = in, R = isDb ? 0 : isDx ? out : batch;
     const int tilesN = (N + TS - 1) / TS;
     const int m0 = (group / tilesN) * TS, n0 = (group % tilesN) * TS;
-    float acc[RT * RT];
-    for (int i = 0; i < RT * RT; i++) acc[i] = 0.0f;
+    float acc[RT * RT], part[RT * RT];
+    for (int i = 0; i < RT * RT; i++) { acc[i] = 0.0f; part[i] = 0.0f; }
 
     for (int r0 = 0; r0 < R; r0 += TK) {
         for (int l = 0; l < TILE_LOADS; l++) {
@@ -77,11 +77,12 @@ KERNEL void linear_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
             }
         }
         BARRIER();
-        tile_mac(As, Bs, acc, tx, ty);
+        tile_mac(As, Bs, part, tx, ty);
         BARRIER();
+        tile_fold(acc, part, r0, R);
     }
     GLOBAL float* c = isDx ? dx : dw;
-    for (int i = 0; i < RT; i++) {
+    for (int i = 0; i < RT && !isDb; i++) {
         int m = m0 + ty + 16 * i;
         if (m >= M) continue;
         for (int j = 0; j < RT; j++) {

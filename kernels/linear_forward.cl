@@ -16,8 +16,8 @@ KERNEL void linear_forward(GLOBAL float* RESTRICT y, int y_off,
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int tilesN = (out + TS - 1) / TS;
     const int m0 = (GROUP_ID() / tilesN) * TS, n0 = (GROUP_ID() % tilesN) * TS;
-    float acc[RT * RT];
-    for (int i = 0; i < RT * RT; i++) acc[i] = 0.0f;
+    float acc[RT * RT], part[RT * RT];
+    for (int i = 0; i < RT * RT; i++) { acc[i] = 0.0f; part[i] = 0.0f; }
 
     for (int r0 = 0; r0 < in; r0 += TK) {
         for (int l = 0; l < TILE_LOADS; l++) {
@@ -27,8 +27,9 @@ KERNEL void linear_forward(GLOBAL float* RESTRICT y, int y_off,
             Bs[kk * TS + mm] = (n < out && r < in) ? w[n * in + r] : 0.0f;
         }
         BARRIER();
-        tile_mac(As, Bs, acc, tx, ty);
+        tile_mac(As, Bs, part, tx, ty);
         BARRIER();
+        tile_fold(acc, part, r0, in);
     }
     for (int i = 0; i < RT; i++) {
         int m = m0 + ty + 16 * i;

@@ -23,15 +23,20 @@ KERNEL void softmax_cross_entropy(GLOBAL float* RESTRICT dlogits, int dlogits_of
         int arg = 0;
         float mx = l[0];
         for (int j = 1; j < classes; j++) if (l[j] > mx) { mx = l[j]; arg = j; }
-        float sum = 0.0f;
-        for (int j = 0; j < classes; j++) sum += EXPF(l[j] - mx);
         const int label = labels[b];
+        float sum = 0.0f, others = 0.0f;
+        for (int j = 0; j < classes; j++) {
+            float e = EXPF(l[j] - mx);
+            sum += e;
+            if (j != label) others += e;
+        }
         loss += LOGF(sum) - (l[label] - mx);
         if (arg != label) errors += 1.0f;
         const float inv = 1.0f / sum;
         for (int j = 0; j < classes; j++) {
-            float p = EXPF(l[j] - mx) * inv;
-            dlogits[b * classes + j] = ((j == label) ? p - 1.0f : p) * invB;
+            /* p − 1 at the label is −(Σ_{j≠label} e_j)/sum: no cancellation when p is near 1 */
+            float d = (j == label) ? -(others * inv) : EXPF(l[j] - mx) * inv;
+            dlogits[b * classes + j] = d * invB;
         }
     }
     loss = group_sum(red, loss, lid, SCE_WG);

@@ -13,10 +13,15 @@
  *   BARRIER()              work-group barrier with a local-memory fence (CUDA: __syncthreads())
  *   GLOBAL_ID()  LOCAL_ID()  GROUP_ID()  LOCAL_SIZE()  NUM_GROUPS()
  *                          dimension 0 only: EVERY kernel is launched 1-D (CUDA: x of blockIdx/threadIdx)
+ *   FMA(a, b, c)           fused a*b+c, rounded once (the only place a product and a sum fuse)
  *   MULHI_U32(a, b)        high 32 bits of the 64-bit product of two uint (Philox)
  *   EXPF(x) LOGF(x)        single-precision exp/log (tolerance-checked ops only, never inside V)
  *   uint uchar             OpenCL scalar type names (typedef'd for CUDA)
  *   U64                    64-bit unsigned integer (OpenCL ulong; CUDA unsigned long long)
+ *
+ * BARRIERS. Every BARRIER() must be reached by every thread of every group: never under an if, never
+ * after an early return (loops with a trip count uniform over the group are fine). Branch on data
+ * around a barrier, not across it (pocl 3.1 silently dropped work-items otherwise).
  *
  * Not allowed in bodies: vector types (float4 ...), OpenCL built-ins other than those above, CUDA
  * intrinsics, templates, `long long`, atomics on floats, the `static` keyword on local arrays, printf.
@@ -39,12 +44,17 @@
  *
  * FEEDBACK MODE CODES (kernel int args): FeedbackMode ordinals, BP 0, USF 1, BRSF 2, FRSF 3, FA 4, PSF 5.
  *
- * FLOATING POINT. Build OpenCL with -cl-fp32-correctly-rounded-divide-sqrt (CUDA divides IEEE by
- * default). V regeneration (philox.h) contains no contractable a*b+c and uses only exact integer ops,
+ * FLOATING POINT. No implicit contraction: a*b+c is two roundings, as in Java, so element-wise ops
+ * (update, standardise, BN's affine map) can match the CPU backend bit for bit; write FMA(a, b, c) where
+ * a fused multiply-add is meant (the matrix-product inner loop). OpenCL: `#pragma OPENCL FP_CONTRACT OFF`
+ * below; CUDA: compile with -fmad=false (FMA stays fused through fmaf). Build OpenCL with
+ * -cl-fp32-correctly-rounded-divide-sqrt (CUDA divides and takes sqrt IEEE-rounded by default). V regeneration (philox.h) contains no contractable a*b+c and uses only exact integer ops,
  * int->float conversion (round to nearest even on all three) and products, so V matches Java bit for bit.
  */
 #ifndef ASYMBP_VENDOR_H
 #define ASYMBP_VENDOR_H
+
+#pragma OPENCL FP_CONTRACT OFF
 
 #define KERNEL __kernel
 #define DEVICE_FN static inline
@@ -62,6 +72,7 @@
 #define NUM_GROUPS() ((int) get_num_groups(0))
 
 #define MULHI_U32(a, b) mul_hi((uint) (a), (uint) (b))
+#define FMA(a, b, c) fma((float) (a), (float) (b), (float) (c))
 #define EXPF(x) exp(x)
 #define LOGF(x) log(x)
 

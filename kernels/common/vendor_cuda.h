@@ -2,7 +2,8 @@
  * vendor_cuda.h — maps the project's kernel dialect (documented in vendor_cl.h) onto CUDA C++.
  * A kernels/<op>.cu file is:   #include "common/vendor_cuda.h"
  *                              #include "<op>.cl"
- * Compile with nvcc default IEEE division (-prec-div=true); -fmad may stay on (V has no a*b+c).
+ * Compile with -fmad=false (no implicit contraction, as OpenCL's FP_CONTRACT OFF and Java; FMA(a,b,c) is
+ * the explicit fused form) and nvcc's default IEEE division and sqrt (-prec-div=true -prec-sqrt=true).
  */
 #ifndef ASYMBP_VENDOR_H
 #define ASYMBP_VENDOR_H
@@ -26,6 +27,7 @@ typedef unsigned char uchar;
 #define NUM_GROUPS() ((int) gridDim.x)
 
 #define MULHI_U32(a, b) __umulhi((uint) (a), (uint) (b))
+#define FMA(a, b, c) fmaf((float) (a), (float) (b), (float) (c))
 #define EXPF(x) expf(x)
 #define LOGF(x) logf(x)
 
