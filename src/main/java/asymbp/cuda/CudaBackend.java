@@ -404,7 +404,13 @@ public final class CudaBackend implements Backend {
                 Pointer.to(params), null), "cuLaunchKernel(" + kernel + ")");
     }
 
+    /** A null device pointer argument (absent bias, no fused ReLU, no device step scalars). */
+    private static final Object NULL_PTR = new Object() {
+        @Override public String toString() { return "NULL"; }
+    };
+
     private static Pointer param(Object a) {
+        if (a == NULL_PTR) return Pointer.to(new long[] {0L}); // the 64-bit value 0, as the kernel reads it
         if (a instanceof CUdeviceptr p) return Pointer.to(p);
         if (a instanceof Integer i) return Pointer.to(new int[] {i});
         if (a instanceof Float f) return Pointer.to(new float[] {f});
@@ -412,7 +418,7 @@ public final class CudaBackend implements Backend {
         throw new IllegalArgumentException("unsupported kernel argument " + a);
     }
 
-    private CUfunction function(String name) {
+    CUfunction function(String name) {
         return functions.computeIfAbsent(name, n -> {
             CUfunction f = new CUfunction();
             check(JCudaDriver.cuModuleGetFunction(f, module, n), "cuModuleGetFunction(" + n + ")");
@@ -483,12 +489,12 @@ public final class CudaBackend implements Backend {
     }
 
     /** The device StepScalars pointer while capturing, else a null pointer (kernels use their arguments). */
-    private CUdeviceptr dyn() { return captureScalars != null ? captureScalars : new CUdeviceptr(); }
+    private Object dyn() { return captureScalars != null ? captureScalars : NULL_PTR; }
 
     private CUdeviceptr f32(Buffer b, String what) { return cb(b, DType.F32, what).ptr(); }
     private CUdeviceptr i32(Buffer b, String what) { return cb(b, DType.I32, what).ptr(); }
     private CUdeviceptr u8(Buffer b, String what) { return cb(b, DType.U8, what).ptr(); }
-    private CUdeviceptr f32n(Buffer b, String what) { return b == null ? new CUdeviceptr() : f32(b, what); }
+    private Object f32n(Buffer b, String what) { return b == null ? NULL_PTR : f32(b, what); }
 
     private static CudaBuffer cb(Buffer b, DType type, String what) {
         if (b == null) throw new NullPointerException("cuda: buffer '" + what + "' is null");

@@ -79,6 +79,8 @@ public final class GraphStep implements AutoCloseable {
         CUdeviceptr counter = c.ptr();
         CUdeviceptr current = ((CudaBuffer) control.slice(CURRENT, SLOT)).ptr();
         CUdeviceptr table = ((CudaBuffer) control.slice(TABLE, (long) SLOT * capacity)).ptr();
+        backend.function("step_scalars_advance"); // resolve outside the capture
+        backend.function("stats_accumulate");
         check(JCudaDriver.cuStreamBeginCapture(backend.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
                 "cuStreamBeginCapture");
         CUgraph captured = new CUgraph();
