@@ -71,12 +71,12 @@ if [[ -f dist/ocl/libOpenCL.so ]] && ldconfig -p 2>/dev/null | grep -q libnvidia
     export OCL_ICD_VENDORS="$root/dist/ocl/vendors"
     say "OpenCL: using ocl-icd from dist/ocl with NVIDIA's libnvidia-opencl.so.1"
 else
-    say "OpenCL: NVIDIA's libnvidia-opencl.so.1 not found; OpenCL conformance will skip"
+    say "OpenCL: NVIDIA's libnvidia-opencl.so.1 not found; the OpenCL tests use whatever platform this machine has (usually none: skipped)"
 fi
 
 # ------------------------------------------------------------------------------ 1. tests
 say "tests: asymbp.cuda + asymbp.conformance (JUnit console)"
-timeout 240 "${JAVA[@]}" -jar dist/junit-console.jar execute --disable-banner --details=tree \
+timeout 200 "${JAVA[@]}" -jar dist/junit-console.jar execute --disable-banner --details=tree \
     --class-path dist/asymbp.jar:dist/asymbp-tests.jar \
     --select-package asymbp.cuda --select-package asymbp.conformance > "$work/conformance.txt" 2>&1
 echo "tests exit code $?" >> "$work/conformance.txt"
@@ -84,7 +84,7 @@ grep -v -E '^\s+at ' "$work/conformance.txt" | tail -60
 
 # ------------------------------------------------------------------------------- 2. MNIST
 say "MNIST LeNet+BN brsf, 1 epoch, backend cuda"
-timeout 180 "${JAVA[@]}" -jar dist/asymbp.jar train --dataset mnist --model lenet --feedback brsf --bn \
+timeout 120 "${JAVA[@]}" -jar dist/asymbp.jar train --dataset mnist --model lenet --feedback brsf --bn \
     --epochs 1 --backend cuda --out "$work/mnist-run" > "$work/mnist.txt" 2>&1
 echo "train exit code $?" >> "$work/mnist.txt"
 tail -5 "$work/mnist.txt"
@@ -92,11 +92,14 @@ tail -5 "$work/mnist.txt"
 # -------------------------------------------------------------------------- 3. benchmarks
 say "GpuBench (Java, cuda backend)"
 bq=(); [[ $quick -eq 1 ]] && bq=(--quick)
-timeout 180 "${JAVA[@]}" -cp dist/asymbp.jar asymbp.cuda.GpuBench "${bq[@]}" --json "$work/java.json" 2>&1 | tee "$work/java.txt" | tail -40
+timeout 120 "${JAVA[@]}" -cp dist/asymbp.jar asymbp.cuda.GpuBench "${bq[@]}" --json "$work/java.json" 2>&1 | tee "$work/java.txt" | tail -40
 
 if python3 -c 'import torch' >/dev/null 2>&1; then
     say "torch_bench.py (PyTorch $(python3 -c 'import torch; print(torch.__version__)'))"
-    timeout 300 python3 bench/gpu/torch_bench.py "${bq[@]}" --json "$work/torch.json" 2>&1 | tail -20
+    tq=("${bq[@]}")
+    # Keep the whole check under 8 minutes: torch.compile costs minutes, drop it when time is short.
+    (( $(date +%s) - t_start > 300 )) && { tq+=(--no-compile); say "over 300 s already: torch.compile skipped"; }
+    timeout 170 python3 bench/gpu/torch_bench.py "${tq[@]}" --json "$work/torch.json" 2>&1 | tail -20
 else
     say "PyTorch not importable: no peer numbers"
 fi

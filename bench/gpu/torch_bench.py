@@ -42,20 +42,22 @@ def main():
     def put(k, v):
         results[k] = v
         print(f"RESULT {k} {v:.6g}", flush=True)
+        if args.json:  # rewritten after every number, so a time limit keeps what was measured
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
 
     put("torch_copy_gbps", copy_bandwidth(torch, 10 if args.quick else 40))
+    lenet_steps, mlp_steps = (100, 10) if args.quick else (400, 40)
+    # Eager first, torch.compile last: it is the slowest and the first a time limit should cut.
     for fb in ("bp", "brsf"):
-        steps = 100 if args.quick else 400
-        put(f"torch_lenet_{fb}_eager_ms", step_time(torch, "lenet", fb, 64, steps, compiled=False))
-        if not args.no_compile:
-            put(f"torch_lenet_{fb}_compile_ms", step_time(torch, "lenet", fb, 64, steps, compiled=True))
-        steps = 10 if args.quick else 40
-        put(f"torch_mlp_{fb}_eager_ms", step_time(torch, "mlp", fb, 1024, steps, compiled=False))
-        if args.compile_mlp and not args.no_compile:
-            put(f"torch_mlp_{fb}_compile_ms", step_time(torch, "mlp", fb, 1024, steps, compiled=True))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        put(f"torch_lenet_{fb}_eager_ms", step_time(torch, "lenet", fb, 64, lenet_steps, compiled=False))
+        put(f"torch_mlp_{fb}_eager_ms", step_time(torch, "mlp", fb, 1024, mlp_steps, compiled=False))
+    if not args.no_compile:
+        for fb in ("bp", "brsf"):
+            put(f"torch_lenet_{fb}_compile_ms", step_time(torch, "lenet", fb, 64, lenet_steps, compiled=True))
+        if args.compile_mlp:
+            for fb in ("bp", "brsf"):
+                put(f"torch_mlp_{fb}_compile_ms", step_time(torch, "mlp", fb, 1024, mlp_steps, compiled=True))
     return 0
 
 
