@@ -562,6 +562,145 @@ batchnorm_backward_rows(float* dx, float* dgamma, float* dbeta, const float* dy,
     if (row == 0) { dgamma[c] = dg; dbeta[c] = db; }
 }
 
+// ---------------------------------------------------------------- batch norm, split over blocks
+// When one block per channel (or per 32 channels) would leave most of the GPU idle, each channel's
+// batch·spatial values are cut into `chunks` pieces: a partial kernel reduces each piece, a combine
+// kernel merges the pieces of a channel in fixed order (Chan et al.'s pairwise mean/M2 update, so the
+// variance needs no E[x²]−mean² cancellation), and an element-wise kernel applies the result.
+// Partials: part[(c·chunks + k)·3 + {0,1,2}]. Deterministic: no atomics.
+
+// Element j (0 ≤ j < n = batch·spatial) of channel c.
+__device__ __forceinline__ long long bn_index(long long j, int c, int channels, int spatial) {
+    long long b = j / spatial, q = j - b * spatial;
+    return (b * channels + c) * spatial + q;
+}
+
+// Forward partials (count, mean, M2) of chunk blockIdx.y. spatial > 1: block = one channel (blockIdx.x).
+// spatial == 1: block = 32 channels × 8 row groups, so reads coalesce. 256 threads.
+extern "C" __global__ void __launch_bounds__(RED_THREADS)
+batchnorm_partial_forward(float* part, const float* x, int batch, int channels, int spatial, int chunks, int chunkLen) {
+    __shared__ float scratch[RED_THREADS];
+    const long long n = (long long) batch * spatial;
+    const int k = blockIdx.y;
+    const long long j0 = (long long) k * chunkLen, j1 = min((long long) n, j0 + chunkLen);
+    if (spatial > 1) {
+        const int c = blockIdx.x;
+        float s = 0.f;
+        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) s += x[bn_index(j, c, channels, spatial)];
+        const float cnt = (float) (j1 - j0), mean = block_sum(s, scratch) / cnt;
+        float s2 = 0.f;
+        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) { float d = x[bn_index(j, c, channels, spatial)] - mean; s2 += d * d; }
+        const float m2 = block_sum(s2, scratch);
+        if (threadIdx.x == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = cnt; o[1] = mean; o[2] = m2; }
+    } else {
+        float (*cs)[BN_COLS] = reinterpret_cast<float (*)[BN_COLS]>(scratch);
+        const int col = threadIdx.x % BN_COLS, row = threadIdx.x / BN_COLS, c = blockIdx.x * BN_COLS + col;
+        const bool live = c < channels;
+        float s = 0.f;
+        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) s += x[b * channels + c];
+        const float cnt = (float) (j1 - j0), mean = column_sum(s, cs) / cnt;
+        float s2 = 0.f;
+        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) { float d = x[b * channels + c] - mean; s2 += d * d; }
+        const float m2 = column_sum(s2, cs);
+        if (live && row == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = cnt; o[1] = mean; o[2] = m2; }
+    }
+}
+
+// One thread per channel: merge the chunks in order, save mean and invStd, update the running stats.
+extern "C" __global__ void batchnorm_combine_forward(float* saveMean, float* saveInvStd, float* runMean, float* runVar,
+                                                     const float* part, int channels, int chunks, float momentum, float eps) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    const float* p = part + (long long) c * chunks * 3;
+    float n = p[0], mean = p[1], m2 = p[2];
+    for (int k = 1; k < chunks; k++) {
+        float nb = p[3 * k], mb = p[3 * k + 1], m2b = p[3 * k + 2];
+        float tot = n + nb, d = mb - mean;
+        mean += d * (nb / tot);
+        m2 += m2b + d * d * (n * nb / tot);
+        n = tot;
+    }
+    float var = m2 / n, inv = bn_inv_std(var, eps);
+    saveMean[c] = mean;
+    saveInvStd[c] = inv;
+    float unbiased = n > 1.f ? var * (n / (n - 1.f)) : var;
+    runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
+    runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+}
+
+// y = gamma·(x − mean)·invStd + beta (+ReLU), one thread per element.
+extern "C" __global__ void batchnorm_apply_forward(float* y, const float* x, const float* saveMean, const float* saveInvStd,
+                                                   const float* gamma, const float* beta, int batch, int channels,
+                                                   int spatial, int relu) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long) batch * channels * spatial) return;
+    int c = (int) ((i / spatial) % channels);
+    float v = gamma[c] * ((x[i] - saveMean[c]) * saveInvStd[c]) + beta[c];
+    y[i] = relu ? (v > 0.f ? v : 0.f) : v;
+}
+
+// Backward partials (Σg, Σg·xhat, unused) of chunk blockIdx.y, same block layouts as the forward.
+extern "C" __global__ void __launch_bounds__(RED_THREADS)
+batchnorm_partial_backward(float* part, const float* dy, const float* y, const float* x, const float* saveMean,
+                           const float* saveInvStd, int batch, int channels, int spatial, int chunks, int chunkLen) {
+    __shared__ float scratch[RED_THREADS];
+    const long long n = (long long) batch * spatial;
+    const int k = blockIdx.y;
+    const long long j0 = (long long) k * chunkLen, j1 = min((long long) n, j0 + chunkLen);
+    if (spatial > 1) {
+        const int c = blockIdx.x;
+        const float mean = saveMean[c], inv = saveInvStd[c];
+        float sg = 0.f, sgx = 0.f;
+        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) {
+            long long i = bn_index(j, c, channels, spatial);
+            float g = masked_grad(dy, y, i);
+            sg += g;
+            sgx += g * ((x[i] - mean) * inv);
+        }
+        sg = block_sum(sg, scratch);
+        sgx = block_sum(sgx, scratch);
+        if (threadIdx.x == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = sg; o[1] = sgx; o[2] = 0.f; }
+    } else {
+        float (*cs)[BN_COLS] = reinterpret_cast<float (*)[BN_COLS]>(scratch);
+        const int col = threadIdx.x % BN_COLS, row = threadIdx.x / BN_COLS, c = blockIdx.x * BN_COLS + col;
+        const bool live = c < channels;
+        const float mean = live ? saveMean[c] : 0.f, inv = live ? saveInvStd[c] : 0.f;
+        float sg = 0.f, sgx = 0.f;
+        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) {
+            long long i = b * channels + c;
+            float g = masked_grad(dy, y, i);
+            sg += g;
+            sgx += g * ((x[i] - mean) * inv);
+        }
+        sg = column_sum(sg, cs);
+        sgx = column_sum(sgx, cs);
+        if (live && row == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = sg; o[1] = sgx; o[2] = 0.f; }
+    }
+}
+
+// One thread per channel: dbeta = Σ chunks' Σg, dgamma = Σ chunks' Σg·xhat, in chunk order.
+extern "C" __global__ void batchnorm_combine_backward(float* dgamma, float* dbeta, const float* part, int channels, int chunks) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    const float* p = part + (long long) c * chunks * 3;
+    float sg = 0.f, sgx = 0.f;
+    for (int k = 0; k < chunks; k++) { sg += p[3 * k]; sgx += p[3 * k + 1]; }
+    dgamma[c] = sgx;
+    dbeta[c] = sg;
+}
+
+// dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma), one thread per element.
+extern "C" __global__ void batchnorm_apply_backward(float* dx, const float* dy, const float* y, const float* x,
+                                                    const float* saveMean, const float* saveInvStd, const float* gamma,
+                                                    const float* dgamma, const float* dbeta, int batch, int channels,
+                                                    int spatial) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long) batch * channels * spatial) return;
+    int c = (int) ((i / spatial) % channels);
+    const float nf = (float) batch * (float) spatial, inv = saveInvStd[c], k = gamma[c] * inv / nf;
+    dx[i] = bn_dx(masked_grad(dy, y, i), (x[i] - saveMean[c]) * inv, k, nf, dbeta[c], dgamma[c]);
+}
+
 // ------------------------------------------------------------------------------------- pooling
 
 // One thread per output. Ties: the first maximum in row-major window order.

@@ -26,4 +26,5 @@ inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
 #define __ldg(p) (*(p))
 inline int min(int a, int b) { return a < b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
 #endif

@@ -211,15 +211,28 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int stride, int
     compare((tag + " db").c_str(), db, dbr);
 }
 
-static void test_bn(int batch, int ch, int sp, bool relu) {
-    std::string tag = "bn b" + std::to_string(batch) + " c" + std::to_string(ch) + " s" + std::to_string(sp) + (relu ? " relu" : "");
+static void test_bn(int batch, int ch, int sp, bool relu, int chunks = 1) {
+    std::string tag = std::string(chunks > 1 ? "split" + std::to_string(chunks) + " " : "") + "bn b" + std::to_string(batch) + " c" + std::to_string(ch) + " s" + std::to_string(sp) + (relu ? " relu" : "");
     size_t n = (size_t) batch * ch * sp;
     auto x = rnd(n, -2.f, 3.f), gamma = rnd(ch, 0.5f, 1.5f), beta = rnd(ch), dy = rnd(n);
     auto rm = rnd(ch), rv = rnd(ch, 0.5f, 2.f);
     auto rm0 = rm, rv0 = rv;
     auto y = nan_vec(n), mean = nan_vec(ch), inv = nan_vec(ch);
     float mom = 0.1f, eps = 1e-5f;
-    if (sp == 1)
+    long long nval = (long long) batch * sp;
+    int chunkLen = (int) ((nval + chunks - 1) / chunks);
+    int nch = (int) ((nval + chunkLen - 1) / chunkLen);
+    unsigned groups = sp == 1 ? (ch + 31) / 32 : ch;
+    std::vector<float> part = nan_vec((size_t) 3 * ch * nch);
+    if (chunks > 1) {
+        launch(groups, nch, 1, 256, [&] { batchnorm_partial_forward(part.data(), x.data(), batch, ch, sp, nch, chunkLen); });
+        launch((ch + 255) / 256, 1, 1, 256, [&] {
+            batchnorm_combine_forward(mean.data(), inv.data(), rm.data(), rv.data(), part.data(), ch, nch, mom, eps);
+        });
+        launch((unsigned) ((n + 255) / 256), 1, 1, 256, [&] {
+            batchnorm_apply_forward(y.data(), x.data(), mean.data(), inv.data(), gamma.data(), beta.data(), batch, ch, sp, relu);
+        });
+    } else if (sp == 1)
         launch((ch + 31) / 32, 1, 1, 256, [&] {
             batchnorm_forward_rows(y.data(), mean.data(), inv.data(), rm.data(), rv.data(), x.data(), gamma.data(), beta.data(),
                                    batch, ch, mom, eps, relu);
@@ -254,7 +267,17 @@ static void test_bn(int batch, int ch, int sp, bool relu) {
 
     const float* yy = relu ? y.data() : nullptr;
     auto dx = nan_vec(n), dg = nan_vec(ch), db = nan_vec(ch);
-    if (sp == 1)
+    if (chunks > 1) {
+        part = nan_vec(part.size());
+        launch(groups, nch, 1, 256, [&] {
+            batchnorm_partial_backward(part.data(), dy.data(), yy, x.data(), mean.data(), inv.data(), batch, ch, sp, nch, chunkLen);
+        });
+        launch((ch + 255) / 256, 1, 1, 256, [&] { batchnorm_combine_backward(dg.data(), db.data(), part.data(), ch, nch); });
+        launch((unsigned) ((n + 255) / 256), 1, 1, 256, [&] {
+            batchnorm_apply_backward(dx.data(), dy.data(), yy, x.data(), mean.data(), inv.data(), gamma.data(), dg.data(),
+                                     db.data(), batch, ch, sp);
+        });
+    } else if (sp == 1)
         launch((ch + 31) / 32, 1, 1, 256, [&] {
             batchnorm_backward_rows(dx.data(), dg.data(), db.data(), dy.data(), yy, x.data(), mean.data(), inv.data(),
                                     gamma.data(), batch, ch);
@@ -442,6 +465,9 @@ int main(int argc, char** argv) {
     test_bn(37, 45, 1, true);
     test_bn(64, 3, 1, false);
     test_bn(5, 4, 49, true);
+    test_bn(200, 40, 1, true, 3);
+    test_bn(7, 3, 50, false, 4);
+    test_bn(3, 2, 30, true, 7);
     test_pool(2, 3, 7, 9, 2);
     test_softmax(300, 10);
     test_gather_update();

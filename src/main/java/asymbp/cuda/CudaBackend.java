@@ -55,16 +55,20 @@ public final class CudaBackend implements Backend {
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Thread owner = Thread.currentThread();
 
-    /** Split-K partial sums for convolution weight gradients; grows, never shrinks. */
-    private CudaBuffer convScratch;
-    /** V(W) of one layer for one backward product (feedback_materialize); grows, never shrinks. */
-    private CudaBuffer feedbackScratch;
+    /**
+     * Scratch memory, grow-only, one slot per use: split-K partial sums of convolution weight
+     * gradients, V(W) of one backward product (feedback_materialize), batch-norm chunk partials.
+     */
+    private final CudaBuffer[] scratch = new CudaBuffer[3];
+    private static final int SCRATCH_CONV = 0, SCRATCH_FEEDBACK = 1, SCRATCH_BN = 2;
     /** Set while a graph capture runs: the device StepScalars the ops read instead of their arguments. */
     private CUdeviceptr captureScalars;
     private boolean closed;
     /** Test hooks: force a GEMM tile (64 or 128; 0 = by size) and the materialisation threshold. */
     int forceTile;
     int materializeFactor = MATERIALIZE_FACTOR;
+    /** Test hook for BN: -1 = split by size, 0 = never split, k > 0 = k chunks per channel. */
+    int bnSplit = -1;
 
     private CudaBackend(CUdevice device, CUcontext context, CUstream stream, CUmodule module, String deviceName,
                         String moduleSource, int multiprocessors) {
@@ -217,8 +221,7 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         try {
             JCudaDriver.cuStreamSynchronize(stream);
-            if (convScratch != null) JCudaDriver.cuMemFree(convScratch.allocation.ptr);
-            if (feedbackScratch != null) JCudaDriver.cuMemFree(feedbackScratch.allocation.ptr);
+            for (CudaBuffer b : scratch) if (b != null) JCudaDriver.cuMemFree(b.allocation.ptr);
             JCudaDriver.cuModuleUnload(module);
             JCudaDriver.cuStreamDestroy(stream);
         } finally {
@@ -265,6 +268,17 @@ public final class CudaBackend implements Backend {
             launch("batchnorm_forward_eval", blocks(n, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
                     f32(y, "y"), f32(runMean, "runMean"), f32(runVar, "runVar"), f32(x, "x"),
                     f32(gamma, "gamma"), f32(beta, "beta"), batch, channels, spatial, eps, r);
+        } else if (bnChunks(batch, channels, spatial) > 1) {
+            int[] ck = bnChunking(batch, channels, spatial);
+            CudaBuffer part = scratch(SCRATCH_BN, 3L * channels * ck[0], "batchnormForward");
+            launch("batchnorm_partial_forward", bnGroups(channels, spatial), ck[0], 1, RED_THREADS,
+                    part.ptr(), f32(x, "x"), batch, channels, spatial, ck[0], ck[1]);
+            launch("batchnorm_combine_forward", ceil(channels, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
+                    f32(saveMean, "saveMean"), f32(saveInvStd, "saveInvStd"), f32(runMean, "runMean"), f32(runVar, "runVar"),
+                    part.ptr(), channels, ck[0], momentum, eps);
+            launch("batchnorm_apply_forward", blocks((long) batch * channels * spatial, ELEMENTWISE_THREADS), 1, 1,
+                    ELEMENTWISE_THREADS, f32(y, "y"), f32(x, "x"), f32(saveMean, "saveMean"), f32(saveInvStd, "saveInvStd"),
+                    f32(gamma, "gamma"), f32(beta, "beta"), batch, channels, spatial, r);
         } else if (spatial == 1) {
             launch("batchnorm_forward_rows", ceil(channels, BN_COLS), 1, 1, RED_THREADS,
                     f32(y, "y"), f32(saveMean, "saveMean"), f32(saveInvStd, "saveInvStd"), f32(runMean, "runMean"),
@@ -283,7 +297,19 @@ public final class CudaBackend implements Backend {
                                   Buffer saveMean, Buffer saveInvStd, Buffer gamma, int batch, int channels, int spatial) {
         Object[] common = {f32(dx, "dx"), f32(dgamma, "dgamma"), f32(dbeta, "dbeta"), f32(dy, "dy"), f32n(y, "y"),
                 f32(x, "x"), f32(saveMean, "saveMean"), f32(saveInvStd, "saveInvStd"), f32(gamma, "gamma")};
-        if (spatial == 1)
+        if (bnChunks(batch, channels, spatial) > 1) {
+            int[] ck = bnChunking(batch, channels, spatial);
+            CudaBuffer part = scratch(SCRATCH_BN, 3L * channels * ck[0], "batchnormBackward");
+            launch("batchnorm_partial_backward", bnGroups(channels, spatial), ck[0], 1, RED_THREADS,
+                    part.ptr(), f32(dy, "dy"), f32n(y, "y"), f32(x, "x"), f32(saveMean, "saveMean"),
+                    f32(saveInvStd, "saveInvStd"), batch, channels, spatial, ck[0], ck[1]);
+            launch("batchnorm_combine_backward", ceil(channels, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
+                    f32(dgamma, "dgamma"), f32(dbeta, "dbeta"), part.ptr(), channels, ck[0]);
+            launch("batchnorm_apply_backward", blocks((long) batch * channels * spatial, ELEMENTWISE_THREADS), 1, 1,
+                    ELEMENTWISE_THREADS, f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), f32(x, "x"), f32(saveMean, "saveMean"),
+                    f32(saveInvStd, "saveInvStd"), f32(gamma, "gamma"), f32(dgamma, "dgamma"), f32(dbeta, "dbeta"),
+                    batch, channels, spatial);
+        } else if (spatial == 1)
             launch("batchnorm_backward_rows", ceil(channels, BN_COLS), 1, 1, RED_THREADS, concat(common, batch, channels));
         else
             launch("batchnorm_backward_nchw", channels, 1, 1, RED_THREADS, concat(common, batch, channels, spatial));
@@ -346,7 +372,7 @@ public final class CudaBackend implements Backend {
         int kChunk = (int) ((((kTotal + splits - 1) / splits) + 15) / 16 * 16);
         splits = (kTotal + kChunk - 1) / kChunk;
         long partialLen = splits * s.outC() * (long) n;
-        CudaBuffer partial = convScratch(partialLen);
+        CudaBuffer partial = scratch(SCRATCH_CONV, partialLen, "conv2dBackward");
         launch("conv2d_backward_dw", ceil(n, TILE), ceil(s.outC(), TILE), (int) splits, GEMM_THREADS,
                 concat(conv(new Object[] {partial.ptr(), f32(dy, "dy"), f32n(y, "y"), f32(x, "x")}, s), kChunk));
         int dwLen = s.outC() * n;
@@ -428,17 +454,19 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------------------- helpers
 
-    private CudaBuffer convScratch(long length) {
-        if (convScratch != null && convScratch.length() >= length) return convScratch;
+    private CudaBuffer scratch(int slot, long length, String op) {
+        CudaBuffer b = scratch[slot];
+        if (b != null && b.length() >= length) return b;
         if (capturing())
-            throw new IllegalStateException("cuda: conv2dBackward needs more scratch memory during graph capture; "
+            throw new IllegalStateException("cuda: " + op + " needs more scratch memory during graph capture; "
                     + "run one step eagerly before captureStep");
-        if (convScratch != null) {
+        if (b != null) {
             sync();
-            check(JCudaDriver.cuMemFree(convScratch.allocation.ptr), "cuMemFree");
+            check(JCudaDriver.cuMemFree(b.allocation.ptr), "cuMemFree");
+            scratch[slot] = null;
         }
-        convScratch = (CudaBuffer) alloc(DType.F32, Math.max(length, 1 << 16));
-        return convScratch;
+        scratch[slot] = (CudaBuffer) alloc(DType.F32, Math.max(length, 1 << 16));
+        return scratch[slot];
     }
 
     /**
@@ -449,19 +477,32 @@ public final class CudaBackend implements Backend {
     private Object[] feedbackOperand(Buffer w, Feedback fb, long n, int regenerations) {
         if (fb.mode() == asymbp.backend.FeedbackMode.BP || regenerations < materializeFactor)
             return new Object[] {f32(w, "w"), feedback(fb)};
-        if (feedbackScratch == null || feedbackScratch.length() < n) {
-            if (capturing())
-                throw new IllegalStateException("cuda: a backward product needs more scratch memory during graph capture; "
-                        + "run one step eagerly before captureStep");
-            if (feedbackScratch != null) {
-                sync();
-                check(JCudaDriver.cuMemFree(feedbackScratch.allocation.ptr), "cuMemFree");
-            }
-            feedbackScratch = (CudaBuffer) alloc(DType.F32, Math.max(n, 1 << 16));
-        }
+        CudaBuffer v = scratch(SCRATCH_FEEDBACK, n, "a backward product");
         launch("feedback_materialize", blocks(n, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
-                concat(new Object[] {feedbackScratch.ptr(), f32(w, "w"), n}, feedback(fb)));
-        return new Object[] {feedbackScratch.ptr(), feedback(Feedback.bp())};
+                concat(new Object[] {v.ptr(), f32(w, "w"), n}, feedback(fb)));
+        return new Object[] {v.ptr(), feedback(Feedback.bp())};
+    }
+
+    /** Blocks of the one-pass BN kernels: one per channel, or one per 32 channels when spatial is 1. */
+    private static int bnGroups(int channels, int spatial) { return spatial == 1 ? ceil(channels, BN_COLS) : channels; }
+
+    /** How many chunks to cut each channel into so BN keeps ~4 blocks per multiprocessor busy; 1 = no split. */
+    int bnChunks(int batch, int channels, int spatial) {
+        if (bnSplit == 0) return 1;
+        int groups = bnGroups(channels, spatial);
+        long n = (long) batch * spatial, minChunk = spatial == 1 ? 64 : 2048;
+        if (bnSplit > 0) return (int) Math.max(1, Math.min(bnSplit, n));
+        long want = (4L * multiprocessors + groups - 1) / groups;
+        long chunks = Math.min(want, (n + minChunk - 1) / minChunk);
+        return (int) Math.max(1, Math.min(chunks, 65535));
+    }
+
+    /** {chunks, chunkLen}: chunkLen in rows (spatial 1) or values of batch·spatial, every chunk non-empty. */
+    private int[] bnChunking(int batch, int channels, int spatial) {
+        long n = (long) batch * spatial;
+        int chunks = bnChunks(batch, channels, spatial);
+        int len = (int) ((n + chunks - 1) / chunks);
+        return new int[] {(int) ((n + len - 1) / len), len};
     }
 
     /** 128-tiles once they alone fill every multiprocessor, else 64-tiles (more, smaller blocks). */

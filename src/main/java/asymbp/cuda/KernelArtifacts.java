@@ -26,7 +26,9 @@ public final class KernelArtifacts {
             "batchnorm_backward_rows", "batchnorm_backward_nchw", "maxpool_forward", "maxpool_backward",
             "softmax_cross_entropy", "apply_update", "step_scalars_advance", "stats_accumulate", "feedback_materialize",
             "linear_forward_t128", "linear_backward_dx_t128", "linear_backward_dw_t128",
-            "conv2d_forward_t128", "conv2d_backward_dx_t128", "conv2d_backward_dw_t128");
+            "conv2d_forward_t128", "conv2d_backward_dx_t128", "conv2d_backward_dw_t128",
+            "batchnorm_partial_forward", "batchnorm_combine_forward", "batchnorm_apply_forward",
+            "batchnorm_partial_backward", "batchnorm_combine_backward", "batchnorm_apply_backward");
 
     /** Resource path of the cubin that runs on compute capability major.minor, or null. */
     public static String cubinFor(int major, int minor) {

@@ -108,7 +108,10 @@ class CudaGpuTest {
         assertTrue(worst < 1e-5, "PTX module differs from the cubin: max rel " + worst);
     }
 
-    /** The 128-tile GEMMs and V written once per product agree with 64-tiles regenerating V in the loads. */
+    /**
+     * The 128-tile GEMMs, V written once per product and BN split over blocks agree with 64-tiles
+     * regenerating V in the loads and one-pass BN.
+     */
     @Test
     void bigTilesAndMaterialisedFeedbackMatchTheSimplePath() {
         requireGpu();
@@ -117,15 +120,17 @@ class CudaGpuTest {
         float[] fast = workload(cubin, seed, batch, in, out);
         cubin.forceTile = 64;
         cubin.materializeFactor = Integer.MAX_VALUE;
+        cubin.bnSplit = 0;
         float[] simple;
         try {
             simple = workload(cubin, seed, batch, in, out);
         } finally {
             cubin.forceTile = 0;
             cubin.materializeFactor = 4;
+            cubin.bnSplit = -1;
         }
         double worst = maxRel(fast, simple);
-        System.out.println("[cuda] t128 + materialised V vs t64 on the fly: max rel diff " + worst);
+        System.out.println("[cuda] t128 + materialised V + split BN vs t64, V on the fly, one-pass BN: max rel diff " + worst);
         assertTrue(worst < 1e-4, "big-tile path differs: max rel " + worst);
     }
 
