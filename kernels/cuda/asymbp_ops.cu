@@ -2,6 +2,8 @@
 // tiled SGEMM with 4x4 register blocking, implicit-GEMM convolutions, coalesced BN reductions).
 // Kernel names are the op names in snake_case; ops that need several launches add a suffix.
 // Pointers arrive already offset to their Buffer view, so every index here is view-relative.
+// Element-wise and reduction kernels index in 32 bits (every allocation holds < 2^31 elements, as the
+// portable dialect requires), so their per-element divisions are cheap 32-bit ones.
 //
 // Step-dependent scalars (the batch start, brsf's Philox step, the first-step flag, the learning
 // rate) come by value, or from device memory when `dyn` is non-null: a captured CUDA graph is then
@@ -273,10 +275,10 @@ extern "C" __global__ void __launch_bounds__(RED_THREADS)
 channel_grad_sum(float* db, const float* dy, const float* y, int batch, int channels, int spatial) {
     __shared__ float scratch[RED_THREADS];
     const int c = blockIdx.x;
-    const long long n = (long long) batch * spatial;
+    const int n = batch * spatial;
     float s = 0.f;
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial;
         s += masked_grad(dy, y, (b * channels + c) * spatial + q);
     }
     s = block_sum(s, scratch);
@@ -414,24 +416,24 @@ batchnorm_forward_nchw(float* y, float* saveMean, float* saveInvStd, float* runM
                        float momentum, float eps, int relu) {
     __shared__ float scratch[RED_THREADS];
     const int c = blockIdx.x;
-    const long long n = (long long) batch * spatial;
+    const int n = batch * spatial;
     float s = 0.f;
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial;
         s += x[(b * channels + c) * spatial + q];
     }
     const float mean = block_sum(s, scratch) / (float) n;
     float s2 = 0.f;
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial;
         float d = x[(b * channels + c) * spatial + q] - mean;
         s2 += d * d;
     }
     const float var = block_sum(s2, scratch) / (float) n;
     const float inv = bn_inv_std(var, eps);
     const float g = gamma[c], bt = beta[c];
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
         float v = g * ((x[j] - mean) * inv) + bt;
         y[j] = relu ? (v > 0.f ? v : 0.f) : v;
     }
@@ -471,16 +473,16 @@ batchnorm_forward_rows(float* y, float* saveMean, float* saveInvStd, float* runM
     const int c = blockIdx.x * BN_COLS + col;
     const bool live = c < channels;
     float s = 0.f;
-    if (live) for (int b = row; b < batch; b += BN_ROWS) s += x[(long long) b * channels + c];
+    if (live) for (int b = row; b < batch; b += BN_ROWS) s += x[b * channels + c];
     const float mean = column_sum(s, scratch) / (float) batch;
     float s2 = 0.f;
-    if (live) for (int b = row; b < batch; b += BN_ROWS) { float d = x[(long long) b * channels + c] - mean; s2 += d * d; }
+    if (live) for (int b = row; b < batch; b += BN_ROWS) { float d = x[b * channels + c] - mean; s2 += d * d; }
     const float var = column_sum(s2, scratch) / (float) batch;
     if (!live) return;
     const float inv = bn_inv_std(var, eps);
     const float g = gamma[c], bt = beta[c];
     for (int b = row; b < batch; b += BN_ROWS) {
-        long long j = (long long) b * channels + c;
+        int j = b * channels + c;
         float v = g * ((x[j] - mean) * inv) + bt;
         y[j] = relu ? (v > 0.f ? v : 0.f) : v;
     }
@@ -497,10 +499,9 @@ batchnorm_forward_rows(float* y, float* saveMean, float* saveInvStd, float* runM
 extern "C" __global__ void batchnorm_forward_eval(float* y, const float* runMean, const float* runVar,
                                                   const float* x, const float* gamma, const float* beta,
                                                   int batch, int channels, int spatial, float eps, int relu) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    long long n = (long long) batch * channels * spatial;
-    if (i >= n) return;
-    int c = (int) ((i / spatial) % channels);
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * channels * spatial) return;
+    int c = (i / spatial) % channels;
     float v = gamma[c] * ((x[i] - runMean[c]) * bn_inv_std(runVar[c], eps)) + beta[c];
     y[i] = relu ? (v > 0.f ? v : 0.f) : v;
 }
@@ -516,11 +517,11 @@ batchnorm_backward_nchw(float* dx, float* dgamma, float* dbeta, const float* dy,
                         int batch, int channels, int spatial) {
     __shared__ float scratch[RED_THREADS];
     const int c = blockIdx.x;
-    const long long n = (long long) batch * spatial;
+    const int n = batch * spatial;
     const float mean = saveMean[c], inv = saveInvStd[c];
     float sg = 0.f, sgx = 0.f;
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
         float g = masked_grad(dy, y, j);
         sg += g;
         sgx += g * ((x[j] - mean) * inv);
@@ -528,8 +529,8 @@ batchnorm_backward_nchw(float* dx, float* dgamma, float* dbeta, const float* dy,
     const float db = block_sum(sg, scratch);
     const float dg = block_sum(sgx, scratch);
     const float nf = (float) n, k = gamma[c] * inv / nf;
-    for (long long i = threadIdx.x; i < n; i += RED_THREADS) {
-        long long b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
+        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
         dx[j] = bn_dx(masked_grad(dy, y, j), (x[j] - mean) * inv, k, nf, db, dg);
     }
     if (threadIdx.x == 0) { dgamma[c] = dg; dbeta[c] = db; }
@@ -546,7 +547,7 @@ batchnorm_backward_rows(float* dx, float* dgamma, float* dbeta, const float* dy,
     const float mean = live ? saveMean[c] : 0.f, inv = live ? saveInvStd[c] : 0.f;
     float sg = 0.f, sgx = 0.f;
     if (live) for (int b = row; b < batch; b += BN_ROWS) {
-        long long j = (long long) b * channels + c;
+        int j = b * channels + c;
         float g = masked_grad(dy, y, j);
         sg += g;
         sgx += g * ((x[j] - mean) * inv);
@@ -556,7 +557,7 @@ batchnorm_backward_rows(float* dx, float* dgamma, float* dbeta, const float* dy,
     if (!live) return;
     const float nf = (float) batch, k = gamma[c] * inv / nf;
     for (int b = row; b < batch; b += BN_ROWS) {
-        long long j = (long long) b * channels + c;
+        int j = b * channels + c;
         dx[j] = bn_dx(masked_grad(dy, y, j), (x[j] - mean) * inv, k, nf, db, dg);
     }
     if (row == 0) { dgamma[c] = dg; dbeta[c] = db; }
@@ -570,8 +571,8 @@ batchnorm_backward_rows(float* dx, float* dgamma, float* dbeta, const float* dy,
 // Partials: part[(c·chunks + k)·3 + {0,1,2}]. Deterministic: no atomics.
 
 // Element j (0 ≤ j < n = batch·spatial) of channel c.
-__device__ __forceinline__ long long bn_index(long long j, int c, int channels, int spatial) {
-    long long b = j / spatial, q = j - b * spatial;
+__device__ __forceinline__ int bn_index(int j, int c, int channels, int spatial) {
+    int b = j / spatial, q = j - b * spatial;
     return (b * channels + c) * spatial + q;
 }
 
@@ -580,16 +581,16 @@ __device__ __forceinline__ long long bn_index(long long j, int c, int channels, 
 extern "C" __global__ void __launch_bounds__(RED_THREADS)
 batchnorm_partial_forward(float* part, const float* x, int batch, int channels, int spatial, int chunks, int chunkLen) {
     __shared__ float scratch[RED_THREADS];
-    const long long n = (long long) batch * spatial;
+    const int n = batch * spatial;
     const int k = blockIdx.y;
-    const long long j0 = (long long) k * chunkLen, j1 = min((long long) n, j0 + chunkLen);
+    const int j0 = k * chunkLen, j1 = min(n, j0 + chunkLen);
     if (spatial > 1) {
         const int c = blockIdx.x;
         float s = 0.f;
-        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) s += x[bn_index(j, c, channels, spatial)];
+        for (int j = j0 + threadIdx.x; j < j1; j += RED_THREADS) s += x[bn_index(j, c, channels, spatial)];
         const float cnt = (float) (j1 - j0), mean = block_sum(s, scratch) / cnt;
         float s2 = 0.f;
-        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) { float d = x[bn_index(j, c, channels, spatial)] - mean; s2 += d * d; }
+        for (int j = j0 + threadIdx.x; j < j1; j += RED_THREADS) { float d = x[bn_index(j, c, channels, spatial)] - mean; s2 += d * d; }
         const float m2 = block_sum(s2, scratch);
         if (threadIdx.x == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = cnt; o[1] = mean; o[2] = m2; }
     } else {
@@ -597,10 +598,10 @@ batchnorm_partial_forward(float* part, const float* x, int batch, int channels, 
         const int col = threadIdx.x % BN_COLS, row = threadIdx.x / BN_COLS, c = blockIdx.x * BN_COLS + col;
         const bool live = c < channels;
         float s = 0.f;
-        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) s += x[b * channels + c];
+        if (live) for (int b = j0 + row; b < j1; b += BN_ROWS) s += x[b * channels + c];
         const float cnt = (float) (j1 - j0), mean = column_sum(s, cs) / cnt;
         float s2 = 0.f;
-        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) { float d = x[b * channels + c] - mean; s2 += d * d; }
+        if (live) for (int b = j0 + row; b < j1; b += BN_ROWS) { float d = x[b * channels + c] - mean; s2 += d * d; }
         const float m2 = column_sum(s2, cs);
         if (live && row == 0) { float* o = part + ((long long) c * chunks + k) * 3; o[0] = cnt; o[1] = mean; o[2] = m2; }
     }
@@ -632,9 +633,9 @@ extern "C" __global__ void batchnorm_combine_forward(float* saveMean, float* sav
 extern "C" __global__ void batchnorm_apply_forward(float* y, const float* x, const float* saveMean, const float* saveInvStd,
                                                    const float* gamma, const float* beta, int batch, int channels,
                                                    int spatial, int relu) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long) batch * channels * spatial) return;
-    int c = (int) ((i / spatial) % channels);
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * channels * spatial) return;
+    int c = (i / spatial) % channels;
     float v = gamma[c] * ((x[i] - saveMean[c]) * saveInvStd[c]) + beta[c];
     y[i] = relu ? (v > 0.f ? v : 0.f) : v;
 }
@@ -644,15 +645,15 @@ extern "C" __global__ void __launch_bounds__(RED_THREADS)
 batchnorm_partial_backward(float* part, const float* dy, const float* y, const float* x, const float* saveMean,
                            const float* saveInvStd, int batch, int channels, int spatial, int chunks, int chunkLen) {
     __shared__ float scratch[RED_THREADS];
-    const long long n = (long long) batch * spatial;
+    const int n = batch * spatial;
     const int k = blockIdx.y;
-    const long long j0 = (long long) k * chunkLen, j1 = min((long long) n, j0 + chunkLen);
+    const int j0 = k * chunkLen, j1 = min(n, j0 + chunkLen);
     if (spatial > 1) {
         const int c = blockIdx.x;
         const float mean = saveMean[c], inv = saveInvStd[c];
         float sg = 0.f, sgx = 0.f;
-        for (long long j = j0 + threadIdx.x; j < j1; j += RED_THREADS) {
-            long long i = bn_index(j, c, channels, spatial);
+        for (int j = j0 + threadIdx.x; j < j1; j += RED_THREADS) {
+            int i = bn_index(j, c, channels, spatial);
             float g = masked_grad(dy, y, i);
             sg += g;
             sgx += g * ((x[i] - mean) * inv);
@@ -666,8 +667,8 @@ batchnorm_partial_backward(float* part, const float* dy, const float* y, const f
         const bool live = c < channels;
         const float mean = live ? saveMean[c] : 0.f, inv = live ? saveInvStd[c] : 0.f;
         float sg = 0.f, sgx = 0.f;
-        if (live) for (long long b = j0 + row; b < j1; b += BN_ROWS) {
-            long long i = b * channels + c;
+        if (live) for (int b = j0 + row; b < j1; b += BN_ROWS) {
+            int i = b * channels + c;
             float g = masked_grad(dy, y, i);
             sg += g;
             sgx += g * ((x[i] - mean) * inv);
@@ -694,9 +695,9 @@ extern "C" __global__ void batchnorm_apply_backward(float* dx, const float* dy, 
                                                     const float* saveMean, const float* saveInvStd, const float* gamma,
                                                     const float* dgamma, const float* dbeta, int batch, int channels,
                                                     int spatial) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long) batch * channels * spatial) return;
-    int c = (int) ((i / spatial) % channels);
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * channels * spatial) return;
+    int c = (i / spatial) % channels;
     const float nf = (float) batch * (float) spatial, inv = saveInvStd[c], k = gamma[c] * inv / nf;
     dx[i] = bn_dx(masked_grad(dy, y, i), (x[i] - saveMean[c]) * inv, k, nf, dbeta[c], dgamma[c]);
 }
@@ -707,22 +708,20 @@ extern "C" __global__ void batchnorm_apply_backward(float* dx, const float* dy, 
 extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x, int batch, int channels,
                                            int h, int w, int k) {
     int oh = h / k, ow = w / k;
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    long long n = (long long) batch * channels * oh * ow;
-    if (i >= n) return;
-    int ox = (int) (i % ow), oy = (int) ((i / ow) % oh);
-    long long plane = i / ((long long) oh * ow);
-    long long base = plane * h * w;
-    long long best = base + (long long) (oy * k) * w + ox * k;
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * channels * oh * ow) return;
+    int ox = i % ow, oy = (i / ow) % oh, plane = i / (oh * ow);
+    int base = plane * h * w;
+    int best = base + (oy * k) * w + ox * k;
     float bv = x[best];
     for (int dy = 0; dy < k; dy++)
         for (int dx = 0; dx < k; dx++) {
-            long long j = base + (long long) (oy * k + dy) * w + ox * k + dx;
+            int j = base + (oy * k + dy) * w + ox * k + dx;
             float v = x[j];
             if (v > bv) { bv = v; best = j; }
         }
     y[i] = bv;
-    argmax[i] = (int) best;
+    argmax[i] = best;
 }
 
 // One thread per input element: it receives dy of the window it belongs to if it was that window's
@@ -730,16 +729,14 @@ extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x
 extern "C" __global__ void maxpool_backward(float* dx, const float* dy, const int* argmax, int batch, int channels,
                                             int h, int w, int k) {
     int oh = h / k, ow = w / k;
-    long long j = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    long long n = (long long) batch * channels * h * w;
-    if (j >= n) return;
-    int ix = (int) (j % w), iy = (int) ((j / w) % h);
-    long long plane = j / ((long long) h * w);
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= batch * channels * h * w) return;
+    int ix = j % w, iy = (j / w) % h, plane = j / (h * w);
     int oy = iy / k, ox = ix / k;
     float v = 0.f;
     if (oy < oh && ox < ow) {
-        long long o = (plane * oh + oy) * ow + ox;
-        if (argmax[o] == (int) j) v = dy[o];
+        int o = (plane * oh + oy) * ow + ox;
+        if (argmax[o] == j) v = dy[o];
     }
     dx[j] = v;
 }
@@ -778,10 +775,10 @@ softmax_cross_entropy(float* dlogits, float* stats, const float* logits, const i
 extern "C" __global__ void gather_standardize(float* x, int* labelsOut, const unsigned char* images, const int* labels,
                                               const int* indices, const float* meanInvStd, int start, int batch,
                                               int features, int plane, const StepScalars* dyn) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long) batch * features) return;
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * features) return;
     if (dyn) start = dyn->start;
-    int b = (int) (i / features), f = (int) (i - (long long) b * features);
+    int b = i / features, f = i - b * features;
     int channels = features / plane, c = f / plane;
     long long n = indices[start + b];
     float px = (float) images[n * features + f];
