@@ -16,6 +16,7 @@
  *   FMA(a, b, c)           fused a*b+c, rounded once (the only place a product and a sum fuse)
  *   MULHI_U32(a, b)        high 32 bits of the 64-bit product of two uint (Philox)
  *   EXPF(x) LOGF(x)        single-precision exp/log (tolerance-checked ops only, never inside V)
+ *   min(a, b) on int; sqrt(x) on float (IEEE-rounded under the build flags below)
  *   uint uchar             OpenCL scalar type names (typedef'd for CUDA)
  *   U64                    64-bit unsigned integer (OpenCL ulong; CUDA unsigned long long)
  *

@@ -33,8 +33,10 @@ public final class OpenClBackend implements Backend {
 
     /** Work-group size of every kernel (WG in the kernel headers). */
     static final int WG = 256;
-    /** Output tile side of the matrix-product kernels (TS in kernels/common/gemm.h). */
+    /** Square output tile side of the matrix-product kernels (TS in kernels/common/gemm.h). */
     static final int TS = 64;
+    /** The wide tile for products with at most TM_WIDE rows (TM_WIDE, TN_WIDE in gemm.h). */
+    static final int TM_WIDE = 16, TN_WIDE = 256;
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt";
 
     private final String deviceName;
@@ -46,6 +48,12 @@ public final class OpenClBackend implements Backend {
     /** Stands in for absent nullable buffers (their has_ flag is 0, the kernel never reads it). */
     private final ClBuffer dummy;
     private boolean closed;
+    /**
+     * Linear products through the barrier-free "direct" kernels (CPU devices: pocl runs local-memory
+     * tiles several times slower) or the local-memory tiles (GPUs). dx through V stays tiled on both,
+     * so V is regenerated once per 64-row tile rather than once per few rows.
+     */
+    final boolean directProducts;
 
     /** A view of a cl_mem allocation. */
     static final class ClBuffer extends Buffer {
@@ -69,6 +77,11 @@ public final class OpenClBackend implements Backend {
     }
 
     OpenClBackend(ClDevices.Entry entry) throws BackendUnavailableException {
+        this(entry, null);
+    }
+
+    /** @param direct null: direct products on CPU devices, tiles elsewhere (-Dasymbp.opencl.products=direct|tiled overrides) */
+    OpenClBackend(ClDevices.Entry entry, Boolean direct) throws BackendUnavailableException {
         this.device = entry.device();
         this.deviceName = entry.description();
         cl_context_properties props = new cl_context_properties();
@@ -77,6 +90,10 @@ public final class OpenClBackend implements Backend {
         this.queue = clCreateCommandQueue(context, device, 0, null);   // in order
         this.program = build(KernelSource.program());
         this.dummy = (ClBuffer) alloc(DType.F32, 1);
+        String forced = System.getProperty("asymbp.opencl.products", "auto");
+        if (direct != null) this.directProducts = direct;
+        else if (forced.equals("direct") || forced.equals("tiled")) this.directProducts = forced.equals("direct");
+        else this.directProducts = (ClDevices.deviceLong(device, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) != 0;
     }
 
     /** Builds a program for this device; a failure carries the build log. */
@@ -197,6 +214,7 @@ public final class OpenClBackend implements Backend {
         for (cl_kernel k : kernels.values()) clReleaseKernel(k);
         kernels.clear();
         free(dummy);
+        if (scratch != null) free(scratch);
         clReleaseProgram(program);
         clReleaseCommandQueue(queue);
         clReleaseContext(context);
@@ -260,7 +278,11 @@ public final class OpenClBackend implements Backend {
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
-    static long tiles(long m, long n) { return ceilDiv(m, TS) * ceilDiv(n, TS); }
+    /** Work-groups of one product, as tiles_for in kernels/common/gemm.h: 16×256 tiles when m ≤ 16, else 64×64. */
+    static long tiles(long m, long n) {
+        long tm = m <= TM_WIDE ? TM_WIDE : TS, tn = m <= TM_WIDE ? TN_WIDE : TS;
+        return ceilDiv(m, tm) * ceilDiv(n, tn);
+    }
 
     /** The nine feedback kernel arguments (kernels/common/philox.h, FB_ARGS). */
     private static Object[] fb(Feedback f) {
@@ -288,14 +310,20 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void linearForward(Buffer y, Buffer x, Buffer w, Buffer b, int batch, int in, int out, boolean relu) {
-        launch("linear_forward", tiles(batch, out), y, x, w, opt(b), batch, in, out, relu);
+        if (directProducts)
+            launch("linear_forward_direct", ceilDiv(ceilDiv(batch, DIRECT_M) * ceilDiv(out, DIRECT_N), WG),
+                    y, x, w, opt(b), batch, in, out, relu);
+        else
+            launch("linear_forward", tiles(batch, out), y, x, w, opt(b), batch, in, out, relu);
     }
 
     @Override
     public void conv2dForward(Buffer y, Buffer x, Buffer w, Buffer b, ConvShape s, boolean relu) {
-        launch("conv2d_forward", tiles(s.outC(), (long) s.batch() * s.outH() * s.outW()),
+        long pixels = (long) s.batch() * s.outH() * s.outW();
+        boolean direct = s.outC() <= TM_WIDE && s.weightSize() <= CONV_DX_DIRECT_MAX;
+        launch("conv2d_forward", direct ? ceilDiv(pixels, WG) : tiles(s.outC(), pixels),
                 y, x, w, opt(b), s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(),
-                s.stride(), s.pad(), s.outH(), s.outW(), relu);
+                s.stride(), s.pad(), s.outH(), s.outW(), relu, direct);
     }
 
     @Override
@@ -335,20 +363,63 @@ public final class OpenClBackend implements Backend {
     @Override
     public void linearBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, int batch, int in, int out) {
+        if (directProducts) {
+            // CPU devices: barrier-free dW, V-in-local-memory dx; the tiled kernel only sums db
+            launch("linear_backward_dw_direct", ceilDiv(ceilDiv(out, DIRECT_M) * ceilDiv(in, DIRECT_N), WG),
+                    dw, dy, opt(y), x, batch, in, out);
+            if (dx != null)
+                launch("linear_backward_dx_direct", ceilDiv(in, DX_DIRECT_N) * ceilDiv(batch, WG),
+                        concat(new Object[]{dx, dy, opt(y), w}, fb(fb), new Object[]{batch, in, out}));
+            if (db != null)
+                launch("linear_backward", ceilDiv(out, WG), concat(new Object[]{opt(null), opt(null), opt(db), dy, opt(y), x, w},
+                        fb(fb), new Object[]{batch, in, out}));
+            return;
+        }
         long groups = tiles(out, in) + (dx != null ? tiles(batch, in) : 0) + (db != null ? ceilDiv(out, WG) : 0);
-        launch("linear_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w}, fb(fb),
-                new Object[]{batch, in, out}));
+        launch("linear_backward", groups, concat(new Object[]{opt(dx), opt(dw), opt(db), dy, opt(y), x, w},
+                fb(fb), new Object[]{batch, in, out}));
     }
 
     @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
-        long k = (long) s.inC() * s.kh() * s.kw();
-        long groups = tiles(s.outC(), k) + (dx != null ? tiles(s.inC(), (long) s.batch() * s.inH() * s.inW()) : 0)
+        long k = (long) s.inC() * s.kh() * s.kw(), dwSize = s.outC() * k;
+        long r = (long) s.batch() * s.outH() * s.outW();
+        int splits = (int) ceilDiv(r, CONV_DW_SPLIT);
+        Buffer partial = splits > 1 ? scratch(splits * dwSize) : dummy;
+        boolean direct = dwSize <= CONV_DW_DIRECT_MAX;
+        boolean dxDirect = s.inC() <= TM_WIDE && dwSize <= CONV_DX_DIRECT_MAX;
+        long pixels = (long) s.batch() * s.inH() * s.inW();
+        long groups = (direct ? ceilDiv(dwSize, WG) : tiles(s.outC(), k)) * splits
+                + (dx == null ? 0 : dxDirect ? ceilDiv(pixels, WG) : tiles(s.inC(), pixels))
                 + (db != null ? s.outC() : 0);
-        launch("conv2d_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w}, fb(fb),
-                new Object[]{s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(), s.stride(), s.pad(),
+        launch("conv2d_backward", groups, concat(new Object[]{opt(dx), dw, opt(db), dy, opt(y), x, w, partial, CONV_DW_SPLIT, direct, dxDirect},
+                fb(fb), new Object[]{s.batch(), s.inC(), s.inH(), s.inW(), s.outC(), s.kh(), s.kw(), s.stride(), s.pad(),
                         s.outH(), s.outW()}));
+        if (splits > 1)
+            launch("conv2d_backward_reduce", ceilDiv(dwSize, WG), dw, partial, (int) dwSize, splits);
+    }
+
+    /** Outputs per thread of the direct products (DM×DN in linear_forward.cl, DWM×DWN in linear_backward.cl). */
+    static final int DIRECT_M = 4, DIRECT_N = 8;
+    /** Columns per group of linear_backward_dx_direct (DXN). */
+    static final int DX_DIRECT_N = 8;
+
+    /** Reduction chunk of the convolution weight gradient (split_r in conv2d_backward.cl; a multiple of BLOCK_R). */
+    static final int CONV_DW_SPLIT = 4096;
+    /** Weight gradients up to this size are summed one output per thread (dw_direct in conv2d_backward.cl). */
+    static final long CONV_DW_DIRECT_MAX = 1024;
+    /** V of at most this many elements fits the local array Bs (TK·TN_MAX): dx_direct in conv2d_backward.cl. */
+    static final long CONV_DX_DIRECT_MAX = 4096;
+    private ClBuffer scratch;
+
+    /** A device scratch buffer of at least n floats, grown on demand (in-order queue: reuse is safe). */
+    private Buffer scratch(long n) {
+        if (scratch == null || scratch.length() < n) {
+            if (scratch != null) free(scratch);
+            scratch = (ClBuffer) alloc(DType.F32, Math.max(n, 1 << 16));
+        }
+        return scratch;
     }
 
     @Override
