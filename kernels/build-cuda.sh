@@ -28,7 +28,6 @@ CUBIN_ARCHS=(80 90)
 if [[ "$mode" == --check ]]; then
     out="$(mktemp -d)"
     report_dir="$out/results"
-    trap 'rm -rf "$out"' EXIT
 else
     out="$here/ptx"
     report_dir="$root/bench/results"
@@ -40,12 +39,13 @@ mkdir -p "$out" "$report_dir"
 mapfile -t sources < <(cd "$here" && ls -1 *.cu cuda/*.cu 2>/dev/null | LC_ALL=C sort)
 [[ ${#sources[@]} -gt 0 ]] || { echo "build-cuda: no .cu sources under $here" >&2; exit 2; }
 
-for arch in "${CUBIN_ARCHS[@]}"; do
-    : > "$report_dir/ptxas-sm$arch.txt.tmp"
-done
+parts="$(mktemp -d)"
+trap 'rm -rf "$parts"' EXIT
+[[ "$mode" == --check ]] && trap 'rm -rf "$out" "$parts"' EXIT
 
-for src in "${sources[@]}"; do
-    name="${src%.cu}"
+# Everything for one source; sources build in parallel (one job per core), reports merge in order.
+build_one() {
+    local i="$1" src="$2" name="${2%.cu}" arch
     mkdir -p "$out/$(dirname "$name")"
     # Compile from inside kernels/ with relative paths so nothing machine-specific enters the output.
     for arch in "${PTX_ARCHS[@]}"; do
@@ -62,8 +62,21 @@ for src in "${sources[@]}"; do
                     regs = $0; sub(/.*Used /, "", regs); sub(/ registers.*/, "", regs)
                     smem = 0; if (match($0, /[0-9]+ bytes smem/)) { smem = substr($0, RSTART, RLENGTH); sub(/ bytes smem/, "", smem) }
                     printf "%-28s %-32s regs %3d  smem %6d B  stack %4d B  spill st %4d B  spill ld %4d B\n", src, fn, regs, smem, stack, spst, spld
-                }' | LC_ALL=C sort >> "$report_dir/ptxas-sm$arch.txt.tmp"
+                }' | LC_ALL=C sort > "$parts/$(printf %04d "$i").sm$arch"
     done
+}
+
+jobs_max="$(nproc 2>/dev/null || echo 2)"
+pids=()
+for i in "${!sources[@]}"; do
+    build_one "$i" "${sources[$i]}" & pids+=($!)
+    while (( $(jobs -rp | wc -l) >= jobs_max )); do sleep 0.2; done
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[[ $failed -eq 0 ]] || { echo "build-cuda: nvcc failed (see above)" >&2; exit 1; }
+for arch in "${CUBIN_ARCHS[@]}"; do
+    cat "$parts"/*.sm$arch > "$report_dir/ptxas-sm$arch.txt.tmp"
 done
 
 # Input manifest: sha256 of every file under kernels/ the artifacts were built from (nvcc -M), so a
