@@ -302,7 +302,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         }
     }
 
-    /** The grid written back as YAML-compatible text, for the run directory's record. */
+    /** One line: the grid name and how its cells multiply out. */
     public String summary() {
         return String.format(Locale.ROOT, "%s: %d cells = %d datasets x %d models x %d feedback x %d stabilisers x %d seeds",
                 name, cells().size(), datasets.size(), models.size(), feedback.size(), stabilisers.size(), seeds.size());
