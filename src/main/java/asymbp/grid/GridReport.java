@@ -314,8 +314,11 @@ public final class GridReport {
         for (String s : sts) {
             List<Group> here = gs.stream().filter(g -> g.stabiliser().equals(s))
                     .sorted(Comparator.comparingDouble(g -> modeRank(g.feedback()))).collect(Collectors.toList());
-            String div = here.stream().filter(Group::diverged).map(Group::feedback).collect(Collectors.joining(", "));
-            String suffix = div.isEmpty() ? "" : " (diverged: " + div + ")";
+            List<String> div = here.stream().filter(Group::diverged).map(Group::feedback).collect(Collectors.toList());
+            // Long lists would run off the panel: name three, count the rest.
+            String names = String.join(", ", div.subList(0, Math.min(3, div.size())))
+                    + (div.size() > 3 ? " +" + (div.size() - 3) + " more" : "");
+            String suffix = div.isEmpty() ? "" : " (diverged: " + names + ")";
             XYChart loss = panel(d + " " + m + ", " + s + suffix, "epoch", "training loss", false);
             XYChart err = panel(d + " " + m + ", " + s, "epoch", "test error (%)", false);
             for (Group g : here) {

@@ -99,7 +99,9 @@ public final class TrainerCellRunner implements CellRunner {
                 EpochStats st = t.trainEpoch();
                 if (st.diverged() || t.diverged())
                     return diverged(cell, t, Float.NaN, e, epochs, trace, alignment, t0, device);
-                trace.add(new CellResult.TracePoint(e + 1, windowN > 0 ? windowSum / windowN : st.loss()));
+                // The last step's own loss is not returned by trainEpoch; the trace ends with the step before.
+                // (Closing each epoch with the epoch's mean loss would draw a false spike at the boundary.)
+                if (windowN > 0) trace.add(new CellResult.TracePoint(e + (spe - 1) / (double) spe, windowSum / windowN));
                 double trainSeconds = (System.nanoTime() - e0) / 1e9;
                 double te = t.testError();
                 epochs.add(new CellResult.EpochRecord(e + 1, st.loss(), st.trainError(), te, lr, trainSeconds));

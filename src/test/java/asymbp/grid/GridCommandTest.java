@@ -82,6 +82,9 @@ class GridCommandTest {
             assertEquals(2, r.epochs().size());
             assertTrue(r.testError() > 0 && r.testError() < 60, "learns something: " + r.testError());
             assertTrue(r.lossTrace().size() >= 2);
+            for (CellResult.TracePoint tp : r.lossTrace())
+                assertTrue(tp.epoch() > 0 && tp.epoch() < 2 && tp.epoch() != Math.rint(tp.epoch()),
+                        "trace points are window means inside an epoch, not epoch means: " + tp);
             // two weight layers, at initialisation and after each of 2 epochs
             assertEquals(2 * 3, r.alignment().size());
             for (CellResult.Alignment a : r.alignment()) {
