@@ -88,7 +88,13 @@ public final class OpenClBackend implements Backend {
         props.addProperty(CL_CONTEXT_PLATFORM, entry.platform());
         this.context = clCreateContext(props, 1, new cl_device_id[]{device}, null, null, null);
         this.queue = clCreateCommandQueue(context, device, 0, null);   // in order
-        this.program = build(KernelSource.program());
+        try {
+            this.program = build(KernelSource.program());
+        } catch (BackendUnavailableException | RuntimeException e) {
+            clReleaseCommandQueue(queue);
+            clReleaseContext(context);
+            throw e;
+        }
         this.dummy = (ClBuffer) alloc(DType.F32, 1);
         String forced = System.getProperty("asymbp.opencl.products", "auto");
         if (direct != null) this.directProducts = direct;
