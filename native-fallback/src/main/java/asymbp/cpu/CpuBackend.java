@@ -169,10 +169,15 @@ public final class CpuBackend implements Backend {
         // Per image: y_b (outC×P) = W (outC×ckk) · col_b (ckk×P)
         Gemm.A wA = Gemm.Strided.rowMajor(f(w), off(w), ckk);
         if (s.batch() >= par.threads()) {
+            // Each image's patch matrix is laid out once (long row runs), then packed like any dense matrix.
             par.forRange(s.batch(), 1, s.batch() * (long) outSize * ckk, (b0, b1, t) -> {
                 Gemm.Scratch sc = gemm.scratch();
-                for (int n = b0; n < b1; n++)
-                    gemm.block(0, s.outC(), 0, p, ckk, wA, im.patches(xs, xo + n * inSize), ys, yo + n * outSize, p, false, sc);
+                float[] col = sc.work2(ckk * p);
+                Gemm.B colB = Gemm.Strided.rowMajor(col, 0, p);
+                for (int n = b0; n < b1; n++) {
+                    im.materialize(xs, xo + n * inSize, col, p);
+                    gemm.block(0, s.outC(), 0, p, ckk, wA, colB, ys, yo + n * outSize, p, false, sc);
+                }
             });
         } else {
             for (int n = 0; n < s.batch(); n++)
