@@ -460,7 +460,7 @@ public final class CpuBackend implements Backend {
         // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): per image the patch matrix is laid out once and every
         // dW element is a dot product of two contiguous rows; each thread sums its images into a partial.
         int wsize = outC * ckk;
-        ensurePartials(par.threads(), wsize);
+        ensurePartials(par.threads() * Parallel.CHUNKS_PER_THREAD, wsize);
         float[][] part = partials;
         DotKernel dot = kernels.dot;
         int ld = (p + 15) & ~15;   // rows padded with zeros to whole 16-float vectors: no ragged tails
