@@ -74,19 +74,7 @@ class BatchNormKernels {
             java.util.Arrays.fill(sumGXhat, c0, c1, 0f);
             for (int b = 0; b < batch; b++) {
                 int row = b * channels;
-                if (y == null) {
-                    for (int c = c0; c < c1; c++) {
-                        float g = dy[dyo + row + c];
-                        sumG[c] += g;
-                        sumGXhat[c] += g * ((x[xo + row + c] - mean[c]) * invStd[c]);
-                    }
-                } else {
-                    for (int c = c0; c < c1; c++) {
-                        float g = Branchless.gate(dy[dyo + row + c], y[yo + row + c]);
-                        sumG[c] += g;
-                        sumGXhat[c] += g * ((x[xo + row + c] - mean[c]) * invStd[c]);
-                    }
-                }
+                rowSums(dy, dyo + row, y, y == null ? 0 : yo + row, x, xo + row, c0, c1, mean, invStd, sumG, sumGXhat);
             }
             return;
         }
@@ -103,6 +91,26 @@ class BatchNormKernels {
             }
             sumG[c] = (float) sg;
             sumGXhat[c] = (float) sgx;
+        }
+    }
+
+    /** One row of a linear layer's BN (channels [c0, c1) at row offsets): sumG[c] += g, sumGXhat[c] += g·xhat. */
+    void rowSums(float[] dy, int dyRow, float[] y, int yRow, float[] x, int xRow, int c0, int c1,
+                 float[] mean, float[] invStd, float[] sumG, float[] sumGXhat) {
+        for (int c = c0; c < c1; c++) {
+            float g = y == null ? dy[dyRow + c] : Branchless.gate(dy[dyRow + c], y[yRow + c]);
+            sumG[c] += g;
+            sumGXhat[c] += g * ((x[xRow + c] - mean[c]) * invStd[c]);
+        }
+    }
+
+    /** One row: dx = k·(n·g − sumG − xhat·sumGXhat) per channel. */
+    void rowInputGradient(float[] dx, int dxRow, float[] dy, int dyRow, float[] y, int yRow, float[] x, int xRow,
+                          int c0, int c1, float[] mean, float[] invStd, float[] k, float n, float[] sumG, float[] sumGXhat) {
+        for (int c = c0; c < c1; c++) {
+            float g = y == null ? dy[dyRow + c] : Branchless.gate(dy[dyRow + c], y[yRow + c]);
+            float xhat = (x[xRow + c] - mean[c]) * invStd[c];
+            dx[dxRow + c] = k[c] * (n * g - sumG[c] - xhat * sumGXhat[c]);
         }
     }
 
@@ -135,18 +143,8 @@ class BatchNormKernels {
             for (int c = c0; c < c1; c++) k[c] = gamma[go + c] * invStd[c] / n;
             for (int b = 0; b < batch; b++) {
                 int row = b * channels;
-                if (y == null) {
-                    for (int c = c0; c < c1; c++) {
-                        float xhat = (x[xo + row + c] - mean[c]) * invStd[c];
-                        dx[dxo + row + c] = k[c] * (n * dy[dyo + row + c] - sumG[c] - xhat * sumGXhat[c]);
-                    }
-                } else {
-                    for (int c = c0; c < c1; c++) {
-                        float g = Branchless.gate(dy[dyo + row + c], y[yo + row + c]);
-                        float xhat = (x[xo + row + c] - mean[c]) * invStd[c];
-                        dx[dxo + row + c] = k[c] * (n * g - sumG[c] - xhat * sumGXhat[c]);
-                    }
-                }
+                rowInputGradient(dx, dxo + row, dy, dyo + row, y, y == null ? 0 : yo + row, x, xo + row, c0, c1,
+                        mean, invStd, k, n, sumG, sumGXhat);
             }
             return;
         }

@@ -37,6 +37,39 @@ final class VectorBatchNormKernels extends BatchNormKernels {
     }
 
     @Override
+    void rowSums(float[] dy, int dyRow, float[] y, int yRow, float[] x, int xRow, int c0, int c1,
+                 float[] mean, float[] invStd, float[] sumG, float[] sumGXhat) {
+        int full = c0 + (c1 - c0) - (c1 - c0) % L;
+        FloatVector zero = FloatVector.zero(S);
+        for (int c = c0; c < full; c += L) {
+            FloatVector g = FloatVector.fromArray(S, dy, dyRow + c);
+            if (y != null) g = zero.blend(g, FloatVector.fromArray(S, y, yRow + c).compare(VectorOperators.GT, 0f));
+            FloatVector xhat = FloatVector.fromArray(S, x, xRow + c).sub(FloatVector.fromArray(S, mean, c))
+                    .mul(FloatVector.fromArray(S, invStd, c));
+            FloatVector.fromArray(S, sumG, c).add(g).intoArray(sumG, c);
+            FloatVector.fromArray(S, sumGXhat, c).add(g.mul(xhat)).intoArray(sumGXhat, c);
+        }
+        if (full < c1) super.rowSums(dy, dyRow, y, yRow, x, xRow, full, c1, mean, invStd, sumG, sumGXhat);
+    }
+
+    @Override
+    void rowInputGradient(float[] dx, int dxRow, float[] dy, int dyRow, float[] y, int yRow, float[] x, int xRow,
+                          int c0, int c1, float[] mean, float[] invStd, float[] k, float n, float[] sumG, float[] sumGXhat) {
+        int full = c0 + (c1 - c0) - (c1 - c0) % L;
+        FloatVector zero = FloatVector.zero(S);
+        for (int c = c0; c < full; c += L) {
+            FloatVector g = FloatVector.fromArray(S, dy, dyRow + c);
+            if (y != null) g = zero.blend(g, FloatVector.fromArray(S, y, yRow + c).compare(VectorOperators.GT, 0f));
+            FloatVector xhat = FloatVector.fromArray(S, x, xRow + c).sub(FloatVector.fromArray(S, mean, c))
+                    .mul(FloatVector.fromArray(S, invStd, c));
+            // k·(n·g − sumG − xhat·sumGXhat), in the scalar code's order
+            g.mul(n).sub(FloatVector.fromArray(S, sumG, c)).sub(xhat.mul(FloatVector.fromArray(S, sumGXhat, c)))
+                    .mul(FloatVector.fromArray(S, k, c)).intoArray(dx, dxRow + c);
+        }
+        if (full < c1) super.rowInputGradient(dx, dxRow, dy, dyRow, y, yRow, x, xRow, full, c1, mean, invStd, k, n, sumG, sumGXhat);
+    }
+
+    @Override
     void segmentSums(float[] dy, int dyAt, float[] y, int yAt, float[] x, int xAt, int len, float mu, float inv, float[] out) {
         int full = len - len % L;
         FloatVector sg = FloatVector.zero(S), sgx = FloatVector.zero(S), zero = FloatVector.zero(S);
