@@ -9,8 +9,20 @@ import asymbp.backend.UpdateRule;
 
 /**
  * The pure-Java backend: the fallback when no device opens, and the oracle the OpenCL and CUDA
- * kernels are tested against. Each op below is written as SPEC.md states it; the heavy lifting is
- * one SGEMM ({@link Gemm}) and a parallel-for over rows ({@link Parallel}). Ops run synchronously.
+ * kernels are tested against. Each op below is written as SPEC.md states it; speed comes from a few
+ * kernels, chosen once by {@link Kernels} (Vector API when jdk.incubator.vector is present, plain Java
+ * otherwise, same results within float rounding):
+ * <ul>
+ *   <li>{@link Gemm}: blocked SGEMM around an 8×32 register tile ({@link MicroKernel}); operands are
+ *       packing functions, so Wᵀ, gᵀ and V(W) cost nothing extra. y = x·Wᵀ, dW = gᵀ·x, dx = g·V;
+ *       V is regenerated row by row while the B operand is packed ({@link FeedbackRow}, bit-exact with
+ *       {@link Feedback#v}) and never stored.
+ *   <li>Convolution: per image, the patch matrix ({@link Im2col}) times W; dW as dot products of
+ *       padded rows ({@link DotKernel}); dx = col2im(Vᵀ·g).
+ *   <li>{@link Parallel}: a parallel-for over rows, images or channels, serial when the work is tiny.
+ * </ul>
+ * Ops run synchronously on the caller's thread plus the backend's pool. One caller at a time: the
+ * scratch buffers below are the backend's own.
  */
 public final class CpuBackend implements Backend {
 
@@ -147,10 +159,8 @@ public final class CpuBackend implements Backend {
                 for (int c = 0; c < channels; c++) {
                     int at = yo + (r * channels + c) * spatial;
                     float add = bias == null ? 0f : bias[bo + c];
-                    for (int q = at; q < at + spatial; q++) {
-                        float v = ys[q] + add;
-                        ys[q] = relu && !(v > 0f) ? 0f : v;
-                    }
+                    if (relu) for (int q = at; q < at + spatial; q++) ys[q] = Math.max(ys[q] + add, 0f);
+                    else for (int q = at; q < at + spatial; q++) ys[q] += add;
                 }
         });
     }
@@ -169,10 +179,15 @@ public final class CpuBackend implements Backend {
         // Per image: y_b (outC×P) = W (outC×ckk) · col_b (ckk×P)
         Gemm.A wA = Gemm.Strided.rowMajor(f(w), off(w), ckk);
         if (s.batch() >= par.threads()) {
+            // Each image's patch matrix is laid out once (long row runs), then packed like any dense matrix.
             par.forRange(s.batch(), 1, s.batch() * (long) outSize * ckk, (b0, b1, t) -> {
                 Gemm.Scratch sc = gemm.scratch();
-                for (int n = b0; n < b1; n++)
-                    gemm.block(0, s.outC(), 0, p, ckk, wA, im.patches(xs, xo + n * inSize), ys, yo + n * outSize, p, false, sc);
+                float[] col = sc.work2(ckk * p);
+                Gemm.B colB = Gemm.Strided.rowMajor(col, 0, p);
+                for (int n = b0; n < b1; n++) {
+                    im.materialize(xs, xo + n * inSize, col, p);
+                    gemm.block(0, s.outC(), 0, p, ckk, wA, colB, ys, yo + n * outSize, p, false, sc);
+                }
             });
         } else {
             for (int n = 0; n < s.batch(); n++)
@@ -200,7 +215,7 @@ public final class CpuBackend implements Backend {
         par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
             if (training) {
                 // mean and biased variance of the batch; the running variance takes the unbiased one (PyTorch)
-                BatchNormKernels.moments(xs, xo, batch, channels, spatial, c0, c1, mean, dev2);
+                kernels.batchNorm.moments(xs, xo, batch, channels, spatial, c0, c1, mean, dev2);
                 for (int c = c0; c < c1; c++) {
                     float var = dev2[c] / n, unbiased = n > 1 ? dev2[c] / (n - 1) : var;
                     invStd[c] = (float) (1.0 / Math.sqrt(var + eps));
@@ -213,7 +228,7 @@ public final class CpuBackend implements Backend {
                     invStd[c] = (float) (1.0 / Math.sqrt(rv[rvo + c] + eps));
                 }
             }
-            BatchNormKernels.normalize(ys, yo, xs, xo, batch, channels, spatial, c0, c1, mean, invStd,
+            kernels.batchNorm.normalize(ys, yo, xs, xo, batch, channels, spatial, c0, c1, mean, invStd,
                     f(gamma), off(gamma), f(beta), off(beta), relu);
         });
         if (training) {
@@ -240,9 +255,9 @@ public final class CpuBackend implements Backend {
         System.arraycopy(f(saveInvStd), off(saveInvStd), invStd, 0, channels);
         par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
             // dbeta = Σ g, dgamma = Σ g·xhat; then dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma)
-            BatchNormKernels.gradientSums(f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial, c0, c1,
+            kernels.batchNorm.gradientSums(f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial, c0, c1,
                     mean, invStd, sumG, sumGXhat);
-            BatchNormKernels.inputGradient(f(dx), off(dx), f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial,
+            kernels.batchNorm.inputGradient(f(dx), off(dx), f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial,
                     c0, c1, mean, invStd, f(gamma), off(gamma), sumG, sumGXhat, coefficient);
         });
         System.arraycopy(sumG, 0, f(dbeta), off(dbeta), channels);
@@ -269,21 +284,41 @@ public final class CpuBackend implements Backend {
             for (int pl = p0; pl < p1; pl++)
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++) {
-                        int best = pl * h * w + oy * k * w + ox * k;   // first element of the window
-                        float max = xs[xo + best];
-                        for (int dy = 0; dy < k; dy++)
-                            for (int dx = 0; dx < k; dx++) {
-                                int at = pl * h * w + (oy * k + dy) * w + ox * k + dx;
-                                float v = xs[xo + at];
-                                boolean greater = v > max;             // strict: the first maximum wins ties
-                                best = greater ? at : best;            // selects, not branches (random data)
-                                max = greater ? v : max;
-                            }
-                        int out = (pl * oh + oy) * ow + ox;
-                        ys[yo + out] = max;
+                        int first = pl * h * w + oy * k * w + ox * k, out = (pl * oh + oy) * ow + ox;
+                        int best = k == 2 ? firstMaximum2x2(xs, xo, first, w) : -1;
+                        if (best < 0) best = firstMaximum(xs, xo, first, w, k);
+                        ys[yo + out] = xs[xo + best];
                         am[ao + out] = best;
                     }
         });
+    }
+
+    /** Flat index (relative to the view at xo) of the first maximum of a k×k window, row-major, by strict &gt;. */
+    private static int firstMaximum(float[] xs, int xo, int first, int w, int k) {
+        int best = first;
+        float max = xs[xo + first];
+        for (int dy = 0; dy < k; dy++)
+            for (int dx = 0; dx < k; dx++) {
+                int at = first + dy * w + dx;
+                if (xs[xo + at] > max) { max = xs[xo + at]; best = at; }
+            }
+        return best;
+    }
+
+    /**
+     * The same for 2×2 windows without data-dependent branches (random data mispredicts them half the
+     * time, 5× slower): the maximum, then the first position equal to it. −0.0 and +0.0 compare equal, as
+     * under strict &gt;. A NaN would make the maximum NaN; then -1 sends the window to {@link #firstMaximum}.
+     */
+    private static int firstMaximum2x2(float[] xs, int xo, int first, int w) {
+        int i = xo + first;
+        float a = xs[i], b = xs[i + 1], c = xs[i + w], d = xs[i + w + 1];
+        float m = Math.max(Math.max(a, b), Math.max(c, d));
+        int idx = d == m ? first + w + 1 : -1;
+        idx = c == m ? first + w : idx;
+        idx = b == m ? first + 1 : idx;
+        idx = a == m ? first : idx;
+        return idx;
     }
 
     @Override
@@ -423,7 +458,7 @@ public final class CpuBackend implements Backend {
         // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): per image the patch matrix is laid out once and every
         // dW element is a dot product of two contiguous rows; each thread sums its images into a partial.
         int wsize = outC * ckk;
-        ensurePartials(par.threads(), wsize);
+        ensurePartials(par.threads() * Parallel.CHUNKS_PER_THREAD, wsize);
         float[][] part = partials;
         DotKernel dot = kernels.dot;
         int ld = (p + 15) & ~15;   // rows padded with zeros to whole 16-float vectors: no ragged tails
