@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One command: asymbp's cpu backend vs PyTorch CPU, side by side on this machine, written to
+# bench/results/cpu-<date>.md. Builds the jar if needed, measures OpenBLAS's and our SGEMM rate, then
+# runs the training-throughput benchmarks of both, interleaved (A B, then B A, REPS times) so that the
+# noise of a shared machine hits both alike, and reports images/s and the ratio ours / PyTorch.
+#
+# Knobs (environment): REPS (3), RUN_SECONDS (6, timed per run), WARMUP_SECONDS (3), MODELS ("lenet mlp"),
+# MODES ("bp brsf"), UPDATE (sgd), DATA (synthetic | mnist: the embedded MNIST for us and
+# datasets/mnist for PyTorch), BLAS_ENV (native: run numpy/PyTorch with OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel; inherit: keep them), PROFILE_STEPS (40),
+# OUT (results file), JAVA (java).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPS=${REPS:-3}
+RUN_SECONDS=${RUN_SECONDS:-6}
+WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+MODELS=${MODELS:-"lenet mlp"}
+MODES=${MODES:-"bp brsf"}
+UPDATE=${UPDATE:-sgd}
+DATA=${DATA:-synthetic}
+BLAS_ENV=${BLAS_ENV:-native}
+PROFILE_STEPS=${PROFILE_STEPS:-40}
+JAVA=${JAVA:-java}
+PY=/usr/bin/python3
+OUT=${OUT:-bench/results/cpu-$(date -u +%F).md}
+
+if ! $PY -c 'import torch, numpy' 2>/dev/null; then
+  echo "compare.sh: /usr/bin/python3 lacks torch or numpy; install them with" >&2
+  echo "  apt-get install -y python3-torch python3-numpy python3-threadpoolctl libopenblas0-pthread" >&2
+  exit 2
+fi
+
+jar=target/asymbp.jar
+if [ ! -f "$jar" ] || [ -n "$(find pom.xml src native-fallback/src bench/src kernels -newer "$jar" -type f -print -quit 2>/dev/null)" ]; then
+  echo "== building $jar (mvn -q -DskipTests package)"
+  mvn -q -DskipTests package
+fi
+
+py_env=(env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2)
+[ "$BLAS_ENV" = native ] && py_env+=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+jvm=("$JAVA" --add-modules jdk.incubator.vector -Xmx4g -XX:+UseParallelGC -cp "$jar")
+
+case "$DATA" in
+  synthetic) py_data=synthetic; our_data=synthetic ;;
+  mnist) py_data=datasets/mnist; our_data=mnist ;;
+  *) echo "compare.sh: DATA must be synthetic or mnist, not '$DATA'" >&2; exit 2 ;;
+esac
+
+log=$(mktemp /tmp/asymbp-compare.XXXXXX.jsonl)
+prof=$(mktemp /tmp/asymbp-profile.XXXXXX.md)
+echo "== raw results: $log"
+start=$(date -u +%FT%TZ)
+echo "{\"meta\":\"start\",\"time\":\"$start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$log"
+
+run_py() { "${py_env[@]}" $PY bench/pytorch/train_bench.py --model "$1" --mode "$2" --update "$UPDATE" \
+             --data "$py_data" --warmup-seconds "$WARMUP_SECONDS" --seconds "$RUN_SECONDS" | tee -a "$log"; }
+run_ours() { "${jvm[@]}" asymbp.bench.TrainThroughput --model "$1" --mode "$2" --update "$UPDATE" \
+             --data "$our_data" --warmup-seconds "$WARMUP_SECONDS" --seconds "$RUN_SECONDS" | tee -a "$log"; }
+
+echo "== SGEMM: OpenBLAS (numpy, torch.mm) then asymbp's linearForward, 2 threads"
+"${py_env[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 128x1024x1024 | tee -a "$log"
+"${jvm[@]}" asymbp.bench.ProductRate 1024x1024x1024 128x1024x1024 | tee -a "$log"
+
+for rep in $(seq 1 "$REPS"); do
+  for model in $MODELS; do
+    for mode in $MODES; do
+      echo "== rep $rep/$REPS: $model $mode"
+      if [ $((rep % 2)) -eq 1 ]; then run_py "$model" "$mode"; run_ours "$model" "$mode"
+      else run_ours "$model" "$mode"; run_py "$model" "$mode"; fi
+    done
+  done
+done
+
+echo "== SGEMM again (the peak is the best of both rounds)"
+"${py_env[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 | tee -a "$log"
+"${jvm[@]}" asymbp.bench.ProductRate 1024x1024x1024 | tee -a "$log"
+
+if [ "$PROFILE_STEPS" -gt 0 ]; then
+  for model in $MODELS; do
+    for mode in $MODES; do
+      echo "== profile: $model $mode, $PROFILE_STEPS steps op by op"
+      "${jvm[@]}" asymbp.bench.TrainThroughput --model "$model" --mode "$mode" --update "$UPDATE" --data "$our_data" \
+          --warmup-seconds "$WARMUP_SECONDS" --seconds 1 --profile "$PROFILE_STEPS" | grep -v '^{' | tee -a "$prof"
+      echo >>"$prof"
+    done
+  done
+fi
+echo "{\"meta\":\"end\",\"time\":\"$(date -u +%FT%TZ)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$log"
+
+mkdir -p "$(dirname "$OUT")"
+"${py_env[@]}" $PY bench/cpu/report.py "$log" "$prof" "$*" >"$OUT"
+echo "== wrote $OUT"
+cat "$OUT"

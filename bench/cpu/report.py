@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Turns compare.sh's raw JSON lines (and its profile tables) into bench/results/cpu-<date>.md."""
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+TARGETS = {"lenet": 1.5, "mlp": 2.0}  # ours / PyTorch, training images/s (the issue's targets)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception as e:  # a missing tool only costs a line of the machine description
+        return f"({e})"
+
+
+def lscpu_field(name):
+    m = re.search(rf"^{name}:\s*(.+)$", sh("lscpu"), re.M)
+    return m.group(1) if m else "?"
+
+
+def fmt(v, digits=0):
+    return f"{v:,.{digits}f}"
+
+
+def main(log_path, profile_path, args):
+    rows = [json.loads(line) for line in open(log_path) if line.startswith("{")]
+    meta = {r["meta"]: r for r in rows if "meta" in r}
+    runs = [r for r in rows if "images_per_s" in r]
+    gemm = [r for r in rows if "gflops" in r]
+
+    out = []
+    p = out.append
+    p(f"# CPU training throughput: asymbp vs PyTorch ({meta.get('start', {}).get('time', '?')[:10]})")
+    p("")
+    p(f"Made by `bench/cpu/compare.sh{(' ' + args) if args else ''}` "
+      f"(REPS={os.environ.get('REPS', '3')}, RUN_SECONDS={os.environ.get('RUN_SECONDS', '6')}, "
+      f"WARMUP_SECONDS={os.environ.get('WARMUP_SECONDS', '3')}, DATA={os.environ.get('DATA', 'synthetic')}, "
+      f"BLAS_ENV={os.environ.get('BLAS_ENV', 'native')}), "
+      f"{meta.get('start', {}).get('time', '?')} to {meta.get('end', {}).get('time', '?')}.")
+    p("")
+    p("## Machine and conditions")
+    p("")
+    torch_v = next((r.get("torch") for r in runs if r.get("torch")), "?")
+    blas = next((r.get("blas_kernel") for r in runs if r.get("blas_kernel")), "?")
+    numpy_blas = next((r.get("blas") for r in gemm if r.get("blas")), "?")
+    cpus, tpc = lscpu_field(r"CPU\(s\)"), lscpu_field(r"Thread\(s\) per core")
+    mem = sh("free -g | awk '/Mem:/ {print $2}'")
+    p(f"- CPU: {lscpu_field('Model name')}, {cpus} cores "
+      f"({tpc} thread per core), {lscpu_field('Hypervisor vendor')} guest; "
+      f"L2 {lscpu_field('L2 cache')}, L3 {lscpu_field('L3 cache')}; AVX-512: "
+      f"{'yes' if 'avx512f' in sh('grep -m1 flags /proc/cpuinfo') else 'no'}")
+    p(f"- Memory: {mem} GiB; OS: {sh('. /etc/os-release && echo $PRETTY_NAME')}")
+    p(f"- JDK: {sh(os.environ.get('JAVA', 'java') + ' -version 2>&1 | head -1')}; engine backend: "
+      f"{next((r.get('backend') for r in runs if r.get('impl') == 'asymbp'), '?')}")
+    p(f"- PyTorch {torch_v} (Debian python3-torch, Python {platform.python_version()}), 2 intra-op threads, "
+      f"OpenBLAS kernel {blas}; numpy's OpenBLAS: {numpy_blas}")
+    p(f"- Load average (1, 5, 15 min) at start {meta.get('start', {}).get('load', '?')}, at end "
+      f"{meta.get('end', {}).get('load', '?')}. The 2 cores are shared with other work, so absolute images/s "
+      f"are noisy; the ratios pair runs made back to back (A B, then B A).")
+    p("")
+
+    p("## Training throughput (images/s; one training step = gather + forward + loss + asymmetric backward + update + loss read back)")
+    p("")
+    p("| model | batch | mode | PyTorch median (min–max) | asymbp median (min–max) | ours / PyTorch, median of pairs (min–max) | target | verdict |")
+    p("|---|---:|---|---:|---:|---:|---:|---|")
+    verdicts = []
+    keys = []
+    for r in runs:
+        k = (r["model"], r["mode"])
+        if k not in keys:
+            keys.append(k)
+    for model, mode in keys:
+        py = [r for r in runs if r["impl"] == "pytorch" and (r["model"], r["mode"]) == (model, mode)]
+        us = [r for r in runs if r["impl"] == "asymbp" and (r["model"], r["mode"]) == (model, mode)]
+        if not py or not us:
+            continue
+        pairs = [u["images_per_s"] / q["images_per_s"] for u, q in zip(us, py)]
+        ratio = statistics.median(pairs)
+        target = TARGETS.get(model.split(":")[0])
+        if target:
+            verdict = "met" if ratio >= target else f"missed: needs {target / ratio:.2f}× more speed"
+        else:
+            verdict = "—"
+        verdicts.append((model, mode, ratio, target))
+        pi = [r["images_per_s"] for r in py]
+        ui = [r["images_per_s"] for r in us]
+        p(f"| {model} | {us[0]['batch']} | {mode} | {fmt(statistics.median(pi))} ({fmt(min(pi))}–{fmt(max(pi))}) | "
+          f"{fmt(statistics.median(ui))} ({fmt(min(ui))}–{fmt(max(ui))}) | **{ratio:.2f}×** "
+          f"({min(pairs):.2f}–{max(pairs):.2f}) | ≥ {target}× | {verdict} |")
+    p("")
+    p("ms per step (medians): " + "; ".join(
+        f"{m} {md}: PyTorch {statistics.median([r['ms_per_step'] for r in runs if r['impl'] == 'pytorch' and (r['model'], r['mode']) == (m, md)]):.2f} ms, "
+        f"asymbp {statistics.median([r['ms_per_step'] for r in runs if r['impl'] == 'asymbp' and (r['model'], r['mode']) == (m, md)]):.2f} ms"
+        for m, md, _, _ in verdicts) + ".")
+    p("")
+
+    p("## SGEMM (the product kernel), GFLOP/s, 2 threads, best of the run")
+    p("")
+    p("| shape M×K×N (y = x·Wᵀ) | OpenBLAS via numpy | OpenBLAS via torch.mm | asymbp linearForward | asymbp / best OpenBLAS |")
+    p("|---|---:|---:|---:|---:|")
+    for shape in dict.fromkeys(r["shape"] for r in gemm):
+        best = {impl: max([r["gflops"] for r in gemm if r["shape"] == shape and r["impl"] == impl], default=float("nan"))
+                for impl in ("numpy", "torch", "asymbp")}
+        ob = max(best["numpy"], best["torch"])
+        p(f"| {shape} | {best['numpy']:.1f} | {best['torch']:.1f} | {best['asymbp']:.1f} | **{best['asymbp'] / ob:.0%}** |")
+    p("")
+    p("The OpenBLAS figure is this machine's practical FP32 peak, measured in the same run (best of numpy and "
+      "torch.mm, both OpenBLAS sgemm). The fraction is asymbp's rate over that peak.")
+    p("")
+
+    if os.path.exists(profile_path) and os.path.getsize(profile_path) > 0:
+        p("## Where asymbp's step time goes (cpu backend, op by op)")
+        p("")
+        p("Each op is timed with a sync after it (`TrainThroughput --profile N`), so the profiled step is a "
+          "little slower than the timed one; the shares are what count.")
+        p("")
+        for line in open(profile_path):
+            line = line.rstrip("\n")
+            if line.startswith("profile "):
+                p("**" + line + "**")
+                p("")
+            else:
+                p(line)
+        p("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")
