@@ -1,0 +1,77 @@
+package asymbp.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The command line: {@code asymbp train ...}, {@code asymbp devices}, and {@code asymbp grid ...} when
+ * the grid module ({@code asymbp.grid.GridCommand}) is on the class path.
+ *
+ * <p>Exit codes: 0 done, 1 runtime failure (data, backend, I/O), 2 bad flag or value (before any work),
+ * 3 the run diverged.
+ */
+@Command(name = "asymbp", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Asymmetric backpropagation (Liao, Leibo & Poggio, AAAI-16) on cpu, opencl or cuda.",
+        subcommands = {TrainCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    public static final int OK = 0, FAILED = 1, USAGE = 2, DIVERGED = 3;
+
+    /** Optional subcommands, added when their class is present: name → class. */
+    private static final String[][] OPTIONAL = {{"grid", "asymbp.grid.GridCommand"}};
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (tests set their own out/err writers on it). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        for (String[] o : OPTIONAL) {
+            try {
+                Object cmd = Class.forName(o[1]).getDeclaredConstructor().newInstance();
+                cl.addSubcommand(o[0], cmd);
+            } catch (ReflectiveOperationException | LinkageError e) {
+                // not built into this jar: the subcommand is simply absent
+            }
+        }
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help')");
+            err.flush();
+            return USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            err.println("error: " + oneLine(ex));
+            if (System.getenv("ASYMBP_DEBUG") != null) ex.printStackTrace(err);
+            err.flush();
+            return ex instanceof IllegalArgumentException ? USAGE : FAILED;
+        });
+        return cl;
+    }
+
+    /** A throwable as one line: its message, or its class when it has none. */
+    static String oneLine(Throwable t) {
+        String m = t.getMessage();
+        if (m == null || m.isBlank()) m = t.getClass().getSimpleName();
+        return m.replace('\n', ' ');
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"asymbp " + (v == null ? "0.1.0" : v)};
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package asymbp.cli;
+
+import asymbp.backend.Backend;
+import asymbp.backend.BackendUnavailableException;
+import asymbp.backend.Backends;
+import asymbp.data.DatasetException;
+import asymbp.data.Dataset;
+import asymbp.data.Datasets;
+import asymbp.io.WeightsException;
+import asymbp.train.Checkpoint;
+import asymbp.train.RunResult;
+import asymbp.train.TrainConfig;
+import asymbp.train.Trainer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code asymbp train}: one training run; defaults demonstrate the paper's headline (LeNet+BN, brSF, MNIST). */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Train one network with asymmetric backpropagation and write DIR/result.json, "
+                + "a checkpoint per epoch and DIR/weights/*.npy.",
+        footer = {"", "Exit codes: 0 done, 1 runtime failure, 2 bad flag or value, 3 diverged."})
+public final class TrainCommand implements Callable<Integer> {
+
+    private static final TrainConfig D = TrainConfig.defaults();
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--dataset", paramLabel = "SPEC", description = "mnist, fashion-mnist, digits, cifar10, ..., or KIND:PATH (default: ${DEFAULT-VALUE})")
+    String dataset = D.dataset();
+    @Option(names = "--model", paramLabel = "MODEL", description = "mlp:W1-W2-..., lenet or cifar (default: ${DEFAULT-VALUE})")
+    String model = D.model();
+    @Option(names = "--feedback", paramLabel = "MODE", description = "bp, usf, brsf, frsf, fa or psf:p, p in [0,1] (default: ${DEFAULT-VALUE})")
+    String feedback = D.feedback();
+    @Option(names = "--bn", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "batch normalisation after every hidden weight layer (default: on; --no-bn: off)")
+    boolean bn = true;
+    @Option(names = "--update", paramLabel = "RULE", description = "sgd or bm (Batch Manhattan) (default: ${DEFAULT-VALUE})")
+    String update = D.update();
+    @Option(names = "--epochs", description = "(default: ${DEFAULT-VALUE})")
+    int epochs = D.epochs();
+    @Option(names = "--batch", description = "(default: ${DEFAULT-VALUE})")
+    int batch = D.batch();
+    @Option(names = "--lr", description = "learning rate η (default: ${DEFAULT-VALUE})")
+    double lr = D.lr();
+    @Option(names = "--momentum", description = "μ (default: ${DEFAULT-VALUE})")
+    double momentum = D.momentum();
+    @Option(names = "--weight-decay", description = "λ (default: ${DEFAULT-VALUE})")
+    double weightDecay = D.weightDecay();
+    @Option(names = "--lr-steps", split = ",", paramLabel = "E1,E2", description = "multiply the lr by --lr-factor after these epochs")
+    List<Integer> lrSteps = D.lrSteps();
+    @Option(names = "--lr-factor", description = "(default: ${DEFAULT-VALUE})")
+    double lrFactor = D.lrFactor();
+    @Option(names = "--seed", description = "(default: ${DEFAULT-VALUE})")
+    long seed = D.seed();
+    @Option(names = "--backend", description = "auto, cpu, opencl or cuda (default: ${DEFAULT-VALUE})")
+    String backend = D.backend();
+    @Option(names = "--device", description = "device index within the backend (default: ${DEFAULT-VALUE})")
+    int device = D.device();
+    @Option(names = "--out", paramLabel = "DIR", description = "output directory (default: runs/<time>)")
+    Path out;
+    @Option(names = "--resume", description = "continue from DIR/checkpoint.bin up to --epochs")
+    boolean resume;
+    @Option(names = "--limit", paramLabel = "N", description = "use only the first N training images (default: all)")
+    int limit = D.limit();
+    @Option(names = "--init", paramLabel = "DIR", description = "start from DIR/<name>.npy (PyTorch state_dict names and shapes)")
+    Path init;
+    @Option(names = "--weight-init", description = "uniform (1/sqrt(fan_in)) or xavier (default: ${DEFAULT-VALUE})")
+    String weightInit = D.weightInit();
+    @Option(names = "--fb-scale", paramLabel = "S", description = "s, the factor on sign(W) or the magnitudes (default: ${DEFAULT-VALUE})")
+    double fbScale = D.fbScale();
+    @Option(names = "--fb-magnitude", paramLabel = "DIST", description = "uniform (U(0,1)) or halfnormal (|N(0,1)|) (default: ${DEFAULT-VALUE})")
+    String magnitude = D.magnitude();
+    @Option(names = "--fa-sigma", paramLabel = "SIGMA", description = "fa's σ (default: the std of each layer's initialisation)")
+    double faSigma = D.faSigma();
+    @Option(names = "--last-layer-bp", description = "the last layer uses true backprop (as Xiao et al.)")
+    boolean lastLayerBp = D.lastLayerBp();
+    @Option(names = "--diverge-bound", paramLabel = "LOSS", description = "a loss above this is divergence (default: 100·ln(classes))")
+    double divergeBound = D.divergeBound();
+    @Option(names = "--eval-batch", paramLabel = "N", description = "batch size for evaluation (default: --batch)")
+    int evalBatch = D.evalBatch();
+    @Option(names = {"-q", "--quiet"}, description = "no progress bar and no per-epoch lines")
+    boolean quiet;
+
+    TrainConfig config() {
+        return new TrainConfig(dataset, model, feedback, bn, update.toLowerCase(Locale.ROOT), epochs, batch, lr,
+                momentum, weightDecay, lrSteps, lrFactor, seed, backend.toLowerCase(Locale.ROOT), device, limit,
+                init == null ? null : init.toString(), weightInit.toLowerCase(Locale.ROOT), fbScale,
+                magnitude.toLowerCase(Locale.ROOT), faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume);
+    }
+
+    @Override public Integer call() {
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        TrainConfig cfg;
+        Path dir = out != null ? out
+                : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        try {
+            cfg = config().validate();
+            if (resume && out == null) throw new IllegalArgumentException("--resume needs --out DIR (the run to continue)");
+            if (resume && !Files.isRegularFile(dir.resolve(Checkpoint.FILE)))
+                throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE));
+            if (init != null && !Files.isDirectory(init))
+                throw new IllegalArgumentException("--init " + init + ": not a directory");
+            if (Files.exists(dir) && !Files.isDirectory(dir))
+                throw new IllegalArgumentException("--out " + dir + ": exists and is not a directory");
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            err.flush();
+            return Main.USAGE;
+        }
+
+        Dataset data;
+        try {
+            data = Datasets.load(cfg.dataset());
+        } catch (DatasetException e) {
+            err.println("error: " + Main.oneLine(e));
+            err.flush();
+            return Main.FAILED;
+        }
+        Backend be;
+        try {
+            be = Backends.open(cfg.backend(), cfg.device(), line -> { err.println(line); err.flush(); });
+        } catch (BackendUnavailableException e) {
+            err.println("error: backend " + cfg.backend() + ": " + Main.oneLine(e));
+            err.flush();
+            return Main.FAILED;
+        }
+        try (be; Trainer t = new Trainer(be, data, cfg)) {
+            t.setLog(line -> { o.println(line); o.flush(); });
+            RunResult r = t.run(dir);
+            if (r.diverged()) {
+                err.println(String.format(Locale.ROOT, "DIVERGED at step %d (loss %s, bound %.4g) after %d good epoch(s); see %s",
+                        r.divergedStep(), r.divergedLoss(), t.divergeBound(), r.epochs(), dir.resolve("result.json")));
+                err.flush();
+                return Main.DIVERGED;
+            }
+            o.println(String.format(Locale.ROOT, "test error %.2f%%, %.0f images/s, %.1f s; results in %s",
+                    r.testError(), r.imagesPerSecond(), r.wallSeconds(), dir));
+            o.flush();
+            return Main.OK;
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + Main.oneLine(e));
+            err.flush();
+            return Main.USAGE;
+        } catch (WeightsException | IOException | DatasetException e) {
+            err.println("error: " + Main.oneLine(e));
+            err.flush();
+            return Main.FAILED;
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package asymbp.data;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Loads datasets by spec. See datasets/README.md for the formats, sources and licences.
+ *
+ * <ul>
+ *   <li>{@code mnist}: embedded in the jar (classpath {@code datasets/mnist/*.gz}), SHA-256 checked.
+ *   <li>{@code fashion-mnist}, {@code digits}: from the data directory, filled by {@code datasets/fetch.sh}.
+ *   <li>{@code cifar10}, {@code cifar100}, {@code svhn}, {@code stl10}, {@code caltech101}, {@code caltech256},
+ *       {@code icubworld}, {@code fmd}, {@code indoor67}, {@code lfw}, {@code pubfig}, {@code facescrub}:
+ *       the paper's datasets, from the data directory (see {@code datasets/fetch-paper-datasets.sh}).
+ *   <li>{@code idx:DIR}, {@code cifar10:DIR}, {@code cifar100:DIR}, {@code svhn:DIR}, {@code stl10:DIR},
+ *       {@code folder:PATH}: the same formats from any directory.
+ * </ul>
+ *
+ * The data directory is {@code $ASYMBP_DATA} if set; otherwise {@code datasets/cache} under the working
+ * directory, then {@code ~/.asymbp/data} (the first that holds the dataset).
+ */
+public final class Datasets {
+    private Datasets() {}
+
+    /** Loader kinds that take a path ("kind:PATH"). */
+    public static final List<String> KINDS = List.of("idx", "cifar10", "cifar100", "svhn", "stl10", "folder");
+
+    /** Named datasets. */
+    public static final List<String> NAMES = List.of("mnist", "fashion-mnist", "digits", "cifar10", "cifar100", "svhn",
+            "stl10", "caltech101", "caltech256", "icubworld", "fmd", "indoor67", "lfw", "pubfig", "facescrub");
+
+    /** Paper datasets: name → (loader kind, directory under the data directory). */
+    private static final Map<String, String[]> ALIASES = Map.ofEntries(
+            Map.entry("cifar10", new String[] {"cifar10", "cifar10"}),
+            Map.entry("cifar100", new String[] {"cifar100", "cifar100"}),
+            Map.entry("svhn", new String[] {"svhn", "svhn"}),
+            Map.entry("stl10", new String[] {"stl10", "stl10"}),
+            Map.entry("caltech101", new String[] {"folder", "caltech101"}),
+            Map.entry("caltech256", new String[] {"folder", "caltech256"}),
+            Map.entry("icubworld", new String[] {"folder", "icubworld"}),
+            Map.entry("fmd", new String[] {"folder", "fmd"}),
+            Map.entry("indoor67", new String[] {"folder", "indoor67"}),
+            Map.entry("lfw", new String[] {"folder", "lfw"}),
+            Map.entry("pubfig", new String[] {"folder", "pubfig"}),
+            Map.entry("facescrub", new String[] {"folder", "facescrub"}));
+
+    static final String MNIST_RESOURCE_DIR = "datasets/mnist/";
+
+    /** Loads the dataset a spec names; every failure is a {@link DatasetException} naming the file. */
+    public static Dataset load(String specText) {
+        Spec spec = Spec.parse(specText);
+        Dataset d = spec.path == null ? loadNamed(spec) : loadKind(spec);
+        spec.checkAllUsed();
+        return d;
+    }
+
+    private static Dataset loadNamed(Spec spec) {
+        switch (spec.kind) {
+            case "mnist":
+                return loadMnist();
+            case "fashion-mnist": {
+                Path dir = findInDataDir("fashion-mnist", "fashion-mnist");
+                return Idx.load("fashion-mnist", i -> ByteSource.open(idxFile(dir, Idx.ROLES[i]), true),
+                        Checksums.FASHION_MNIST, Checksums.SOURCE, 10, 28, 28);
+            }
+            case "digits": {
+                Path dir = findInDataDir("digits", "digits");
+                return Digits.load(dir.resolve(Digits.FILE), true);
+            }
+            default: {
+                String[] alias = ALIASES.get(spec.kind);
+                if (alias == null)
+                    throw new DatasetException("dataset spec '" + spec.text + "': unknown dataset '" + spec.kind
+                            + "'; known names: " + String.join(", ", NAMES) + "; or kind:PATH with kind one of "
+                            + String.join(", ", KINDS));
+                Path dir = findInDataDir(spec.kind, alias[1]);
+                return loadKind(spec.redirect(alias[0], dir.toString()));
+            }
+        }
+    }
+
+    private static Dataset loadKind(Spec spec) {
+        Path path = Path.of(spec.path);
+        switch (spec.kind) {
+            case "idx": {
+                int classes = spec.integer("classes", 0, 1, 256);
+                return Idx.load(name(spec), i -> ByteSource.open(idxFile(path, Idx.ROLES[i]), false), null, null,
+                        classes, 0, 0);
+            }
+            default:
+                throw new DatasetException("dataset spec '" + spec.text + "': unknown loader '" + spec.kind
+                        + ":'; known: " + String.join(", ", KINDS));
+        }
+    }
+
+    /** The dataset's name in results: the spec as given. */
+    private static String name(Spec spec) {
+        return spec.text;
+    }
+
+    /** The embedded MNIST: from the classpath, or datasets/mnist/ in the working directory when run from a checkout. */
+    private static Dataset loadMnist() {
+        return Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+    }
+
+    private static ByteSource openMnist(String file) {
+        String resource = MNIST_RESOURCE_DIR + file;
+        InputStream in = Datasets.class.getClassLoader().getResourceAsStream(resource);
+        if (in != null) return ByteSource.of("classpath:" + resource, in, true, true);
+        Path local = Path.of("datasets", "mnist", file);
+        if (Files.isRegularFile(local)) return ByteSource.open(local, true);
+        throw new DatasetException("classpath:" + resource + ": not found in the jar (nor " + local.toAbsolutePath()
+                + "); build with 'mvn package' so datasets/mnist/*.gz are packaged, or load idx:DIR");
+    }
+
+    /**
+     * Finds an IDX file in a directory: the standard name ("train-images-idx3-ubyte") or the dotted
+     * variant some mirrors use ("train-images.idx3-ubyte"), each plain or with ".gz".
+     */
+    static Path idxFile(Path dir, String role) {
+        if (!Files.isDirectory(dir))
+            throw new DatasetException(dir + ": " + (Files.exists(dir) ? "not a directory" : "directory not found")
+                    + " (expected the four IDX files " + String.join(", ", Idx.ROLES) + ")");
+        String dotted = role.replaceFirst("-(idx\\d)", ".$1");
+        for (String base : new String[] {role, dotted})
+            for (String suffix : new String[] {"", ".gz"}) {
+                Path p = dir.resolve(base + suffix);
+                if (Files.isRegularFile(p)) return p;
+            }
+        throw new DatasetException(dir.resolve(role) + ": file not found (also looked for " + role + ".gz, " + dotted
+                + " and " + dotted + ".gz)");
+    }
+
+    /** Candidate data directories, in search order. */
+    public static List<Path> dataDirs() {
+        return dataDirs(System.getenv("ASYMBP_DATA"), Path.of("datasets", "cache"),
+                Path.of(System.getProperty("user.home"), ".asymbp", "data"));
+    }
+
+    static List<Path> dataDirs(String env, Path cwdCache, Path home) {
+        if (env != null && !env.isBlank()) return List.of(Path.of(env));
+        return List.of(cwdCache, home);
+    }
+
+    /** The directory holding a named dataset, or an error telling how to fetch it. */
+    static Path findInDataDir(String name, String sub) {
+        List<Path> dirs = dataDirs();
+        List<String> tried = new ArrayList<>();
+        for (Path d : dirs) {
+            Path p = d.resolve(sub);
+            if (Files.isDirectory(p)) return p;
+            tried.add(p.toAbsolutePath().toString());
+        }
+        String fetch = name.equals("fashion-mnist") || name.equals("digits") ? "datasets/fetch.sh " + name
+                : "datasets/fetch-paper-datasets.sh " + name;
+        throw new DatasetException(tried.get(0) + ": dataset '" + name + "' not found (looked in "
+                + String.join(", ", tried) + "); run " + fetch + " (set ASYMBP_DATA to use another data directory)");
+    }
+}

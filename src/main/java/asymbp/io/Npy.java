@@ -1,0 +1,121 @@
+package asymbp.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * NumPy's .npy format, version 1.0, for little-endian float32 arrays in C order: the 6-byte magic
+ * {@code \x93NUMPY}, version bytes 1 0, a little-endian uint16 header length, an ASCII dict header
+ * padded with spaces and ending in '\n' so that data starts at a multiple of 64 bytes, then the data.
+ */
+public final class Npy {
+    private Npy() {}
+
+    private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    /** The header dict as NumPy writes it, e.g. {@code {'descr': '<f4', 'fortran_order': False, 'shape': (6, 1, 5, 5), }}. */
+    static String headerDict(int[] shape) {
+        StringBuilder s = new StringBuilder("(");
+        for (int i = 0; i < shape.length; i++) s.append(i > 0 ? ", " : "").append(shape[i]);
+        if (shape.length == 1) s.append(',');
+        s.append(')');
+        return "{'descr': '<f4', 'fortran_order': False, 'shape': " + s + ", }";
+    }
+
+    public static void write(OutputStream out, int[] shape, float[] data, int offset, int length) throws IOException {
+        long n = 1;
+        for (int d : shape) n *= d;
+        if (n != length) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, not " + length);
+        String dict = headerDict(shape);
+        int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
+        int pad = (64 - unpadded % 64) % 64;
+        String header = dict + " ".repeat(pad) + "\n";
+        out.write(MAGIC);
+        out.write(1);
+        out.write(0);
+        out.write(header.length() & 0xff);
+        out.write((header.length() >>> 8) & 0xff);
+        out.write(header.getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer bb = ByteBuffer.allocate(4 * length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < length; i++) bb.putFloat(data[offset + i]);
+        out.write(bb.array());
+    }
+
+    public static void write(Path file, int[] shape, float[] data, int offset, int length) throws IOException {
+        AtomicFiles.write(file, out -> write(out, shape, data, offset, length));
+    }
+
+    /**
+     * Reads a float32 .npy file of exactly {@code expectedShape} into {@code dst} at {@code offset}.
+     * Throws WeightsException naming the file and what was expected/found.
+     */
+    public static void read(Path file, int[] expectedShape, float[] dst, int offset) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new WeightsException(file + ": missing (expected a float32 array of shape " + shape(expectedShape) + ")");
+        } catch (IOException e) {
+            throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC))
+            throw new WeightsException(file + ": not a .npy file (bad magic)");
+        int major = bytes[6] & 0xff;
+        int headerLen, dataStart;
+        if (major == 1) {
+            headerLen = (bytes[8] & 0xff) | (bytes[9] & 0xff) << 8;
+            dataStart = 10 + headerLen;
+        } else if (major == 2 || major == 3) {
+            if (bytes.length < 12) throw new WeightsException(file + ": truncated header");
+            headerLen = ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            dataStart = 12 + headerLen;
+        } else {
+            throw new WeightsException(file + ": unsupported .npy version " + major);
+        }
+        if (headerLen < 0 || dataStart > bytes.length) throw new WeightsException(file + ": truncated header");
+        String header = new String(bytes, dataStart - headerLen, headerLen, StandardCharsets.ISO_8859_1);
+        String descr = field(header, "descr", "'([^']*)'", file);
+        if (!descr.equals("<f4") && !descr.equals("=f4") && !(descr.equals("|f4")))
+            throw new WeightsException(file + ": dtype " + descr + ", expected float32 '<f4'");
+        if (!field(header, "fortran_order", "(True|False)", file).equals("False"))
+            throw new WeightsException(file + ": Fortran order, expected C order");
+        String shapeText = field(header, "shape", "\\(([^)]*)\\)", file);
+        int[] found;
+        try {
+            found = Arrays.stream(shapeText.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                    .mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new WeightsException(file + ": unreadable shape (" + shapeText + ")");
+        }
+        if (!Arrays.equals(found, expectedShape))
+            throw new WeightsException(file + ": shape " + shape(found) + ", expected " + shape(expectedShape));
+        long n = 1;
+        for (int d : found) n *= d;
+        if (bytes.length - dataStart != 4 * n)
+            throw new WeightsException(file + ": " + (bytes.length - dataStart) + " data bytes, expected " + 4 * n);
+        ByteBuffer bb = ByteBuffer.wrap(bytes, dataStart, (int) (4 * n)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) dst[offset + i] = bb.getFloat();
+    }
+
+    private static String field(String header, String key, String valueRegex, Path file) {
+        Matcher m = Pattern.compile("'" + key + "'\\s*:\\s*" + valueRegex).matcher(header);
+        if (!m.find()) throw new WeightsException(file + ": header has no '" + key + "'");
+        return m.group(1);
+    }
+
+    static String shape(int[] s) {
+        StringBuilder sb = new StringBuilder("(");
+        for (int i = 0; i < s.length; i++) sb.append(i > 0 ? ", " : "").append(s[i]);
+        return sb.append(s.length == 1 ? ",)" : ")").toString();
+    }
+
+}

@@ -1,0 +1,7 @@
+package asymbp.train;
+
+import java.util.List;
+
+/** One finished epoch in the history of result.json and of the checkpoint. */
+public record EpochRecord(int epoch, double loss, double trainError, double testError, double lr,
+                          double imagesPerSecond, double seconds, List<LayerAlignment> alignment) {}

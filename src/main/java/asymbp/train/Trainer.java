@@ -1,0 +1,467 @@
+package asymbp.train;
+
+import asymbp.backend.Backend;
+import asymbp.backend.Buffer;
+import asymbp.backend.DType;
+import asymbp.backend.Feedback;
+import asymbp.backend.UpdateRule;
+import asymbp.data.Dataset;
+import asymbp.io.Json;
+import asymbp.io.Npy;
+import asymbp.io.WeightsException;
+import asymbp.model.FeedbackSpec;
+import asymbp.model.Net;
+import asymbp.model.ParamLayout;
+import asymbp.rng.Philox;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Trains one network on one backend (the orchestration layer). The dataset is uploaded once as bytes;
+ * each epoch's seeded order (Fisher–Yates over Philox, step = epoch) is uploaded once per epoch; per
+ * step the device gathers and standardises the batch, runs forward, loss, the asymmetric backward and
+ * one update over the flat parameter buffer, and the host reads back only the two loss statistics.
+ */
+public final class Trainer implements AutoCloseable {
+
+    private final Backend be;
+    private final Dataset data;
+    private final TrainConfig cfg;
+    private final Net net;
+    private final FeedbackSpec fb;
+    private final UpdateRule rule;
+    private final boolean xavier;
+    private final float[] initStd;
+    private final double bound;
+    private final int trainN, testN, maxBatch, evalBatch, stepsPerEpoch;
+
+    private final Buffer images, labels, testImages, testLabels, meanInvStd, order, testOrder;
+    private final Buffer batchLabels, stats, params, grads, velocity, state, stateBackup;
+    private final Net.Workspace ws;
+    private final float[] statsHost = new float[2];
+
+    private int epoch;          // current epoch, 0-based
+    private int stepInEpoch;    // steps done in the current epoch
+    private int orderEpoch = -1;
+    private long step;          // global steps done
+    private boolean diverged;
+    private long divergedStep = -1;
+    private float divergedLoss;
+    private double epochLoss, epochWrong;
+    private long epochImages;
+    private final List<EpochRecord> history = new ArrayList<>();
+    private Consumer<String> log = System.out::println;
+    private boolean closed;
+
+    public Trainer(Backend backend, Dataset dataset, TrainConfig config) {
+        config.validate();
+        this.be = backend;
+        this.cfg = config;
+        this.data = config.limit() > 0 ? dataset.limitTrain(config.limit()) : dataset;
+        this.net = Net.build(cfg.model(), data.channels(), data.height(), data.width(), data.classes(), cfg.bn());
+        this.fb = cfg.feedbackSpec();
+        this.rule = cfg.updateRule();
+        this.xavier = "xavier".equals(cfg.weightInit());
+        this.bound = cfg.divergeBoundFor(data.classes());
+        this.trainN = data.trainCount();
+        this.testN = data.testCount();
+        if (trainN < 1) throw new IllegalArgumentException("--dataset " + cfg.dataset() + ": no training images");
+        int b = Math.min(cfg.batch(), trainN);
+        int steps = (trainN + b - 1) / b;
+        // A last batch of one image has no batch variance: drop it under BN.
+        if (cfg.bn() && steps > 1 && trainN % b == 1) steps--;
+        this.stepsPerEpoch = steps;
+        this.evalBatch = cfg.evalBatch() > 0 ? cfg.evalBatch() : cfg.batch();
+        this.maxBatch = Math.max(b, Math.min(evalBatch, Math.max(1, testN)));
+        this.initStd = new float[net.weightLayers().size()];
+        for (Net.WeightLayer w : net.weightLayers()) initStd[w.index()] = Net.initStd(w, xavier);
+
+        int f = data.features();
+        images = be.alloc(DType.U8, (long) trainN * f);
+        labels = be.alloc(DType.I32, trainN);
+        testImages = be.alloc(DType.U8, Math.max(1L, (long) testN * f));
+        testLabels = be.alloc(DType.I32, Math.max(1, testN));
+        meanInvStd = be.alloc(DType.F32, 2L * data.channels());
+        order = be.alloc(DType.I32, trainN);
+        testOrder = be.alloc(DType.I32, Math.max(1, testN));
+        batchLabels = be.alloc(DType.I32, maxBatch);
+        stats = be.alloc(DType.F32, 2);
+        long np = net.params().size(), ns = Math.max(1, net.state().size());
+        params = be.alloc(DType.F32, np);
+        grads = be.alloc(DType.F32, np);
+        velocity = be.alloc(DType.F32, np);
+        state = be.alloc(DType.F32, ns);
+        stateBackup = be.alloc(DType.F32, ns);
+        ws = net.workspace(be, maxBatch);
+
+        be.upload(images, data.trainImages());
+        be.upload(labels, data.trainLabels());
+        if (testN > 0) {
+            be.upload(testImages, data.testImages());
+            be.upload(testLabels, data.testLabels());
+            int[] id = new int[testN];
+            for (int i = 0; i < testN; i++) id[i] = i;
+            be.upload(testOrder, id);
+        }
+        be.upload(meanInvStd, data.meanInvStd());
+
+        float[] p = net.initialParameters(cfg.seed(), xavier);
+        float[] s = padState(net.initialState());
+        if (cfg.init() != null) loadNpy(Path.of(cfg.init()), p, s);
+        be.upload(params, p);
+        be.upload(state, s);
+        be.fill(velocity, 0f);
+        be.fill(grads, 0f);
+    }
+
+    private float[] padState(float[] s) { return s.length == 0 ? new float[1] : s; }
+
+    // ------------------------------------------------------------------ accessors
+
+    public Net net() { return net; }
+    public TrainConfig config() { return cfg; }
+    public Dataset dataset() { return data; }
+    public Backend backend() { return be; }
+    public int stepsPerEpoch() { return stepsPerEpoch; }
+    /** Global training steps done. */
+    public long steps() { return step; }
+    /** Epochs fully done. */
+    public int epochsDone() { return stepInEpoch >= stepsPerEpoch ? epoch + 1 : epoch; }
+    public boolean diverged() { return diverged; }
+    public long divergedStep() { return divergedStep; }
+    public double divergeBound() { return bound; }
+    public List<EpochRecord> history() { return List.copyOf(history); }
+    public void setLog(Consumer<String> log) { this.log = log; }
+
+    public float[] parameters() { return download(params, net.params().size()); }
+    public float[] velocity() { return download(velocity, net.params().size()); }
+    public float[] gradients() { return download(grads, net.params().size()); }
+    /** BN running statistics, laid out as {@code net().state()}. */
+    public float[] bnState() { return download(state, net.state().size()); }
+
+    public void setParameters(float[] p) {
+        if (p.length != net.params().size()) throw new IllegalArgumentException(p.length + " parameters, expected " + net.params().size());
+        be.upload(params, p);
+    }
+
+    private float[] download(Buffer b, long n) {
+        float[] out = new float[(int) n];
+        if (n > 0) be.download(out, b.slice(0, n));
+        return out;
+    }
+
+    // ------------------------------------------------------------------ training
+
+    /** The Fisher–Yates order of epoch {@code e}: swaps drawn by Philox (purpose shuffle, step = e). */
+    public static int[] epochOrder(long seed, int e, int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) o[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            long r = Philox.word(seed, Philox.PURPOSE_SHUFFLE, 0, e, i) & 0xffffffffL;
+            int j = (int) ((r * (i + 1)) >>> 32);
+            int t = o[i]; o[i] = o[j]; o[j] = t;
+        }
+        return o;
+    }
+
+    private void ensureOrder() {
+        if (stepInEpoch >= stepsPerEpoch) {
+            epoch++;
+            stepInEpoch = 0;
+        }
+        if (orderEpoch != epoch) {
+            be.upload(order, epochOrder(cfg.seed(), epoch, trainN));
+            orderEpoch = epoch;
+        }
+        if (stepInEpoch == 0) {
+            epochLoss = 0;
+            epochWrong = 0;
+            epochImages = 0;
+        }
+    }
+
+    private int batchAt(int stepIndex) {
+        int b = Math.min(cfg.batch(), trainN);
+        return Math.min(b, trainN - stepIndex * b);
+    }
+
+    /** Loads batch {@code stepIndex} of the current order, runs forward and the loss; returns the batch size. */
+    private int forwardLoss(int stepIndex, boolean training) {
+        int b = batchAt(stepIndex);
+        int start = stepIndex * Math.min(cfg.batch(), trainN);
+        be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), images, labels, order, meanInvStd,
+                start, b, data.features(), data.plane());
+        net.forward(be, ws, params, state, b, training);
+        be.softmaxCrossEntropy(ws.dlogits(b), stats, ws.logits(b), batchLabels.slice(0, b), b, data.classes());
+        be.download(statsHost, stats);
+        return b;
+    }
+
+    /** The feedback of weight layer {@code layer} at global step {@code t}. */
+    public Feedback feedback(int layer, long t) {
+        int last = net.weightLayers().size() - 1;
+        return fb.forLayer(cfg.seed(), layer, (int) t, layer == last, initStd[layer]);
+    }
+
+    /**
+     * One training step on the next batch of the epoch's order; returns that batch's mean loss. A loss
+     * that is NaN, ±Inf or above the bound marks the run diverged and skips the update.
+     */
+    public float step() {
+        if (diverged) throw new IllegalStateException("the run diverged at step " + divergedStep);
+        ensureOrder();
+        int b = forwardLoss(stepInEpoch, true);
+        float loss = statsHost[0] / b;
+        if (!Float.isFinite(loss) || loss > bound) {
+            diverged = true;
+            divergedStep = step;
+            divergedLoss = loss;
+            return loss;
+        }
+        final long t = step;
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
+        be.applyUpdate(params, velocity, grads, rule, (float) cfg.lrAt(epoch), (float) cfg.momentum(),
+                (float) cfg.weightDecay(), step == 0);
+        epochLoss += statsHost[0];
+        epochWrong += statsHost[1];
+        epochImages += b;
+        stepInEpoch++;
+        step++;
+        return loss;
+    }
+
+    /** Runs the rest of the current epoch (or the next one); stops early on divergence. */
+    public EpochStats trainEpoch() {
+        return trainEpoch(false);
+    }
+
+    private EpochStats trainEpoch(boolean progress) {
+        ensureOrder();
+        int e = epoch;
+        long t0 = System.nanoTime();
+        ProgressBar bar = progress ? new ProgressBarBuilder().setTaskName("epoch " + (e + 1))
+                .setInitialMax(stepsPerEpoch).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                .setUpdateIntervalMillis(250).build() : null;
+        try {
+            while (stepInEpoch < stepsPerEpoch && !diverged) {
+                float loss = step();
+                if (bar != null) {
+                    bar.stepTo(stepInEpoch);
+                    bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
+                }
+            }
+        } finally {
+            if (bar != null) bar.close();
+        }
+        be.sync();
+        double sec = (System.nanoTime() - t0) / 1e9;
+        long n = Math.max(1, epochImages);
+        return new EpochStats(e + 1, epochLoss / n, 100.0 * epochWrong / n, epochImages, sec,
+                epochImages / Math.max(sec, 1e-9), diverged);
+    }
+
+    /** Test error % with BN in evaluation mode, in batches of the eval batch size (last one partial). */
+    public double testError() {
+        if (testN == 0) return Double.NaN;
+        long wrong = 0;
+        int eb = Math.min(evalBatch, maxBatch);
+        for (int start = 0; start < testN; start += eb) {
+            int b = Math.min(eb, testN - start);
+            be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), testImages, testLabels, testOrder, meanInvStd,
+                    start, b, data.features(), data.plane());
+            net.forward(be, ws, params, state, b, false);
+            be.softmaxCrossEntropy(ws.dlogits(b), stats, ws.logits(b), batchLabels.slice(0, b), b, data.classes());
+            be.download(statsHost, stats);
+            wrong += Math.round(statsHost[1]);
+        }
+        return 100.0 * wrong / testN;
+    }
+
+    /**
+     * Forward, loss and backward on the first batch of the current epoch's order with the configured
+     * feedback, no update (gradient checks). Returns the batch's mean loss; gradients via {@link #gradients()}.
+     */
+    public float lossAndGradients() {
+        ensureOrder();
+        int b = forwardLoss(0, true);
+        final long t = step;
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
+        be.sync();
+        return statsHost[0] / b;
+    }
+
+    /** The mean loss of the first batch of the current epoch's order (training-mode BN), no backward. */
+    public float batchLoss() {
+        ensureOrder();
+        int b = forwardLoss(0, true);
+        return statsHost[0] / b;
+    }
+
+    /**
+     * Per weight layer: the angle between V and W, and the angle between the error passed back to the
+     * layer's input under the configured feedback and under full bp, on the first batch of the current
+     * order. BN running statistics are restored afterwards, so training is not disturbed.
+     */
+    public List<LayerAlignment> alignment() {
+        ensureOrder();
+        be.copy(stateBackup, state);
+        final long t = step;
+        List<Net.WeightLayer> wls = net.weightLayers();
+        int b = forwardLoss(0, true);
+        float[][] asym = new float[wls.size()][];
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), true);
+        for (Net.WeightLayer w : wls) asym[w.index()] = download(ws.grad(w.inAct(), b), ws.grad(w.inAct(), b).length());
+        net.backward(be, ws, params, grads, b, layer -> Feedback.bp(), true);
+        float[] p = parameters();
+        List<LayerAlignment> out = new ArrayList<>();
+        for (Net.WeightLayer w : wls) {
+            float[] sym = download(ws.grad(w.inAct(), b), ws.grad(w.inAct(), b).length());
+            Feedback f = feedback(w.index(), t);
+            double dot = 0, vv = 0, ww = 0;
+            for (long i = 0; i < w.weightSize(); i++) {
+                float wi = p[(int) (w.weightOffset() + i)];
+                float vi = f.v(wi, i);
+                dot += (double) vi * wi;
+                vv += (double) vi * vi;
+                ww += (double) wi * wi;
+            }
+            out.add(new LayerAlignment(w.index(), w.name(), angle(dot, vv, ww), angle(asym[w.index()], sym)));
+        }
+        be.copy(state, stateBackup);
+        be.sync();
+        return out;
+    }
+
+    private static double angle(float[] a, float[] b) {
+        double dot = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            aa += (double) a[i] * a[i];
+            bb += (double) b[i] * b[i];
+        }
+        return angle(dot, aa, bb);
+    }
+
+    private static double angle(double dot, double aa, double bb) {
+        if (aa == 0 || bb == 0) return Double.NaN;
+        double c = dot / Math.sqrt(aa * bb);
+        return Math.toDegrees(Math.acos(Math.max(-1, Math.min(1, c))));
+    }
+
+    // ------------------------------------------------------------------ checkpoints and weights
+
+    /** The state after the last finished epoch, for {@link Checkpoint#write}. */
+    public Checkpoint checkpoint() {
+        if (stepInEpoch != 0 && stepInEpoch < stepsPerEpoch)
+            throw new IllegalStateException("checkpoints are taken between epochs");
+        return new Checkpoint(new Checkpoint.Header(cfg, epochsDone(), step, history()),
+                parameters(), velocity(), bnState());
+    }
+
+    /** Continues from a checkpoint: parameters, momentum, BN statistics, epoch, step and history. */
+    public void restore(Checkpoint c) {
+        TrainConfig o = c.header().config();
+        if (!o.model().equals(cfg.model()) || o.bn() != cfg.bn() || !o.dataset().equals(cfg.dataset())
+                || !o.feedback().equals(cfg.feedback()) || o.seed() != cfg.seed())
+            throw new IllegalArgumentException("--resume: the checkpoint was written by a different run (model "
+                    + o.model() + ", dataset " + o.dataset() + ", feedback " + o.feedback() + ", bn " + o.bn()
+                    + ", seed " + o.seed() + ")");
+        if (c.params().length != net.params().size() || c.velocity().length != net.params().size()
+                || c.state().length != net.state().size())
+            throw new IllegalArgumentException("--resume: checkpoint sizes do not match the model");
+        be.upload(params, c.params());
+        be.upload(velocity, c.velocity());
+        be.upload(state, padState(c.state()));
+        epoch = c.header().epochs();
+        stepInEpoch = 0;
+        orderEpoch = -1;
+        step = c.header().step();
+        history.clear();
+        history.addAll(c.header().history());
+    }
+
+    /** Writes every named tensor (parameters and BN statistics) as DIR/NAME.npy, PyTorch shapes. */
+    public void exportWeights(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        float[] p = parameters(), s = bnState();
+        for (ParamLayout.Entry e : net.params().entries())
+            Npy.write(dir.resolve(e.name() + ".npy"), e.shape(), p, (int) e.offset(), (int) e.size());
+        for (ParamLayout.Entry e : net.state().entries())
+            Npy.write(dir.resolve(e.name() + ".npy"), e.shape(), s, (int) e.offset(), (int) e.size());
+    }
+
+    private void loadNpy(Path dir, float[] p, float[] s) {
+        if (!Files.isDirectory(dir)) throw new WeightsException("--init " + dir + ": not a directory");
+        for (ParamLayout.Entry e : net.params().entries())
+            Npy.read(dir.resolve(e.name() + ".npy"), e.shape(), p, (int) e.offset());
+        for (ParamLayout.Entry e : net.state().entries())
+            Npy.read(dir.resolve(e.name() + ".npy"), e.shape(), s, (int) e.offset());
+    }
+
+    // ------------------------------------------------------------------ the whole run
+
+    /**
+     * The whole run: epochs up to {@code config().epochs()}, after each a test evaluation, the alignment
+     * metrics, one output line and an atomic checkpoint; at the end the weights as .npy under
+     * DIR/weights/ and DIR/result.json. With {@code config().resume()} it first continues from
+     * DIR/checkpoint.bin. A diverged run stops at once; its state is never checkpointed.
+     */
+    public RunResult run(Path outDir) throws IOException {
+        long w0 = System.nanoTime();
+        Files.createDirectories(outDir);
+        Path ckpt = outDir.resolve(Checkpoint.FILE);
+        if (cfg.resume()) restore(Checkpoint.read(ckpt));
+        boolean progress = !cfg.quiet() && System.console() != null;
+        if (!cfg.quiet())
+            log.accept(String.format(Locale.ROOT, "%s on %s [%s]: %s, %s, %s%s, %d parameters, %d train / %d test images",
+                    cfg.model(), be.name(), be.deviceName(), cfg.dataset(), cfg.feedback(), cfg.update(),
+                    cfg.bn() ? "+bn" : "", net.params().size(), trainN, testN));
+        double trainSeconds = 0;
+        long trainImages = 0;
+        while (epochsDone() < cfg.epochs() && !diverged) {
+            double lr = cfg.lrAt(epochsDone());
+            EpochStats s = trainEpoch(progress);
+            trainSeconds += s.seconds();
+            trainImages += s.images();
+            if (s.diverged()) {
+                log.accept(String.format(Locale.ROOT, "epoch %d DIVERGED at step %d: loss %s (bound %.4g); last good checkpoint kept",
+                        s.epoch(), divergedStep, divergedLoss, bound));
+                break;
+            }
+            double te = testError();
+            List<LayerAlignment> al = alignment();
+            history.add(new EpochRecord(s.epoch(), s.loss(), s.trainError(), te, lr, s.imagesPerSecond(), s.seconds(), al));
+            log.accept(String.format(Locale.ROOT, "epoch %3d  loss %.4f  train err %6.2f%%  test err %6.2f%%  %8.0f img/s  %6.1f s",
+                    s.epoch(), s.loss(), s.trainError(), te, s.imagesPerSecond(), s.seconds()));
+            checkpoint().write(ckpt);
+        }
+        if (!diverged) exportWeights(outDir.resolve("weights"));
+        double testError = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).testError();
+        RunResult r = new RunResult(diverged || history.isEmpty() ? null : testError,
+                trainImages / Math.max(trainSeconds, 1e-9), diverged, divergedStep,
+                diverged ? Float.toString(divergedLoss) : null, history.size(), step, be.name(), be.deviceName(),
+                (System.nanoTime() - w0) / 1e9, net.params().size(), cfg, history());
+        byte[] json = Json.MAPPER.writeValueAsBytes(r);
+        asymbp.io.AtomicFiles.write(outDir.resolve("result.json"), out -> out.write(json));
+        return r;
+    }
+
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        ws.close();
+        for (Buffer b : new Buffer[] {images, labels, testImages, testLabels, meanInvStd, order, testOrder,
+                batchLabels, stats, params, grads, velocity, state, stateBackup})
+            be.free(b);
+    }
+
+}
