@@ -1,0 +1,49 @@
+package asymbp.cpu;
+
+import java.util.function.Supplier;
+
+/**
+ * Picks the compute kernels: the Vector API ones when the jdk.incubator.vector module is in the boot
+ * layer (the JVM was started with --add-modules jdk.incubator.vector) and the CPU has wide vectors,
+ * the plain-Java ones otherwise. Classes that import jdk.incubator.vector are only ever named here,
+ * by reflection, after the probe, so a JVM without the module never tries to link them.
+ */
+final class Kernels {
+    /** Implemented by the Vector API factory; created reflectively. */
+    interface Factory {
+        /** null when the CPU's vectors are too narrow to be worth it. */
+        MicroKernel kernel();
+        /** null to use the scalar generator. */
+        Supplier<PhiloxWords> philox();
+    }
+
+    static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    final MicroKernel kernel;
+    final Supplier<PhiloxWords> philox;
+    final String description;
+
+    private Kernels(MicroKernel kernel, Supplier<PhiloxWords> philox, String description) {
+        this.kernel = kernel;
+        this.philox = philox;
+        this.description = description;
+    }
+
+    static Kernels scalar(String why) {
+        return new Kernels(new ScalarKernel(), PhiloxWords::new, "scalar (" + why + ")");
+    }
+
+    /** The fastest kernels this JVM and CPU allow. */
+    static Kernels best() {
+        if (!VECTOR_MODULE) return scalar("jdk.incubator.vector absent");
+        try {
+            Factory f = (Factory) Class.forName("asymbp.cpu.VectorFactory").getDeclaredConstructor().newInstance();
+            MicroKernel k = f.kernel();
+            if (k == null) return scalar("vectors narrower than 256 bits");
+            Supplier<PhiloxWords> p = f.philox() != null ? f.philox() : PhiloxWords::new;
+            return new Kernels(k, p, k.describe());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return scalar("Vector API failed to load: " + e);
+        }
+    }
+}

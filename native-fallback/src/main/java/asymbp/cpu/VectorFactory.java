@@ -1,0 +1,22 @@
+package asymbp.cpu;
+
+import java.util.function.Supplier;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+
+/** The Vector API kernels sized to this CPU's preferred vector width. */
+final class VectorFactory implements Kernels.Factory {
+    @Override
+    public MicroKernel kernel() {
+        int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (bits >= 512) return new VectorKernel512();
+        if (bits >= 256) return new VectorKernel256();
+        return null;
+    }
+
+    @Override
+    public Supplier<PhiloxWords> philox() {
+        // 64-bit lane multiplies are only native with AVX-512; elsewhere the scalar generator is faster.
+        return LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? VectorPhiloxWords::new : null;
+    }
+}

@@ -1,0 +1,59 @@
+package asymbp.cpu;
+
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Philox-4x32-10 eight counters at a time: each 32-bit word lives zero-extended in a 64-bit lane, so
+ * one 64-bit lane multiply gives the whole 32×32→64 product (hi = p &gt;&gt;&gt; 32, lo = p &amp; 0xffffffff).
+ * Bit-exact with {@link asymbp.rng.Philox#philox4x32_10}; loaded only when jdk.incubator.vector is present.
+ */
+final class VectorPhiloxWords extends PhiloxWords {
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_512;
+    private static final int LANES = 8;
+    private static final long MASK = 0xffffffffL;
+    private static final long M0 = 0xD2511F53L, M1 = 0xCD9E8D57L;
+    private static final int W0 = 0x9E3779B9, W1 = 0xBB67AE85;
+    private static final long[] IOTA = {0, 1, 2, 3, 4, 5, 6, 7};
+
+    @Override
+    void words(long seed, int purpose, int layer, int step, long index0, int n,
+               int[] w0, int[] w1, int[] w2, int[] w3) {
+        long c2Init = (((long) purpose << 24) | (layer & 0xffffff)) & MASK;
+        long c3Init = step & MASK;
+        int key0 = (int) seed, key1 = (int) (seed >>> 32);
+        LongVector iota = LongVector.fromArray(L, IOTA, 0);
+        int full = n - n % LANES;
+        for (int j = 0; j < full; j += LANES) {
+            LongVector index = iota.add(index0 + j);
+            LongVector c0 = index.and(MASK);
+            LongVector c1 = index.lanewise(VectorOperators.LSHR, 32);
+            LongVector c2 = LongVector.broadcast(L, c2Init);
+            LongVector c3 = LongVector.broadcast(L, c3Init);
+            int k0 = key0, k1 = key1;
+            for (int r = 0; r < 10; r++) {
+                if (r > 0) { k0 += W0; k1 += W1; }
+                LongVector p0 = c0.mul(M0);
+                LongVector p1 = c2.mul(M1);
+                LongVector hi0 = p0.lanewise(VectorOperators.LSHR, 32);
+                LongVector hi1 = p1.lanewise(VectorOperators.LSHR, 32);
+                c0 = hi1.lanewise(VectorOperators.XOR, c1).lanewise(VectorOperators.XOR, k0 & MASK);
+                c1 = p1.and(MASK);
+                c2 = hi0.lanewise(VectorOperators.XOR, c3).lanewise(VectorOperators.XOR, k1 & MASK);
+                c3 = p0.and(MASK);
+            }
+            ((IntVector) c0.convert(VectorOperators.L2I, 0)).intoArray(w0, j);
+            if (w1 != null) {
+                ((IntVector) c1.convert(VectorOperators.L2I, 0)).intoArray(w1, j);
+                ((IntVector) c2.convert(VectorOperators.L2I, 0)).intoArray(w2, j);
+                ((IntVector) c3.convert(VectorOperators.L2I, 0)).intoArray(w3, j);
+            }
+        }
+        scalarWords(seed, purpose, layer, step, index0, full, n, w0, w1, w2, w3);
+    }
+
+    @Override
+    String describe() { return "Vector API Philox"; }
+}
