@@ -62,6 +62,14 @@ def main(log_path, profile_path, args):
     p(f"- Load average (1, 5, 15 min) at start {meta.get('start', {}).get('load', '?')}, at end "
       f"{meta.get('end', {}).get('load', '?')}. The 2 cores are shared with other work, so absolute images/s "
       f"are noisy; the ratios pair runs made back to back (A B, then B A).")
+    quiet = [r for r in rows if r.get("meta") == "quiet"]
+    if quiet:
+        limit = int(os.environ.get("QUIET_PCT", "15"))
+        busy = [q for q in quiet if q["busy_pct_before"] > limit]
+        p(f"- Before each pair the script waited for other work to fall under {limit}% of the CPUs "
+          f"(at most {os.environ.get('QUIET_WAIT', '90')} s): CPU use by others just before each pair: "
+          f"{', '.join(str(q['busy_pct_before']) + '%' for q in quiet)}; waited {sum(q['waited_s'] for q in quiet)} s "
+          f"in all; {len(busy)} of {len(quiet)} started busy anyway.")
     p("")
 
     p("## Training throughput (images/s; one training step = gather + forward + loss + asymmetric backward + update + loss read back)")

@@ -49,8 +49,8 @@ final class BenchSupport {
     }
 
     /**
-     * A Trainer on the cpu backend for one benchmark configuration: BN on, SGD or BM with momentum 0.9,
-     * the engine's defaults for everything else.
+     * A Trainer on the cpu backend for one benchmark configuration: BN on, SGD or BM with lr 0.01, momentum
+     * 0.9, no weight decay (as bench/pytorch/train_bench.py), the engine's defaults for everything else.
      */
     static Trainer trainer(Backend backend, Dataset data, String model, String mode, String update, int batch) {
         TrainConfig cfg = TrainConfig.defaults()
@@ -58,7 +58,9 @@ final class BenchSupport {
                 .withFeedback(mode)
                 .withUpdate(update)
                 .withBatch(batch)
-                .withMomentum(0.9f)
+                .withLr(0.01)
+                .withMomentum(0.9)
+                .withWeightDecay(0.0)
                 .withBackend("cpu");
         cfg.validate();
         return new Trainer(backend, data, cfg);
