@@ -36,8 +36,9 @@ if [ ! -f "$jar" ] || [ -n "$(find pom.xml src native-fallback/src bench/src ker
   mvn -q -DskipTests package
 fi
 
-py_env=(env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2)
+py_env=(env)
 [ "$BLAS_ENV" = native ] && py_env+=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+py_env+=(OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2)
 jvm=("$JAVA" --add-modules jdk.incubator.vector -Xmx4g -XX:+UseParallelGC -cp "$jar")
 
 case "$DATA" in
