@@ -8,7 +8,7 @@
 # MODES ("bp brsf"), UPDATE (sgd), DATA (synthetic | mnist: the embedded MNIST for us and
 # datasets/mnist for PyTorch), BLAS_ENV (native: run numpy/PyTorch with OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel; inherit: keep them), PROFILE_STEPS (40),
-# OUT (results file), JAVA (java), QUIET_PCT (15), QUIET_WAIT (90): see wait_quiet.
+# OUT (results file), JAVA (java), QUIET_PCT (15), QUIET_WAIT (90), QUIET_TOTAL (240): see wait_quiet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${REPS:-3}
@@ -58,6 +58,8 @@ echo "{\"meta\":\"start\",\"time\":\"$start\",\"load\":\"$(cut -d' ' -f1-3 /proc
 # QUIET_PCT% over one second, for at most QUIET_WAIT seconds; then it runs anyway and is marked busy.
 QUIET_PCT=${QUIET_PCT:-15}
 QUIET_WAIT=${QUIET_WAIT:-90}
+QUIET_TOTAL=${QUIET_TOTAL:-240}  # all waits together, so a machine that never quiets still ends in time
+waited_total=0
 busy_pct() {
   local a b
   read -r _ a1 a2 a3 a4 a5 a6 a7 _ < /proc/stat; a=$((a1+a2+a3+a5+a6+a7)); local ia=$a4
@@ -68,8 +70,8 @@ busy_pct() {
 wait_quiet() {
   local waited=0 pct
   pct=$(busy_pct)
-  while [ "$pct" -gt "$QUIET_PCT" ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
-    sleep 4; waited=$((waited + 5)); pct=$(busy_pct)
+  while [ "$pct" -gt "$QUIET_PCT" ] && [ "$waited" -lt "$QUIET_WAIT" ] && [ "$waited_total" -lt "$QUIET_TOTAL" ]; do
+    sleep 4; waited=$((waited + 5)); waited_total=$((waited_total + 5)); pct=$(busy_pct)
   done
   echo "{\"meta\":\"quiet\",\"busy_pct_before\":$pct,\"waited_s\":$waited,\"label\":\"$1\"}" | tee -a "$log"
 }
