@@ -124,6 +124,38 @@ final class ByteSource implements Closeable {
         };
     }
 
+    /**
+     * The next n raw bytes as a stream (for a compressed element inside a file); reading past them
+     * gives end-of-stream, and a file that ends first is reported as truncated.
+     */
+    InputStream slice(long n, String what) {
+        long start = offset;
+        return new InputStream() {
+            long left = n;
+
+            @Override public int read() {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override public int read(byte[] b, int off, int len) {
+                if (left == 0) return -1;
+                if (len == 0) return 0;
+                try {
+                    int r = in.read(b, off, (int) Math.min(len, left));
+                    if (r < 0)
+                        throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".."
+                                + (start + n) + where() + " but the data ends at byte " + offset);
+                    left -= r;
+                    offset += r;
+                    return r;
+                } catch (IOException e) {
+                    throw failure(e, what, start, n);
+                }
+            }
+        };
+    }
+
     int readU8(String what) {
         readFully(scratch, 0, 1, what);
         return scratch[0] & 0xff;

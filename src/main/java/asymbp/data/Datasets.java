@@ -1,11 +1,13 @@
 package asymbp.data;
 
 import java.io.InputStream;
+import java.lang.ref.SoftReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Loads datasets by spec. See datasets/README.md for the formats, sources and licences.
@@ -53,43 +55,75 @@ public final class Datasets {
     /** Loads the dataset a spec names; every failure is a {@link DatasetException} naming the file. */
     public static Dataset load(String specText) {
         Spec spec = Spec.parse(specText);
-        Dataset d = spec.path == null ? loadNamed(spec) : loadKind(spec);
+        // Options are parsed (and unknown ones rejected) before any file is read.
+        Supplier<Dataset> loader = spec.path == null ? named(spec) : kind(spec);
         spec.checkAllUsed();
-        return d;
+        return loader.get();
     }
 
-    private static Dataset loadNamed(Spec spec) {
+    private static Supplier<Dataset> named(Spec spec) {
         switch (spec.kind) {
             case "mnist":
-                return loadMnist();
-            case "fashion-mnist": {
-                Path dir = findInDataDir("fashion-mnist", "fashion-mnist");
-                return Idx.load("fashion-mnist", i -> ByteSource.open(idxFile(dir, Idx.ROLES[i]), true),
-                        Checksums.FASHION_MNIST, Checksums.SOURCE, 10, 28, 28);
-            }
-            case "digits": {
-                Path dir = findInDataDir("digits", "digits");
-                return Digits.load(dir.resolve(Digits.FILE), true);
-            }
+                return Datasets::loadMnist;
+            case "fashion-mnist":
+                return () -> {
+                    Path dir = findInDataDir("fashion-mnist", "fashion-mnist");
+                    return Idx.load("fashion-mnist", i -> ByteSource.open(idxFile(dir, Idx.ROLES[i]), true),
+                            Checksums.FASHION_MNIST, Checksums.SOURCE, 10, 28, 28);
+                };
+            case "digits":
+                return () -> Digits.load(findInDataDir("digits", "digits").resolve(Digits.FILE), true);
             default: {
                 String[] alias = ALIASES.get(spec.kind);
                 if (alias == null)
                     throw new DatasetException("dataset spec '" + spec.text + "': unknown dataset '" + spec.kind
                             + "'; known names: " + String.join(", ", NAMES) + "; or kind:PATH with kind one of "
                             + String.join(", ", KINDS));
-                Path dir = findInDataDir(spec.kind, alias[1]);
-                return loadKind(spec.redirect(alias[0], dir.toString()));
+                // Resolve the directory lazily: a missing dataset is reported after option errors.
+                Spec target = spec.redirect(alias[0], "");
+                Supplier<Dataset> inner = kind(target, () -> findInDataDir(spec.kind, alias[1]));
+                spec.markUsed(target);
+                return inner;
             }
         }
     }
 
-    private static Dataset loadKind(Spec spec) {
-        Path path = Path.of(spec.path);
+    private static Supplier<Dataset> kind(Spec spec) {
+        return kind(spec, () -> expandHome(spec.path));
+    }
+
+    /** "~/x" → the user's home; the shell does not expand it inside a spec like folder:~/x. */
+    static Path expandHome(String path) {
+        if (path.equals("~") || path.startsWith("~/"))
+            return Path.of(System.getProperty("user.home") + path.substring(1));
+        return Path.of(path);
+    }
+
+    private static Supplier<Dataset> kind(Spec spec, Supplier<Path> dir) {
         switch (spec.kind) {
             case "idx": {
                 int classes = spec.integer("classes", 0, 1, 256);
-                return Idx.load(name(spec), i -> ByteSource.open(idxFile(path, Idx.ROLES[i]), false), null, null,
-                        classes, 0, 0);
+                return () -> {
+                    Path path = dir.get();
+                    return Idx.load(name(spec), i -> ByteSource.open(idxFile(path, Idx.ROLES[i]), false), null, null,
+                            classes, 0, 0);
+                };
+            }
+            case "cifar10":
+                return () -> Cifar.load10(dir.get(), name(spec));
+            case "cifar100": {
+                boolean coarse = spec.string("labels", "fine", "fine", "coarse").equals("coarse");
+                return () -> Cifar.load100(dir.get(), name(spec), coarse);
+            }
+            case "svhn": {
+                boolean extra = spec.integer("extra", 0, 0, 1) == 1;
+                return () -> Svhn.load(dir.get(), name(spec), extra);
+            }
+            case "stl10":
+                return () -> Stl10.load(dir.get(), name(spec));
+            case "folder": {
+                ImageFolder.Options o = ImageFolder.options(spec);
+                return () -> ImageFolder.load(dir.get(), name(spec), o);
             }
             default:
                 throw new DatasetException("dataset spec '" + spec.text + "': unknown loader '" + spec.kind
@@ -102,9 +136,21 @@ public final class Datasets {
         return spec.text;
     }
 
+    /** Verified MNIST kept between loads (tests and grids load it often); callers get their own arrays. */
+    private static SoftReference<Dataset> mnistCache = new SoftReference<>(null);
+
     /** The embedded MNIST: from the classpath, or datasets/mnist/ in the working directory when run from a checkout. */
     private static Dataset loadMnist() {
-        return Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+        Dataset d;
+        synchronized (Datasets.class) {
+            d = mnistCache.get();
+            if (d == null) {
+                d = Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+                mnistCache = new SoftReference<>(d);
+            }
+        }
+        return new Dataset(d.name(), d.channels(), d.height(), d.width(), d.classes(), d.trainImages().clone(),
+                d.trainLabels().clone(), d.testImages().clone(), d.testLabels().clone());
     }
 
     private static ByteSource openMnist(String file) {

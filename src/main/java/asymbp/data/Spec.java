@@ -63,6 +63,11 @@ final class Spec {
         return s;
     }
 
+    /** Records the options another spec (this one's redirect) used as used here too. */
+    void markUsed(Spec other) {
+        used.addAll(other.used);
+    }
+
     boolean has(String key) { return options.containsKey(key); }
 
     String string(String key, String dflt, String... allowed) {

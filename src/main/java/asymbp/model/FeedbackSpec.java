@@ -23,8 +23,8 @@ public record FeedbackSpec(FeedbackMode mode, float p, float scale, boolean half
         if (s.startsWith("psf")) return FeedbackMode.PSF;
         for (FeedbackMode m : FeedbackMode.values())
             if (m != FeedbackMode.PSF && m.cliName().equals(s)) return m;
-        throw new IllegalArgumentException("--feedback: unknown mode '" + spec
-                + "' (expected bp, usf, brsf, frsf, fa or psf:p with p in [0,1])");
+        throw new IllegalArgumentException("--feedback " + spec
+                + ": unknown mode (expected bp, usf, brsf, frsf, fa or psf:p with p in [0,1])");
     }
 
     /** psf's p; 1 for the other modes. */
@@ -32,15 +32,15 @@ public record FeedbackSpec(FeedbackMode mode, float p, float scale, boolean half
         String s = spec.trim().toLowerCase(Locale.ROOT);
         if (!s.startsWith("psf")) return 1f;
         if (!s.startsWith("psf:"))
-            throw new IllegalArgumentException("--feedback: '" + spec + "' needs its share p, as psf:0.5");
+            throw new IllegalArgumentException("--feedback " + spec + ": psf needs its share p, as psf:0.5");
         float p;
         try {
             p = Float.parseFloat(s.substring(4));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--feedback: p in '" + spec + "' is not a number");
+            throw new IllegalArgumentException("--feedback " + spec + ": p is not a number");
         }
         if (!(p >= 0f && p <= 1f))
-            throw new IllegalArgumentException("--feedback: p must be in [0,1], got " + s.substring(4));
+            throw new IllegalArgumentException("--feedback " + spec + ": p must be in [0,1]");
         return p;
     }
 

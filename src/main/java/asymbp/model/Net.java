@@ -119,12 +119,12 @@ public final class Net {
                 b.conv(64, 5, 2, true); b.pool(2);
                 b.linear(64, true); b.linear(classes, false);
             } else {
-                throw new IllegalArgumentException("--model: unknown model '" + model
-                        + "' (expected mlp:W1-W2-..., lenet or cifar)");
+                throw new IllegalArgumentException("--model " + model
+                        + ": unknown model (expected mlp:W1-W2-..., lenet or cifar)");
             }
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && e.getMessage().startsWith("--model")) throw e;
-            throw new IllegalArgumentException("--model: '" + model + "' does not fit input "
+            throw new IllegalArgumentException("--model " + model + ": does not fit input "
                     + channels + "×" + height + "×" + width + " (" + e.getMessage() + ")");
         }
         return new Net(b);
@@ -135,14 +135,14 @@ public final class Net {
         String m = model == null ? "" : model.trim().toLowerCase(Locale.ROOT);
         if (m.startsWith("mlp")) parseMlp(model);
         else if (!m.equals("lenet") && !m.equals("cifar"))
-            throw new IllegalArgumentException("--model: unknown model '" + model
-                    + "' (expected mlp:W1-W2-..., lenet or cifar)");
+            throw new IllegalArgumentException("--model " + model
+                    + ": unknown model (expected mlp:W1-W2-..., lenet or cifar)");
     }
 
     static int[] parseMlp(String model) {
         String m = model.trim();
         if (!m.toLowerCase(Locale.ROOT).startsWith("mlp:") || m.length() == 4)
-            throw new IllegalArgumentException("--model: '" + model + "' needs hidden widths, as mlp:1024-1024");
+            throw new IllegalArgumentException("--model " + model + ": needs hidden widths, as mlp:1024-1024");
         String[] parts = m.substring(4).split("-", -1);
         int[] w = new int[parts.length];
         for (int i = 0; i < parts.length; i++) {
@@ -152,7 +152,7 @@ public final class Net {
                 w[i] = -1;
             }
             if (w[i] < 1)
-                throw new IllegalArgumentException("--model: width '" + parts[i] + "' in '" + model
+                throw new IllegalArgumentException("--model " + model + ": width '" + parts[i]
                         + "' is not a positive integer");
         }
         return w;

@@ -41,5 +41,11 @@ class MnistEmbeddedTest {
         float[] ms = d.meanInvStd();
         assertEquals(0.1307, ms[0], 1e-4);
         assertEquals(1 / 0.3081, ms[1], 1e-2);
+
+        // A second load (served from the verified cache) is equal and independent of the first.
+        d.trainImages()[0] = 42;
+        Dataset again = Datasets.load("mnist");
+        assertEquals(0, again.trainImages()[0]);
+        assertArrayEquals(d.testLabels(), again.testLabels());
     }
 }

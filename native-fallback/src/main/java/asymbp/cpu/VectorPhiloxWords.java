@@ -12,6 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorPhiloxWords extends PhiloxWords {
     private static final VectorSpecies<Long> L = LongVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final int LANES = 8;
     private static final long MASK = 0xffffffffL;
     private static final long M0 = 0xD2511F53L, M1 = 0xCD9E8D57L;
@@ -44,11 +45,11 @@ final class VectorPhiloxWords extends PhiloxWords {
                 c2 = hi0.lanewise(VectorOperators.XOR, c3).lanewise(VectorOperators.XOR, k1 & MASK);
                 c3 = p0.and(MASK);
             }
-            ((IntVector) c0.convert(VectorOperators.L2I, 0)).intoArray(w0, j);
+            ((IntVector) c0.convertShape(VectorOperators.L2I, I, 0)).intoArray(w0, j);
             if (w1 != null) {
-                ((IntVector) c1.convert(VectorOperators.L2I, 0)).intoArray(w1, j);
-                ((IntVector) c2.convert(VectorOperators.L2I, 0)).intoArray(w2, j);
-                ((IntVector) c3.convert(VectorOperators.L2I, 0)).intoArray(w3, j);
+                ((IntVector) c1.convertShape(VectorOperators.L2I, I, 0)).intoArray(w1, j);
+                ((IntVector) c2.convertShape(VectorOperators.L2I, I, 0)).intoArray(w2, j);
+                ((IntVector) c3.convertShape(VectorOperators.L2I, I, 0)).intoArray(w3, j);
             }
         }
         scalarWords(seed, purpose, layer, step, index0, full, n, w0, w1, w2, w3);

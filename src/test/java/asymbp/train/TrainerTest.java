@@ -1,0 +1,208 @@
+package asymbp.train;
+
+import asymbp.backend.Backend;
+import asymbp.data.Dataset;
+import asymbp.io.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class TrainerTest {
+
+    static final Dataset SMALL = Synthetic.dataset(1, 8, 8, 4, 200, 60, 7);
+
+    static TrainConfig small() {
+        return TrainConfig.defaults().withModel("mlp:32-16").withFeedback("brsf").withBatch(16)
+                .withLr(0.05).withEpochs(2).withQuiet(true);
+    }
+
+    static float[] losses(Backend be, TrainConfig cfg, int n) {
+        try (Trainer t = new Trainer(be, SMALL, cfg)) {
+            float[] l = new float[n];
+            for (int i = 0; i < n; i++) l[i] = t.step();
+            return l;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void sameSeedSameLossesBitForBitDifferentSeedDifferent(String backend) {
+        try (Backend be = TestBackends.open(backend)) {
+            TrainConfig cfg = small().withSeed(11);
+            float[] a = losses(be, cfg, 30), b = losses(be, cfg, 30), c = losses(be, cfg.withSeed(12), 30);
+            for (int i = 0; i < a.length; i++)
+                assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]), "step " + i + " differs with the same seed");
+            assertFalse(Arrays.equals(a, c), "a different seed gave the same losses");
+        }
+    }
+
+    @Test
+    void epochOrderIsAPermutationAndDependsOnSeedAndEpoch() {
+        int[] o = Trainer.epochOrder(5, 0, 1000);
+        int[] sorted = o.clone();
+        Arrays.sort(sorted);
+        for (int i = 0; i < sorted.length; i++) assertEquals(i, sorted[i]);
+        assertFalse(Arrays.equals(o, Trainer.epochOrder(5, 1, 1000)));
+        assertFalse(Arrays.equals(o, Trainer.epochOrder(6, 0, 1000)));
+        assertArrayEquals(o, Trainer.epochOrder(5, 0, 1000));
+    }
+
+    @Test
+    void learnsTheSyntheticTask() {
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, small())) {
+            double before = t.testError();
+            t.trainEpoch();
+            t.trainEpoch();
+            double after = t.testError();
+            System.out.println("synthetic test error " + before + "% -> " + after + "%");
+            assertTrue(after < 10 && after < before, "test error " + before + "% -> " + after + "%");
+        }
+    }
+
+    @Test
+    void learningRateStepSchedule() {
+        TrainConfig c = TrainConfig.defaults().withLr(0.1).withLrSteps(List.of(50, 75)).withLrFactor(0.1);
+        assertEquals(0.1, c.lrAt(0), 1e-15);
+        assertEquals(0.1, c.lrAt(49), 1e-15);
+        assertEquals(0.01, c.lrAt(50), 1e-15);
+        assertEquals(0.01, c.lrAt(74), 1e-15);
+        assertEquals(0.001, c.lrAt(75), 1e-15);
+        assertEquals(0.001, c.lrAt(99), 1e-15);
+        assertEquals(0.2, TrainConfig.defaults().withLr(0.2).lrAt(99), 1e-15);
+    }
+
+    @Test
+    void scheduleReachesTheUpdate(@TempDir Path dir) throws Exception {
+        // SGD, μ = 0, λ = 0: θ moves by exactly lr·g, so the lr in force is visible in the parameters.
+        TrainConfig cfg = small().withMomentum(0).withFeedback("bp").withLrSteps(List.of(1)).withLrFactor(0.25)
+                .withBatch(200).withEpochs(2);
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg)) {
+            RunResult r = t.run(dir);
+            assertEquals(0.05, r.history().get(0).lr(), 1e-12);
+            assertEquals(0.0125, r.history().get(1).lr(), 1e-12);
+        }
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg)) {
+            t.step();
+            t.lossAndGradients(); // gradient at the start of epoch 2 (same batch: one batch per epoch)
+            float[] g = t.gradients(), p0 = t.parameters();
+            t.step();
+            float[] p1 = t.parameters();
+            for (int i = 0; i < p0.length; i += 7)
+                assertEquals(p0[i] - 0.0125f * g[i], p1[i], 1e-6f + 1e-5f * Math.abs(p0[i]), "parameter " + i);
+        }
+    }
+
+    @Test
+    void divergenceStopsWithinOneStepAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) throws Exception {
+        // Epoch 1 learns; from epoch 2 the lr is multiplied by 1e6, so the loss explodes.
+        TrainConfig cfg = small().withFeedback("usf").withBn(false).withEpochs(3)
+                .withLrSteps(List.of(1)).withLrFactor(1e6);
+        float[] goodParams;
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg.withEpochs(1))) {
+            t.trainEpoch();
+            goodParams = t.parameters();
+        }
+        // Where the loss first leaves the bound, seen by a run that never stops.
+        long firstBad = -1;
+        double bound = cfg.divergeBoundFor(SMALL.classes());
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg.withDivergeBound(1e38))) {
+            for (long s = 0; s < 3L * t.stepsPerEpoch() && !t.diverged(); s++) {
+                float l = t.step();
+                if (!Float.isFinite(l) || l > bound) { firstBad = s; break; }
+            }
+        }
+        assertTrue(firstBad >= 13, "the loss should stay bounded in epoch 1; first bad step " + firstBad);
+        RunResult r;
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg)) {
+            r = t.run(dir);
+            assertTrue(t.diverged());
+        }
+        assertTrue(r.diverged());
+        assertEquals(firstBad, r.divergedStep(), "divergence must be reported at the step whose loss left the bound");
+        assertEquals(1, r.epochs());
+        assertNull(r.testError());
+        JsonNode json = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
+        assertTrue(json.get("diverged").asBoolean());
+        assertTrue(json.get("test_error").isNull());
+        assertEquals(firstBad, json.get("diverged_step").asLong());
+        Checkpoint c = Checkpoint.read(dir.resolve(Checkpoint.FILE));
+        assertEquals(1, c.header().epochs());
+        assertArrayEquals(goodParams, c.params(), "the checkpoint must hold the last good epoch's parameters");
+        assertFalse(Files.exists(dir.resolve("weights")), "diverged weights must not be exported");
+    }
+
+    @Test
+    void nanLossIsDivergence() {
+        TrainConfig cfg = small().withFeedback("bp").withBn(false);
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg)) {
+            float[] p = t.parameters();
+            p[0] = Float.NaN;
+            t.setParameters(p);
+            float l = t.step();
+            assertTrue(Float.isNaN(l));
+            assertTrue(t.diverged());
+            assertEquals(0, t.divergedStep());
+            assertThrows(IllegalStateException.class, t::step);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void twoEpochsEqualOnePlusResumeOne(String backend, @TempDir Path dir) throws Exception {
+        TrainConfig cfg = small().withModel("mlp:24").withEpochs(2);
+        float[] p2, v2, s2;
+        List<EpochRecord> h2;
+        try (Backend be = TestBackends.open(backend); Trainer t = new Trainer(be, SMALL, cfg)) {
+            RunResult r = t.run(dir.resolve("straight"));
+            p2 = t.parameters(); v2 = t.velocity(); s2 = t.bnState(); h2 = r.history();
+        }
+        try (Backend be = TestBackends.open(backend); Trainer t = new Trainer(be, SMALL, cfg.withEpochs(1))) {
+            t.run(dir.resolve("split"));
+        }
+        assertFalse(Files.exists(dir.resolve("split").resolve(Checkpoint.FILE + ".tmp")));
+        try (Backend be = TestBackends.open(backend); Trainer t = new Trainer(be, SMALL, cfg.withResume(true))) {
+            RunResult r = t.run(dir.resolve("split"));
+            assertEquals(2, r.epochs());
+            assertArrayEquals(p2, t.parameters(), "parameters after 1 + resume 1 epochs");
+            assertArrayEquals(v2, t.velocity(), "momentum after 1 + resume 1 epochs");
+            assertArrayEquals(s2, t.bnState(), "BN statistics after 1 + resume 1 epochs");
+            assertEquals(h2.get(1).loss(), r.history().get(1).loss());
+            assertEquals(h2.get(1).testError(), r.history().get(1).testError());
+        }
+    }
+
+    @Test
+    void alignmentIsZeroForBpAndPositiveForSignFeedback() {
+        try (Backend be = new ReferenceBackend()) {
+            try (Trainer t = new Trainer(be, SMALL, small().withFeedback("bp"))) {
+                t.trainEpoch();
+                float[] state = t.bnState();
+                List<LayerAlignment> a = t.alignment();
+                assertEquals(3, a.size());
+                for (LayerAlignment l : a) {
+                    assertEquals(0, l.weightAngle(), 0.05, l.toString());
+                    assertEquals(0, l.errorAngle(), 0.05, l.toString());
+                }
+                assertArrayEquals(state, t.bnState(), "alignment must not disturb the BN running statistics");
+            }
+            try (Trainer t = new Trainer(be, SMALL, small().withFeedback("usf"))) {
+                t.trainEpoch();
+                List<LayerAlignment> a = t.alignment();
+                System.out.println("usf alignment " + a);
+                LayerAlignment last = a.get(a.size() - 1);
+                assertTrue(last.weightAngle() > 5 && last.weightAngle() < 90, last.toString());
+                assertTrue(last.errorAngle() > 1 && last.errorAngle() < 90, last.toString());
+                assertTrue(a.get(0).errorAngle() > 1, a.get(0).toString());
+            }
+        }
+    }
+}
