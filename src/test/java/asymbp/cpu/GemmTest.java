@@ -19,7 +19,7 @@ class GemmTest {
         // The surefire JVM runs with --add-modules jdk.incubator.vector: the fast path must be the one tested.
         assertTrue(Kernels.VECTOR_MODULE, "jdk.incubator.vector missing from the test JVM");
         Kernels k = Kernels.best();
-        System.out.println("kernels: " + k.description + ", " + k.philox.get().describe());
+        System.out.println("kernels: " + k.description + ", " + k.feedback.get().describe());
         assertTrue(k.description.startsWith("Vector API"), k.description);
     }
 
@@ -31,7 +31,7 @@ class GemmTest {
 
     private void check(Kernels kernels, String label) {
         SplittableRandom r = CpuTestSupport.random("GemmTest." + label);
-        Gemm gemm = new Gemm(kernels.kernel, kernels.philox);
+        Gemm gemm = new Gemm(kernels.kernel, kernels.feedback);
         Parallel par = new Parallel(2);
         try {
             for (int[] s : SHAPES)

@@ -22,7 +22,8 @@ public final class CpuBackend implements Backend {
     private float[] masked = new float[0];
     private float[] packedV = new float[0];
     private float[][] partials = new float[0][];
-    private double[] sums = new double[0], sums2 = new double[0];
+    private double[] sums = new double[0];
+    private final float[][] channelScratch = {new float[0], new float[0], new float[0], new float[0], new float[0]};
 
     /** The fastest kernels this JVM allows, on every core. */
     public CpuBackend() {
@@ -31,7 +32,7 @@ public final class CpuBackend implements Backend {
 
     CpuBackend(Kernels kernels, int threads) {
         this.kernels = kernels;
-        this.gemm = new Gemm(kernels.kernel, kernels.philox);
+        this.gemm = new Gemm(kernels.kernel, kernels.feedback);
         this.par = new Parallel(threads);
     }
 
@@ -192,48 +193,33 @@ public final class CpuBackend implements Backend {
             need(saveMean, channels, "batchnormForward saveMean");
             need(saveInvStd, channels, "batchnormForward saveInvStd");
         }
-        float[] ys = f(y), xs = f(x), g = f(gamma), be = f(beta), rm = f(runMean), rv = f(runVar);
-        int yo = off(y), xo = off(x), go = off(gamma), beo = off(beta), rmo = off(runMean), rvo = off(runVar);
-        float[] sm = training ? f(saveMean) : null, si = training ? f(saveInvStd) : null;
-        int smo = training ? off(saveMean) : 0, sio = training ? off(saveInvStd) : 0;
+        float[] ys = f(y), xs = f(x), rm = f(runMean), rv = f(runVar);
+        int yo = off(y), xo = off(x), rmo = off(runMean), rvo = off(runVar);
+        float[] mean = channelScratch(0, channels), invStd = channelScratch(1, channels), dev2 = channelScratch(2, channels);
         long n = (long) batch * spatial;
-        int stride = channels * spatial;
-        par.forRange(channels, 1, total, (c0, c1, t) -> {
-            for (int c = c0; c < c1; c++) {
-                float mean, invStd;
-                if (training) {
-                    double sum = 0;
-                    for (int b = 0; b < batch; b++) {
-                        int at = xo + b * stride + c * spatial;
-                        for (int q = at; q < at + spatial; q++) sum += xs[q];
-                    }
-                    double mu = sum / n, sq = 0;
-                    for (int b = 0; b < batch; b++) {
-                        int at = xo + b * stride + c * spatial;
-                        for (int q = at; q < at + spatial; q++) { double d = xs[q] - mu; sq += d * d; }
-                    }
-                    double var = sq / n;                        // biased: used to normalise
-                    double unbiased = n > 1 ? sq / (n - 1) : var; // unbiased: the running estimate (PyTorch)
-                    mean = (float) mu;
-                    invStd = (float) (1.0 / Math.sqrt(var + eps));
-                    sm[smo + c] = mean;
-                    si[sio + c] = invStd;
-                    rm[rmo + c] = (1 - momentum) * rm[rmo + c] + momentum * mean;
-                    rv[rvo + c] = (1 - momentum) * rv[rvo + c] + momentum * (float) unbiased;
-                } else {
-                    mean = rm[rmo + c];
-                    invStd = (float) (1.0 / Math.sqrt(rv[rvo + c] + (double) eps));
+        par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
+            if (training) {
+                // mean and biased variance of the batch; the running variance takes the unbiased one (PyTorch)
+                BatchNormKernels.moments(xs, xo, batch, channels, spatial, c0, c1, mean, dev2);
+                for (int c = c0; c < c1; c++) {
+                    float var = dev2[c] / n, unbiased = n > 1 ? dev2[c] / (n - 1) : var;
+                    invStd[c] = (float) (1.0 / Math.sqrt(var + eps));
+                    rm[rmo + c] = (1 - momentum) * rm[rmo + c] + momentum * mean[c];
+                    rv[rvo + c] = (1 - momentum) * rv[rvo + c] + momentum * unbiased;
                 }
-                float gc = g[go + c], bc = be[beo + c];
-                for (int b = 0; b < batch; b++) {
-                    int at = b * stride + c * spatial;
-                    for (int q = at; q < at + spatial; q++) {
-                        float v = gc * ((xs[xo + q] - mean) * invStd) + bc;
-                        ys[yo + q] = relu && !(v > 0f) ? 0f : v;
-                    }
+            } else {
+                for (int c = c0; c < c1; c++) {
+                    mean[c] = rm[rmo + c];
+                    invStd[c] = (float) (1.0 / Math.sqrt(rv[rvo + c] + eps));
                 }
             }
+            BatchNormKernels.normalize(ys, yo, xs, xo, batch, channels, spatial, c0, c1, mean, invStd,
+                    f(gamma), off(gamma), f(beta), off(beta), relu);
         });
+        if (training) {
+            System.arraycopy(mean, 0, f(saveMean), off(saveMean), channels);
+            System.arraycopy(invStd, 0, f(saveInvStd), off(saveInvStd), channels);
+        }
     }
 
     @Override
@@ -246,38 +232,27 @@ public final class CpuBackend implements Backend {
         need(x, total, "batchnormBackward x");
         if (y != null) need(y, total, "batchnormBackward y");
         for (Buffer v : new Buffer[] {dgamma, dbeta, saveMean, saveInvStd, gamma}) need(v, channels, "batchnormBackward per-channel");
-        float[] dxs = f(dx), dg = f(dgamma), dbt = f(dbeta), dys = f(dy), xs = f(x), sm = f(saveMean), si = f(saveInvStd), ga = f(gamma);
         float[] ys = y == null ? null : f(y);
-        int dxo = off(dx), dgo = off(dgamma), dbo = off(dbeta), dyo = off(dy), xo = off(x), smo = off(saveMean),
-                sio = off(saveInvStd), gao = off(gamma), yo = y == null ? 0 : off(y);
-        long n = (long) batch * spatial;
-        int stride = channels * spatial;
-        par.forRange(channels, 1, total, (c0, c1, t) -> {
-            for (int c = c0; c < c1; c++) {
-                float mean = sm[smo + c], invStd = si[sio + c];
-                double sumG = 0, sumGX = 0;
-                for (int b = 0; b < batch; b++) {
-                    int at = b * stride + c * spatial;
-                    for (int q = at; q < at + spatial; q++) {
-                        float gq = ys != null && !(ys[yo + q] > 0f) ? 0f : dys[dyo + q];
-                        sumG += gq;
-                        sumGX += gq * ((xs[xo + q] - mean) * invStd);
-                    }
-                }
-                dbt[dbo + c] = (float) sumG;
-                dg[dgo + c] = (float) sumGX;
-                // dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma)
-                float k = ga[gao + c] * invStd / n, sumDbeta = (float) sumG, dgam = (float) sumGX;
-                for (int b = 0; b < batch; b++) {
-                    int at = b * stride + c * spatial;
-                    for (int q = at; q < at + spatial; q++) {
-                        float gq = ys != null && !(ys[yo + q] > 0f) ? 0f : dys[dyo + q];
-                        float xhat = (xs[xo + q] - mean) * invStd;
-                        dxs[dxo + q] = k * (n * gq - sumDbeta - xhat * dgam);
-                    }
-                }
-            }
+        int yo = y == null ? 0 : off(y);
+        float[] mean = channelScratch(0, channels), invStd = channelScratch(1, channels);
+        float[] sumG = channelScratch(2, channels), sumGXhat = channelScratch(3, channels), coefficient = channelScratch(4, channels);
+        System.arraycopy(f(saveMean), off(saveMean), mean, 0, channels);
+        System.arraycopy(f(saveInvStd), off(saveInvStd), invStd, 0, channels);
+        par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
+            // dbeta = Σ g, dgamma = Σ g·xhat; then dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma)
+            BatchNormKernels.gradientSums(f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial, c0, c1,
+                    mean, invStd, sumG, sumGXhat);
+            BatchNormKernels.inputGradient(f(dx), off(dx), f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial,
+                    c0, c1, mean, invStd, f(gamma), off(gamma), sumG, sumGXhat, coefficient);
         });
+        System.arraycopy(sumG, 0, f(dbeta), off(dbeta), channels);
+        System.arraycopy(sumGXhat, 0, f(dgamma), off(dgamma), channels);
+    }
+
+    /** Per-channel scratch array number {@code which}, at least {@code channels} long (threads write disjoint ranges). */
+    private float[] channelScratch(int which, int channels) {
+        if (channelScratch[which].length < channels) channelScratch[which] = new float[Math.max(channels, 64)];
+        return channelScratch[which];
     }
 
     @Override
@@ -299,7 +274,10 @@ public final class CpuBackend implements Backend {
                         for (int dy = 0; dy < k; dy++)
                             for (int dx = 0; dx < k; dx++) {
                                 int at = pl * h * w + (oy * k + dy) * w + ox * k + dx;
-                                if (xs[xo + at] > max) { max = xs[xo + at]; best = at; } // strict: first maximum wins
+                                float v = xs[xo + at];
+                                boolean greater = v > max;             // strict: the first maximum wins ties
+                                best = greater ? at : best;            // selects, not branches (random data)
+                                max = greater ? v : max;
                             }
                         int out = (pl * oh + oy) * ow + ox;
                         ys[yo + out] = max;
@@ -393,7 +371,7 @@ public final class CpuBackend implements Backend {
         float[] m = masked, dys = f(dy), ys = f(y);
         int dyo = off(dy), yo = off(y);
         par.forRange(n, 1024, n, (lo, hi, t) -> {
-            for (int q = lo; q < hi; q++) m[q] = ys[yo + q] > 0f ? dys[dyo + q] : 0f;
+            for (int q = lo; q < hi; q++) m[q] = Branchless.gate(dys[dyo + q], ys[yo + q]);
         });
         return m;
     }
@@ -460,19 +438,24 @@ public final class CpuBackend implements Backend {
             dws[dwo + q] = sum;
         }
 
-        // dx_b = col2im(colT_b), colT_b (P×ckk) = g_bᵀ (P×outC) · V (outC×ckk); V regenerated once, packed
+        // dx_b = col2im(colGrad_b), colGrad_b (ckk×P) = Vᵀ (ckk×outC) · g_b (outC×P). V is small (one conv
+        // weight), so it is regenerated once per call, row by row as the linear layers do, into scratch
+        // that every image's packing reads.
         if (dx != null) {
-            int panels = (ckk + Gemm.NR - 1) / Gemm.NR;
-            if (packedV.length < panels * outC * Gemm.NR) packedV = new float[panels * outC * Gemm.NR];
-            Gemm.B v = new Gemm.Prepacked(new Gemm.FeedbackB(fb, f(w), off(w), ckk), outC, ckk, packedV, gemm.scratch());
+            if (packedV.length < wsize) packedV = new float[wsize];
+            float[] v = packedV, ws = f(w);
+            int wo = off(w);
+            FeedbackRow gen = gemm.scratch().feedback;
+            for (int o = 0; o < outC; o++) gen.fill(fb, ws, wo + o * ckk, (long) o * ckk, ckk, v, o * ckk);
+            Gemm.A vT = Gemm.Strided.transposed(v, 0, ckk);
             float[] dxs = f(dx);
             int dxo = off(dx);
             par.forRange(batch, 1, (long) batch * wsize * p, (b0, b1, t) -> {
                 Gemm.Scratch sc = gemm.scratch();
-                float[] colT = sc.work(p * ckk);
+                float[] colGrad = sc.work(ckk * p);
                 for (int n = b0; n < b1; n++) {
-                    gemm.block(0, p, 0, ckk, outC, Gemm.Strided.transposed(g, go + n * outSize, p), v, colT, 0, ckk, false, sc);
-                    im.col2im(colT, dxs, dxo + n * inSize, inC);
+                    gemm.block(0, ckk, 0, p, outC, vT, Gemm.Strided.rowMajor(g, go + n * outSize, p), colGrad, 0, p, false, sc);
+                    im.col2im(colGrad, dxs, dxo + n * inSize, inC);
                 }
             });
         }
@@ -494,12 +477,22 @@ public final class CpuBackend implements Backend {
         int tho = off(params), vo = off(velocity), go = off(grads);
         boolean manhattan = rule == UpdateRule.BM;
         par.forRange(n, 1024, n, (lo, hi, t) -> {
-            for (int q = lo; q < hi; q++) {
-                float gq = g[go + q];
-                float d = (manhattan ? FeedbackRow.sign(gq) : gq) + weightDecay * th[tho + q];
-                float vq = firstStep ? d : momentum * v[vo + q] + d;
-                v[vo + q] = vq;
-                th[tho + q] = th[tho + q] - lr * vq;
+            // d = g + λθ (sgd) or sign(g) + λθ (bm); v ← d on the first step, else μ·v + d; θ ← θ − η·v
+            if (firstStep) {
+                for (int q = lo; q < hi; q++) {
+                    float gq = g[go + q];
+                    float d = (manhattan ? Branchless.sign(gq) : gq) + weightDecay * th[tho + q];
+                    v[vo + q] = d;
+                    th[tho + q] = th[tho + q] - lr * d;
+                }
+            } else {
+                for (int q = lo; q < hi; q++) {
+                    float gq = g[go + q];
+                    float d = (manhattan ? Branchless.sign(gq) : gq) + weightDecay * th[tho + q];
+                    float vq = momentum * v[vo + q] + d;
+                    v[vo + q] = vq;
+                    th[tho + q] = th[tho + q] - lr * vq;
+                }
             }
         });
     }

@@ -5,86 +5,64 @@ import asymbp.rng.Philox;
 
 /**
  * Regenerates V = V(W) (SPEC §3) for a run of consecutive flat weight indices: the packing of the
- * backward GEMM calls it panel row by panel row, so V is never stored whole. Bit-exact with
- * {@link Feedback#v}. One instance per thread (it keeps its scratch words).
+ * backward GEMM calls it panel row by panel row, so V is never stored whole. This plain-Java version
+ * is the definition spelled out; {@link VectorFeedbackRow} computes the same bits eight at a time.
+ * One instance per thread.
  */
-final class FeedbackRow {
-    private final PhiloxWords philox;
-    private int[] w0 = new int[0], w1 = new int[0], w2 = new int[0], w3 = new int[0];
-
-    FeedbackRow(PhiloxWords philox) { this.philox = philox; }
+class FeedbackRow {
+    private final int[] block = new int[4];
 
     /** dst[dstOff + j] = V at flat index index0 + j, given w[wOff + j], for j &lt; n. */
     void fill(Feedback fb, float[] w, int wOff, long index0, int n, float[] dst, int dstOff) {
-        switch (fb.mode()) {
-            case BP:
-                System.arraycopy(w, wOff, dst, dstOff, n);
-                return;
-            case USF: {
-                float s = fb.scale();
-                for (int j = 0; j < n; j++) dst[dstOff + j] = s * sign(w[wOff + j]);
-                return;
-            }
-            case BRSF:
-            case FRSF: {
-                magnitudeWords(fb, index0, n);
-                float s = fb.scale();
-                for (int j = 0; j < n; j++) dst[dstOff + j] = (s * magnitude(fb, j)) * sign(w[wOff + j]);
-                return;
-            }
-            case FA: {
-                ensure(n);
-                philox.words(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), 0, index0, n, w0, w1, w2, w3);
-                float sigma = fb.sigma();
-                for (int j = 0; j < n; j++) dst[dstOff + j] = sigma * normal(j);
-                return;
-            }
-            case PSF: {
-                // u first (into w0, copied aside), then the magnitudes reuse the scratch words.
-                ensure(n);
-                philox.words(fb.seed(), Philox.PURPOSE_FEEDBACK_FLIP, fb.layer(), 0, index0, n, w0, null, null, null);
-                float p = fb.p(), s = fb.scale();
-                for (int j = 0; j < n; j++) {
-                    float u = (w0[j] >>> 8) * Philox.UNIT;
-                    dst[dstOff + j] = u < p ? sign(w[wOff + j]) : -sign(w[wOff + j]);
+        if (fb.mode() == asymbp.backend.FeedbackMode.BP) {   // V = W
+            System.arraycopy(w, wOff, dst, dstOff, n);
+            return;
+        }
+        long seed = fb.seed();
+        int layer = fb.layer();
+        float s = fb.scale();
+        for (int j = 0; j < n; j++) {
+            long index = index0 + j;
+            float wj = w[wOff + j], v;
+            switch (fb.mode()) {
+                case BP: v = wj; break;
+                case USF: v = s * sign(wj); break;
+                case BRSF:
+                case FRSF: v = (s * magnitude(fb, index)) * sign(wj); break;
+                case FA: v = fb.sigma() * normal(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index); break;
+                case PSF: {
+                    float u = uniform(seed, Philox.PURPOSE_FEEDBACK_FLIP, layer, 0, index);
+                    v = (s * magnitude(fb, index)) * (u < fb.p() ? sign(wj) : -sign(wj));
+                    break;
                 }
-                magnitudeWords(fb, index0, n);
-                for (int j = 0; j < n; j++) dst[dstOff + j] = (s * magnitude(fb, j)) * dst[dstOff + j];
-                return;
+                default: throw new IllegalStateException("unknown feedback mode " + fb.mode());
             }
-            default:
-                throw new IllegalStateException("unknown feedback mode " + fb.mode());
+            dst[dstOff + j] = v;
         }
     }
 
     /** sign(0) = 0, also for −0.0 and NaN (SPEC §3). */
     static float sign(float w) {
-        return (w > 0f ? 1f : 0f) - (w < 0f ? 1f : 0f);
+        return Branchless.sign(w);
     }
 
-    private void magnitudeWords(Feedback fb, long index0, int n) {
-        ensure(n);
-        if (fb.halfNormal())
-            philox.words(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), fb.magnitudeStep(), index0, n, w0, w1, w2, w3);
-        else
-            philox.words(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), fb.magnitudeStep(), index0, n, w0, null, null, null);
+    /** M before the scale: U(0,1) or |N(0,1)|, at the step brsf redraws and the others keep at 0. */
+    private float magnitude(Feedback fb, long index) {
+        return fb.halfNormal()
+                ? Math.abs(normal(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), fb.magnitudeStep(), index))
+                : uniform(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), fb.magnitudeStep(), index);
     }
 
-    private float magnitude(Feedback fb, int j) {
-        return fb.halfNormal() ? Math.abs(normal(j)) : (w0[j] >>> 8) * Philox.UNIT;
+    private float uniform(long seed, int purpose, int layer, int step, long index) {
+        Philox.block(seed, purpose, layer, step, index, block);
+        return (block[0] >>> 8) * Philox.UNIT;
     }
 
-    private float normal(int j) {
-        int s = (w0[j] >>> 8) + (w1[j] >>> 8) + (w2[j] >>> 8) + (w3[j] >>> 8);
-        return (float) (s - (1 << 25)) * Philox.NORMAL_SCALE;
+    private float normal(long seed, int purpose, int layer, int step, long index) {
+        Philox.block(seed, purpose, layer, step, index, block);
+        int sum = (block[0] >>> 8) + (block[1] >>> 8) + (block[2] >>> 8) + (block[3] >>> 8);
+        return (float) (sum - (1 << 25)) * Philox.NORMAL_SCALE;
     }
 
-    private void ensure(int n) {
-        if (w0.length < n) {
-            int len = Math.max(n, 64);
-            w0 = new int[len]; w1 = new int[len]; w2 = new int[len]; w3 = new int[len];
-        }
-    }
-
-    String describe() { return philox.describe(); }
+    String describe() { return getClass() == FeedbackRow.class ? "scalar Philox" : "Vector API Philox"; }
 }

@@ -39,9 +39,9 @@ final class Gemm {
     final MicroKernel kernel;
     private final ThreadLocal<Scratch> scratch;
 
-    Gemm(MicroKernel kernel, java.util.function.Supplier<PhiloxWords> philox) {
+    Gemm(MicroKernel kernel, java.util.function.Supplier<FeedbackRow> feedback) {
         this.kernel = kernel;
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(new FeedbackRow(philox.get())));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(feedback.get()));
     }
 
     Scratch scratch() { return scratch.get(); }
@@ -166,25 +166,6 @@ final class Gemm {
                 s.feedback.fill(fb, w, wOff + index, index, nr, dst, dstOff + k * NR);
                 if (nr < NR) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
             }
-        }
-    }
-
-    /** A B operand packed once in full (K×N in NR-column panels) and reused by many products. */
-    static final class Prepacked implements B {
-        final float[] p;
-        final int k;
-
-        /** Packs all of {@code src} (K×N); packing runs on the calling thread's scratch. */
-        Prepacked(B src, int k, int n, float[] into, Scratch s) {
-            this.k = k;
-            int panels = (n + NR - 1) / NR;
-            this.p = into.length >= panels * k * NR ? into : new float[panels * k * NR];
-            for (int q = 0; q < panels; q++) src.packB(p, q * k * NR, 0, k, q * NR, Math.min(NR, n - q * NR), s);
-        }
-
-        @Override
-        public void packB(float[] dst, int dstOff, int k0, int kc, int j0, int nr, Scratch s) {
-            System.arraycopy(p, (j0 / NR) * k * NR + k0 * NR, dst, dstOff, kc * NR);
         }
     }
 }

@@ -8,7 +8,7 @@ public final class GemmBenchmark {
 
     /** GFLOP/s of C = A·Bᵀ (the forward product) on n×n matrices, best of repeats within about {@code millis}. */
     static double gflops(Kernels kernels, int n, int threads, long millis) {
-        Gemm gemm = new Gemm(kernels.kernel, kernels.philox);
+        Gemm gemm = new Gemm(kernels.kernel, kernels.feedback);
         Parallel par = new Parallel(threads);
         try {
             java.util.SplittableRandom r = new java.util.SplittableRandom(1);

@@ -3,39 +3,65 @@ package asymbp.cpu;
 import asymbp.backend.ConvShape;
 
 /**
- * The convolution of one image as GEMM operands, without materialising the column matrix: the
- * patch matrix col[k][p] = x[c][oy·s − pad + ky][ox·s − pad + kx] (k = (c·kh + ky)·kw + kx, p = oy·outW + ox,
- * zero outside the image) is read straight from x while packing. Also the col2im scatter for dx.
+ * The convolution of one image as GEMM operands, without materialising the patch matrix
+ * col[k][p] = x[c][oy·s − pad + ky][ox·s − pad + kx] (k = (c·kh + ky)·kw + kx, p = oy·outW + ox,
+ * zero outside the image): packing reads it from x row run by row run. Also col2im, the scatter-add
+ * that turns the patch-matrix gradient back into dx.
  */
 final class Im2col {
-    final int inH, inW, outW, p, ckk, stride, pad;
-    /** Per k: the channel plane offset, ky and kx. */
-    final int[] plane, ky, kx;
+    final int inH, inW, outW, p, ckk, stride;
+    /** Per k: offset of its channel plane in the image, and its row and column offsets (ky − pad, kx − pad). */
+    final int[] plane, dy, dx;
 
     Im2col(ConvShape s) {
         inH = s.inH(); inW = s.inW(); outW = s.outW(); p = s.outH() * s.outW();
-        ckk = s.inC() * s.kh() * s.kw(); stride = s.stride(); pad = s.pad();
-        plane = new int[ckk]; ky = new int[ckk]; kx = new int[ckk];
+        ckk = s.inC() * s.kh() * s.kw(); stride = s.stride();
+        plane = new int[ckk]; dy = new int[ckk]; dx = new int[ckk];
         for (int k = 0; k < ckk; k++) {
             plane[k] = (k / (s.kh() * s.kw())) * inH * inW;
-            ky[k] = (k / s.kw()) % s.kh();
-            kx[k] = k % s.kw();
+            dy[k] = (k / s.kw()) % s.kh() - s.pad();
+            dx[k] = k % s.kw() - s.pad();
         }
     }
 
-    /** The value col[k][q] of the image at x[xOff..]. */
-    private float at(float[] x, int xOff, int k, int q) {
-        int iy = (q / outW) * stride - pad + ky[k], ix = (q % outW) * stride - pad + kx[k];
-        return iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xOff + plane[k] + iy * inW + ix] : 0f;
+    /**
+     * dst[dstOff + i·dstStride] = col[k][p0 + i] for i &lt; len, for the image at x[xOff..]. Positions are
+     * walked one output row at a time; within a row the in-image part is a strided (for stride 1, a
+     * contiguous) run of x and the rest are zeros.
+     */
+    void row(float[] x, int xOff, int k, int p0, int len, float[] dst, int dstOff, int dstStride) {
+        int oy = p0 / outW, ox = p0 % outW, done = 0;
+        int shiftX = dx[k];
+        // ox range whose input column ox·stride + shiftX lies in [0, inW)
+        int oxFirst = -Math.floorDiv(shiftX, stride), oxEnd = Math.floorDiv(inW - 1 - shiftX, stride) + 1;
+        if (oxFirst < 0) oxFirst = 0;
+        while (done < len) {
+            int run = Math.min(len - done, outW - ox);
+            int iy = oy * stride + dy[k];
+            int d = dstOff + done * dstStride;
+            if (iy < 0 || iy >= inH) {
+                for (int t = 0; t < run; t++) dst[d + t * dstStride] = 0f;
+            } else {
+                int lo = Math.max(0, Math.min(run, oxFirst - ox)), hi = Math.max(lo, Math.min(run, oxEnd - ox));
+                int src = xOff + plane[k] + iy * inW + ox * stride + shiftX;
+                for (int t = 0; t < lo; t++) dst[d + t * dstStride] = 0f;
+                if (stride == 1 && dstStride == 1) System.arraycopy(x, src + lo, dst, d + lo, hi - lo);
+                else for (int t = lo; t < hi; t++) dst[d + t * dstStride] = x[src + t * stride];
+                for (int t = hi; t < run; t++) dst[d + t * dstStride] = 0f;
+            }
+            done += run;
+            ox = 0;
+            oy++;
+        }
     }
 
     /** B = col (K = ckk, N = outH·outW): the forward product y_b = W · col. */
     Gemm.B patches(float[] x, int xOff) {
         return (dst, dstOff, k0, kc, j0, nr, s) -> {
             for (int k = 0; k < kc; k++) {
-                int row = dstOff + k * Gemm.NR;
-                for (int j = 0; j < nr; j++) dst[row + j] = at(x, xOff, k0 + k, j0 + j);
-                for (int j = nr; j < Gemm.NR; j++) dst[row + j] = 0f;
+                int at = dstOff + k * Gemm.NR;
+                row(x, xOff, k0 + k, j0, nr, dst, at, 1);
+                for (int j = nr; j < Gemm.NR; j++) dst[at + j] = 0f;
             }
         };
     }
@@ -43,22 +69,25 @@ final class Im2col {
     /** B = colᵀ (K = outH·outW, N = ckk): the weight gradient dW += g_b · colᵀ. */
     Gemm.B patchesTransposed(float[] x, int xOff) {
         return (dst, dstOff, k0, kc, j0, nr, s) -> {
-            for (int k = 0; k < kc; k++) {
-                int row = dstOff + k * Gemm.NR;
-                for (int j = 0; j < nr; j++) dst[row + j] = at(x, xOff, j0 + j, k0 + k);
-                for (int j = nr; j < Gemm.NR; j++) dst[row + j] = 0f;
-            }
+            for (int j = 0; j < nr; j++) row(x, xOff, j0 + j, k0, kc, dst, dstOff + j, Gemm.NR);
+            for (int k = 0; k < kc; k++)
+                for (int j = nr; j < Gemm.NR; j++) dst[dstOff + k * Gemm.NR + j] = 0f;
         };
     }
 
-    /** dx_b = 0, then dx_b[c][iy][ix] += colT[q][k] over every (q, k) whose patch element lies inside the image. */
-    void col2im(float[] colT, float[] dx, int dxOff, int channels) {
-        java.util.Arrays.fill(dx, dxOff, dxOff + channels * inH * inW, 0f);
-        for (int q = 0; q < p; q++) {
-            int oy = (q / outW) * stride - pad, ox = (q % outW) * stride - pad;
-            for (int k = 0; k < ckk; k++) {
-                int iy = oy + ky[k], ix = ox + kx[k];
-                if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) dx[dxOff + plane[k] + iy * inW + ix] += colT[q * ckk + k];
+    /** dx_b = 0, then dx_b[c][iy][ix] += colGrad[k][q] (colGrad is ckk×P) wherever the patch element lies inside the image. */
+    void col2im(float[] colGrad, float[] dxs, int dxOff, int channels) {
+        java.util.Arrays.fill(dxs, dxOff, dxOff + channels * inH * inW, 0f);
+        int outH = p / outW;
+        for (int k = 0; k < ckk; k++) {
+            int shiftX = dx[k];
+            int oxFirst = Math.max(0, -Math.floorDiv(shiftX, stride)), oxEnd = Math.min(outW, Math.floorDiv(inW - 1 - shiftX, stride) + 1);
+            for (int oy = 0; oy < outH; oy++) {
+                int iy = oy * stride + dy[k];
+                if (iy < 0 || iy >= inH) continue;
+                int dst = dxOff + plane[k] + iy * inW + shiftX, src = k * p + oy * outW;
+                if (stride == 1) for (int ox = oxFirst; ox < oxEnd; ox++) dxs[dst + ox] += colGrad[src + ox];
+                else for (int ox = oxFirst; ox < oxEnd; ox++) dxs[dst + ox * stride] += colGrad[src + ox];
             }
         }
     }

@@ -14,23 +14,23 @@ final class Kernels {
         /** null when the CPU's vectors are too narrow to be worth it. */
         MicroKernel kernel();
         /** null to use the scalar generator. */
-        Supplier<PhiloxWords> philox();
+        Supplier<FeedbackRow> feedback();
     }
 
     static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     final MicroKernel kernel;
-    final Supplier<PhiloxWords> philox;
+    final Supplier<FeedbackRow> feedback;
     final String description;
 
-    private Kernels(MicroKernel kernel, Supplier<PhiloxWords> philox, String description) {
+    private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, String description) {
         this.kernel = kernel;
-        this.philox = philox;
+        this.feedback = feedback;
         this.description = description;
     }
 
     static Kernels scalar(String why) {
-        return new Kernels(new ScalarKernel(), PhiloxWords::new, "scalar (" + why + ")");
+        return new Kernels(new ScalarKernel(), FeedbackRow::new, "scalar (" + why + ")");
     }
 
     /** The fastest kernels this JVM and CPU allow. */
@@ -40,7 +40,7 @@ final class Kernels {
             Factory f = (Factory) Class.forName("asymbp.cpu.VectorFactory").getDeclaredConstructor().newInstance();
             MicroKernel k = f.kernel();
             if (k == null) return scalar("vectors narrower than 256 bits");
-            Supplier<PhiloxWords> p = f.philox() != null ? f.philox() : PhiloxWords::new;
+            Supplier<FeedbackRow> p = f.feedback() != null ? f.feedback() : FeedbackRow::new;
             return new Kernels(k, p, k.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return scalar("Vector API failed to load: " + e);

@@ -15,8 +15,8 @@ final class VectorFactory implements Kernels.Factory {
     }
 
     @Override
-    public Supplier<PhiloxWords> philox() {
+    public Supplier<FeedbackRow> feedback() {
         // 64-bit lane multiplies are only native with AVX-512; elsewhere the scalar generator is faster.
-        return LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? VectorPhiloxWords::new : null;
+        return LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? VectorFeedbackRow::new : null;
     }
 }
