@@ -69,7 +69,7 @@ public final class TrainCommand implements Callable<Integer> {
     int device = D.device();
     @Option(names = "--out", paramLabel = "DIR", description = "output directory (default: runs/<time>)")
     Path out;
-    @Option(names = "--resume", description = "continue from DIR/checkpoint.bin up to --epochs")
+    @Option(names = "--resume", description = "continue DIR's run from DIR/checkpoint.bin up to --epochs (its other settings come from the checkpoint unless given)")
     boolean resume;
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N training images (default: all)")
     int limit = D.limit();
@@ -89,7 +89,7 @@ public final class TrainCommand implements Callable<Integer> {
     double divergeBound = D.divergeBound();
     @Option(names = "--eval-batch", paramLabel = "N", description = "batch size for evaluation (default: --batch)")
     int evalBatch = D.evalBatch();
-    @Option(names = {"-q", "--quiet"}, description = "no progress bar and no per-epoch lines")
+    @Option(names = {"-q", "--quiet"}, description = "no progress bar and no header line")
     boolean quiet;
 
     TrainConfig config() {
@@ -97,6 +97,40 @@ public final class TrainCommand implements Callable<Integer> {
                 momentum, weightDecay, lrSteps, lrFactor, seed, backend.toLowerCase(Locale.ROOT), device, limit,
                 init == null ? null : init.toString(), weightInit.toLowerCase(Locale.ROOT), fbScale,
                 magnitude.toLowerCase(Locale.ROOT), faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume);
+    }
+
+    /**
+     * On --resume the run's own configuration comes from the checkpoint; only the flags given on this
+     * command line (typically --epochs, --backend, --quiet) replace its values.
+     */
+    private TrainConfig resumed(TrainConfig c) {
+        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
+        java.util.function.Predicate<String> given = pr::hasMatchedOption;
+        if (given.test("--dataset")) c = c.withDataset(dataset);
+        if (given.test("--model")) c = c.withModel(model);
+        if (given.test("--feedback")) c = c.withFeedback(feedback);
+        if (given.test("--bn")) c = c.withBn(bn);
+        if (given.test("--update")) c = c.withUpdate(update.toLowerCase(Locale.ROOT));
+        if (given.test("--epochs")) c = c.withEpochs(epochs);
+        if (given.test("--batch")) c = c.withBatch(batch);
+        if (given.test("--lr")) c = c.withLr(lr);
+        if (given.test("--momentum")) c = c.withMomentum(momentum);
+        if (given.test("--weight-decay")) c = c.withWeightDecay(weightDecay);
+        if (given.test("--lr-steps")) c = c.withLrSteps(lrSteps);
+        if (given.test("--lr-factor")) c = c.withLrFactor(lrFactor);
+        if (given.test("--seed")) c = c.withSeed(seed);
+        if (given.test("--backend")) c = c.withBackend(backend.toLowerCase(Locale.ROOT));
+        if (given.test("--device")) c = c.withDevice(device);
+        if (given.test("--limit")) c = c.withLimit(limit);
+        if (given.test("--weight-init")) c = c.withWeightInit(weightInit.toLowerCase(Locale.ROOT));
+        if (given.test("--fb-scale")) c = c.withFbScale(fbScale);
+        if (given.test("--fb-magnitude")) c = c.withMagnitude(magnitude.toLowerCase(Locale.ROOT));
+        if (given.test("--fa-sigma")) c = c.withFaSigma(faSigma);
+        if (given.test("--last-layer-bp")) c = c.withLastLayerBp(lastLayerBp);
+        if (given.test("--diverge-bound")) c = c.withDivergeBound(divergeBound);
+        if (given.test("--eval-batch")) c = c.withEvalBatch(evalBatch);
+        // --init only seeds a fresh run; a resumed run continues from the checkpoint's weights.
+        return c.withInit(null).withQuiet(quiet).withResume(true);
     }
 
     @Override public Integer call() {
@@ -109,6 +143,13 @@ public final class TrainCommand implements Callable<Integer> {
             if (resume && out == null) throw new IllegalArgumentException("--resume needs --out DIR (the run to continue)");
             if (resume && !Files.isRegularFile(dir.resolve(Checkpoint.FILE)))
                 throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE));
+            if (resume) {
+                try {
+                    cfg = resumed(Checkpoint.readHeader(dir.resolve(Checkpoint.FILE)).config()).validate();
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("--resume: " + Main.oneLine(e));
+                }
+            }
             if (init != null && !Files.isDirectory(init))
                 throw new IllegalArgumentException("--init " + init + ": not a directory");
             if (Files.exists(dir) && !Files.isDirectory(dir))

@@ -46,6 +46,20 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         });
     }
 
+    /** Only the header (configuration, epochs, step, history) of a checkpoint file. */
+    public static Header readHeader(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": no checkpoint to resume from");
+        try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            DataInputStream in = new DataInputStream(is);
+            if (!Arrays.equals(in.readNBytes(MAGIC.length), MAGIC)) throw new IOException(file + ": not an asymbp checkpoint");
+            int version = in.readInt();
+            if (version != VERSION) throw new IOException(file + ": checkpoint version " + version + ", expected " + VERSION);
+            return Json.MAPPER.readValue(in.readNBytes(in.readInt()), Header.class);
+        } catch (java.io.EOFException e) {
+            throw new IOException(file + ": truncated checkpoint", e);
+        }
+    }
+
     public static Checkpoint read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no checkpoint to resume from");
         try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {

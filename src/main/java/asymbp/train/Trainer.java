@@ -85,6 +85,11 @@ public final class Trainer implements AutoCloseable {
         this.initStd = new float[net.weightLayers().size()];
         for (Net.WeightLayer w : net.weightLayers()) initStd[w.index()] = Net.initStd(w, xavier);
 
+        // Host-side work that can fail (reading --init) comes before any device allocation.
+        float[] p = net.initialParameters(cfg.seed(), xavier);
+        float[] s = padState(net.initialState());
+        if (cfg.init() != null) loadNpy(Path.of(cfg.init()), p, s);
+
         int f = data.features();
         images = be.alloc(DType.U8, (long) trainN * f);
         labels = be.alloc(DType.I32, trainN);
@@ -114,9 +119,6 @@ public final class Trainer implements AutoCloseable {
         }
         be.upload(meanInvStd, data.meanInvStd());
 
-        float[] p = net.initialParameters(cfg.seed(), xavier);
-        float[] s = padState(net.initialState());
-        if (cfg.init() != null) loadNpy(Path.of(cfg.init()), p, s);
         be.upload(params, p);
         be.upload(state, s);
         be.fill(velocity, 0f);
@@ -420,7 +422,7 @@ public final class Trainer implements AutoCloseable {
         Files.createDirectories(outDir);
         Path ckpt = outDir.resolve(Checkpoint.FILE);
         if (cfg.resume()) restore(Checkpoint.read(ckpt));
-        boolean progress = !cfg.quiet() && System.console() != null;
+        boolean progress = !cfg.quiet() && stderrIsTerminal();
         if (!cfg.quiet())
             log.accept(String.format(Locale.ROOT, "%s on %s [%s]: %s, %s, %s%s, %d parameters, %d train / %d test images",
                     cfg.model(), be.name(), be.deviceName(), cfg.dataset(), cfg.feedback(), cfg.update(),
@@ -453,6 +455,19 @@ public final class Trainer implements AutoCloseable {
         byte[] json = Json.MAPPER.writeValueAsBytes(r);
         asymbp.io.AtomicFiles.write(outDir.resolve("result.json"), out -> out.write(json));
         return r;
+    }
+
+    /** JDK 22+ returns a Console even when redirected; there Console.isTerminal() tells. */
+    private static boolean stderrIsTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) return false;
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (NoSuchMethodException e) {
+            return true; // JDK 17–21: a non-null console means a terminal
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
     }
 
     @Override public void close() {

@@ -95,8 +95,9 @@ class MainTest {
 
     @Test
     void divergedRunExitsWith3AndSaysSo(@TempDir Path dir) throws Exception {
-        Run r = run("train", "--limit", "2000", "--model", "mlp:64", "--no-bn", "--feedback", "usf", "--update", "sgd",
-                "--lr", "10", "--epochs", "2", "--backend", "cpu", "-q", "--out", dir.toString());
+        // The paper's finding 4: uSF with plain SGD and no BN blows up within a few steps.
+        Run r = run("train", "--limit", "2000", "--feedback", "usf", "--update", "sgd", "--no-bn",
+                "--lr", "0.0005", "--epochs", "2", "--backend", "cpu", "-q", "--out", dir.toString());
         assertEquals(3, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("DIVERGED"), r.err());
         JsonNode json = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
@@ -128,6 +129,24 @@ class MainTest {
         assertTrue(Files.isRegularFile(dir.resolve("checkpoint.bin")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("fc1.weight.npy")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("bn1.running_var.npy")));
+    }
+
+    @Test
+    void resumeTakesTheRunsSettingsFromTheCheckpoint(@TempDir Path dir) throws Exception {
+        Run first = run("train", "--limit", "1000", "--model", "mlp:16", "--no-bn", "--feedback", "psf:0.75",
+                "--update", "bm", "--lr", "0.001", "--epochs", "1", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(0, first.code(), first.err());
+        Run second = run("train", "--resume", "--epochs", "2", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(0, second.code(), second.err());
+        JsonNode j = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
+        assertEquals(2, j.get("epochs").asInt());
+        assertEquals(2, j.get("history").size());
+        assertEquals("mlp:16", j.get("config").get("model").asText());
+        assertEquals("psf:0.75", j.get("config").get("feedback").asText());
+        assertFalse(j.get("config").get("bn").asBoolean());
+        Run other = run("train", "--resume", "--model", "mlp:32", "--epochs", "3", "--backend", "cpu", "-q", "--out", dir.toString());
+        assertEquals(2, other.code(), other.err());
+        assertTrue(other.err().contains("--resume"), other.err());
     }
 
     @Test

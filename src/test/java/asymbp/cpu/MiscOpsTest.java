@@ -79,6 +79,36 @@ class MiscOpsTest {
     }
 
     @Test
+    void maxpoolManyTiesSignedZerosAndNaN() {
+        // Values from a tiny set make ties common; the reference is the definition: first element, then
+        // replaced only by a strictly greater one (so NaN never wins unless first, and -0 ties +0).
+        SplittableRandom r = CpuTestSupport.random("MiscOpsTest.maxpoolTies");
+        float[] pool = {-1f, -0f, 0f, 1f, 1f, 2f, Float.NaN};
+        for (int k : new int[] {2, 3}) {
+            int planes = 5, h = 7, w = 8, oh = h / k, ow = w / k;
+            float[] x = new float[planes * h * w];
+            for (int i = 0; i < x.length; i++) x[i] = pool[r.nextInt(pool.length)];
+            Buffer y = CpuTestSupport.poisoned(be, planes * oh * ow, r), am = be.alloc(DType.I32, planes * oh * ow);
+            be.maxpoolForward(y, am, CpuTestSupport.upload(be, x, r), 1, planes, h, w, k);
+            float[] ys = CpuTestSupport.download(be, y);
+            int[] as = CpuTestSupport.downloadInts(be, am);
+            for (int p = 0; p < planes; p++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) {
+                        int best = p * h * w + oy * k * w + ox * k;
+                        for (int dy = 0; dy < k; dy++)
+                            for (int dx = 0; dx < k; dx++) {
+                                int i = p * h * w + (oy * k + dy) * w + ox * k + dx;
+                                if (x[i] > x[best]) best = i;
+                            }
+                        int o = (p * oh + oy) * ow + ox;
+                        assertEquals(best, as[o], "k=" + k + " argmax of window " + o);
+                        assertEquals(Float.floatToRawIntBits(x[best]), Float.floatToRawIntBits(ys[o]), "k=" + k + " max of window " + o);
+                    }
+        }
+    }
+
+    @Test
     void maxpoolOddSizesFloorAndArgmaxWithinTheView() {
         // 2 planes of 5×5, k = 2: output 2×2 each; the last row and column are dropped.
         SplittableRandom r = CpuTestSupport.random("MiscOpsTest.maxpoolOdd");

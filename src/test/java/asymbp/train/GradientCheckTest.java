@@ -49,7 +49,8 @@ class GradientCheckTest {
             for (ParamLayout.Entry e : t.net().params().entries()) {
                 for (int k = 0; k < 6; k++) {
                     int i = (int) (e.offset() + rnd.nextInt((int) e.size()));
-                    float h = 1e-3f * Math.max(1f, Math.abs(p[i]));
+                    // Small steps cross fewer ReLU/max-pool kinks; the reference's double sums allow a smaller one.
+                    float h = (backend.equals("reference") ? 2e-4f : 1e-3f) * Math.max(1f, Math.abs(p[i]));
                     double[] q = differences(t, p, i, h);
                     double fdHalf = (q[0] + q[1]) / 2;
                     double tol = 3e-3 + 3e-2 * Math.max(Math.abs(fdHalf), Math.abs(g[i]));
@@ -68,8 +69,50 @@ class GradientCheckTest {
             }
             t.setParameters(p);
             System.out.println("  checked " + checked + " parameters, " + unsmooth + " at a kink, " + bad + " off" + report);
-            assertEquals(0, bad, bad + " of " + checked + " gradients disagree with finite differences" + report);
+            // The reference backend sums in double: no slack. The cpu backend's float32 sums leave the loss
+            // noisy at ~1e-6 through a 12-image BN batch, which can push one small gradient past the
+            // tolerance; its gradients are checked element by element against the reference below.
+            int allowed = backend.equals("reference") ? 0 : 1;
+            assertTrue(bad <= allowed, bad + " of " + checked + " gradients disagree with finite differences" + report);
             assertTrue(unsmooth <= checked / 5, unsmooth + " of " + checked + " samples at a kink: too few checked");
+        }
+    }
+
+    /**
+     * The cpu backend's whole-network gradient (every parameter, asymmetric feedback included) equals
+     * the plain reference's on the same batch and parameters, for every feedback mode.
+     */
+    @ParameterizedTest(name = "{0} {1} bn={2}")
+    @CsvSource({
+            "lenet, bp, true", "lenet, usf, true", "lenet, brsf, true", "lenet, frsf, false",
+            "lenet, fa, true", "lenet, psf:0.3, false", "mlp:9-7, brsf, true", "mlp:9-7, fa, false"})
+    void cpuGradientEqualsReference(String model, String feedback, boolean bn) {
+        long seed = System.nanoTime();
+        System.out.println("cpu vs reference " + model + " " + feedback + " bn=" + bn + " seed " + seed);
+        Dataset d = model.equals("lenet") ? Synthetic.dataset(1, 16, 16, 4, 12, 2, seed) : Synthetic.dataset(1, 4, 4, 3, 8, 2, seed);
+        // One SGD step first (brsf then uses step 1's magnitudes, on trained weights). Not BM: a gradient
+        // within rounding of 0 may take either sign, and BM would turn that into a 2η difference.
+        TrainConfig cfg = TrainConfig.defaults().withModel(model).withBn(bn).withFeedback(feedback)
+                .withUpdate("sgd").withLr(1e-3).withMomentum(0)
+                .withBatch(d.trainCount()).withSeed(seed).withQuiet(true);
+        float[] ref, cpu;
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, d, cfg)) {
+            t.step();
+            t.lossAndGradients();
+            ref = t.gradients();
+        }
+        try (Backend be = TestBackends.open("cpu"); Trainer t = new Trainer(be, d, cfg)) {
+            t.step();
+            t.lossAndGradients();
+            cpu = t.gradients();
+            for (ParamLayout.Entry e : t.net().params().entries()) {
+                double scale = 0;
+                for (int i = 0; i < e.size(); i++) scale = Math.max(scale, Math.abs(ref[(int) e.offset() + i]));
+                for (int i = 0; i < e.size(); i++) {
+                    int k = (int) e.offset() + i;
+                    assertEquals(ref[k], cpu[k], 2e-3 * scale + 1e-7, e.name() + "[" + i + "] cpu vs reference");
+                }
+            }
         }
     }
 

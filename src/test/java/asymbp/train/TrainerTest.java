@@ -21,7 +21,7 @@ class TrainerTest {
     static final Dataset SMALL = Synthetic.dataset(1, 8, 8, 4, 200, 60, 7);
 
     static TrainConfig small() {
-        return TrainConfig.defaults().withModel("mlp:32-16").withFeedback("brsf").withBatch(16)
+        return TrainConfig.defaults().withModel("mlp:32-16").withFeedback("brsf").withUpdate("sgd").withBatch(16)
                 .withLr(0.05).withEpochs(2).withQuiet(true);
     }
 
@@ -65,6 +65,23 @@ class TrainerTest {
             double after = t.testError();
             System.out.println("synthetic test error " + before + "% -> " + after + "%");
             assertTrue(after < 10 && after < before, "test error " + before + "% -> " + after + "%");
+        }
+    }
+
+    @Test
+    void evaluationHandlesAPartialLastBatch() {
+        try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, small().withEpochs(1))) {
+            t.trainEpoch();
+            double whole = t.testError();
+            try (Trainer u = new Trainer(be, SMALL, small().withEpochs(1).withEvalBatch(7))) {
+                // Same training, so same weights and running statistics; BN in eval mode is per example,
+                // so the eval batching (60 = 8·7 + 4) must be invisible.
+                assertNotEquals(0, SMALL.testCount() % 7);
+                u.trainEpoch();
+                assertArrayEquals(t.parameters(), u.parameters());
+                assertArrayEquals(t.bnState(), u.bnState());
+                assertEquals(whole, u.testError(), 1e-9);
+            }
         }
     }
 

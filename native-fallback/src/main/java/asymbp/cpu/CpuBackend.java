@@ -169,10 +169,15 @@ public final class CpuBackend implements Backend {
         // Per image: y_b (outC×P) = W (outC×ckk) · col_b (ckk×P)
         Gemm.A wA = Gemm.Strided.rowMajor(f(w), off(w), ckk);
         if (s.batch() >= par.threads()) {
+            // Each image's patch matrix is laid out once (long row runs), then packed like any dense matrix.
             par.forRange(s.batch(), 1, s.batch() * (long) outSize * ckk, (b0, b1, t) -> {
                 Gemm.Scratch sc = gemm.scratch();
-                for (int n = b0; n < b1; n++)
-                    gemm.block(0, s.outC(), 0, p, ckk, wA, im.patches(xs, xo + n * inSize), ys, yo + n * outSize, p, false, sc);
+                float[] col = sc.work2(ckk * p);
+                Gemm.B colB = Gemm.Strided.rowMajor(col, 0, p);
+                for (int n = b0; n < b1; n++) {
+                    im.materialize(xs, xo + n * inSize, col, p);
+                    gemm.block(0, s.outC(), 0, p, ckk, wA, colB, ys, yo + n * outSize, p, false, sc);
+                }
             });
         } else {
             for (int n = 0; n < s.batch(); n++)
@@ -269,21 +274,41 @@ public final class CpuBackend implements Backend {
             for (int pl = p0; pl < p1; pl++)
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++) {
-                        int best = pl * h * w + oy * k * w + ox * k;   // first element of the window
-                        float max = xs[xo + best];
-                        for (int dy = 0; dy < k; dy++)
-                            for (int dx = 0; dx < k; dx++) {
-                                int at = pl * h * w + (oy * k + dy) * w + ox * k + dx;
-                                float v = xs[xo + at];
-                                boolean greater = v > max;             // strict: the first maximum wins ties
-                                best = greater ? at : best;            // selects, not branches (random data)
-                                max = greater ? v : max;
-                            }
-                        int out = (pl * oh + oy) * ow + ox;
-                        ys[yo + out] = max;
+                        int first = pl * h * w + oy * k * w + ox * k, out = (pl * oh + oy) * ow + ox;
+                        int best = k == 2 ? firstMaximum2x2(xs, xo, first, w) : -1;
+                        if (best < 0) best = firstMaximum(xs, xo, first, w, k);
+                        ys[yo + out] = xs[xo + best];
                         am[ao + out] = best;
                     }
         });
+    }
+
+    /** Flat index (relative to the view at xo) of the first maximum of a k×k window, row-major, by strict &gt;. */
+    private static int firstMaximum(float[] xs, int xo, int first, int w, int k) {
+        int best = first;
+        float max = xs[xo + first];
+        for (int dy = 0; dy < k; dy++)
+            for (int dx = 0; dx < k; dx++) {
+                int at = first + dy * w + dx;
+                if (xs[xo + at] > max) { max = xs[xo + at]; best = at; }
+            }
+        return best;
+    }
+
+    /**
+     * The same for 2×2 windows without data-dependent branches (random data mispredicts them half the
+     * time, 5× slower): the maximum, then the first position equal to it. −0.0 and +0.0 compare equal, as
+     * under strict &gt;. A NaN would make the maximum NaN; then -1 sends the window to {@link #firstMaximum}.
+     */
+    private static int firstMaximum2x2(float[] xs, int xo, int first, int w) {
+        int i = xo + first;
+        float a = xs[i], b = xs[i + 1], c = xs[i + w], d = xs[i + w + 1];
+        float m = Math.max(Math.max(a, b), Math.max(c, d));
+        int idx = d == m ? first + w + 1 : -1;
+        idx = c == m ? first + w : idx;
+        idx = b == m ? first + 1 : idx;
+        idx = a == m ? first : idx;
+        return idx;
     }
 
     @Override
@@ -420,15 +445,25 @@ public final class CpuBackend implements Backend {
         // db = Σ over batch and space of g
         if (db != null) columnSums(f(db), off(db), g, go, batch, outC, p);
 
-        // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): each thread sums its images into a partial, then add partials
+        // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): per image the patch matrix is laid out once and every
+        // dW element is a dot product of two contiguous rows; each thread sums its images into a partial.
         int wsize = outC * ckk;
         ensurePartials(par.threads(), wsize);
         float[][] part = partials;
+        DotKernel dot = kernels.dot;
+        int ld = (p + 15) & ~15;   // rows padded with zeros to whole 16-float vectors: no ragged tails
         int chunks = par.forRange(batch, 1, (long) batch * wsize * p, (b0, b1, t) -> {
-            Gemm.Scratch sc = gemm.scratch();
-            for (int n = b0; n < b1; n++)
-                gemm.block(0, outC, 0, ckk, p, Gemm.Strided.rowMajor(g, go + n * outSize, p),
-                        im.patchesTransposed(xs, xo + n * inSize), part[t], 0, ckk, n > b0, sc);
+            float[] col = gemm.scratch().work2(ckk * ld + outC * ld);
+            int gAt = ckk * ld;
+            java.util.Arrays.fill(part[t], 0, wsize, 0f);
+            for (int n = b0; n < b1; n++) {
+                im.materialize(xs, xo + n * inSize, col, ld);
+                for (int o = 0; o < outC; o++) {
+                    System.arraycopy(g, go + n * outSize + o * p, col, gAt + o * ld, p);
+                    java.util.Arrays.fill(col, gAt + o * ld + p, gAt + (o + 1) * ld, 0f);
+                }
+                dot.abt(outC, ckk, ld, col, gAt, ld, col, 0, ld, part[t], 0, ckk);
+            }
         });
         float[] dws = f(dw);
         int dwo = off(dw);

@@ -55,6 +55,32 @@ final class Im2col {
         }
     }
 
+    /**
+     * The whole patch matrix of one image into col (ckk rows of length ld ≥ P, zero beyond P): per k,
+     * the in-image column range is worked out once, then each output row is zeros, a run of x, zeros.
+     */
+    void materialize(float[] x, int xOff, float[] col, int ld) {
+        int outH = p / outW;
+        for (int k = 0; k < ckk; k++) {
+            int shiftX = dx[k];
+            int oxFirst = Math.min(outW, Math.max(0, -Math.floorDiv(shiftX, stride)));
+            int oxEnd = Math.max(oxFirst, Math.min(outW, Math.floorDiv(inW - 1 - shiftX, stride) + 1));
+            for (int oy = 0; oy < outH; oy++) {
+                int d = k * ld + oy * outW, iy = oy * stride + dy[k];
+                if (iy < 0 || iy >= inH) {
+                    java.util.Arrays.fill(col, d, d + outW, 0f);
+                    continue;
+                }
+                int src = xOff + plane[k] + iy * inW + shiftX;
+                for (int ox = 0; ox < oxFirst; ox++) col[d + ox] = 0f;
+                if (stride == 1) System.arraycopy(x, src + oxFirst, col, d + oxFirst, oxEnd - oxFirst);
+                else for (int ox = oxFirst; ox < oxEnd; ox++) col[d + ox] = x[src + ox * stride];
+                for (int ox = oxEnd; ox < outW; ox++) col[d + ox] = 0f;
+            }
+            java.util.Arrays.fill(col, k * ld + p, (k + 1) * ld, 0f);
+        }
+    }
+
     /** B = col (K = ckk, N = outH·outW): the forward product y_b = W · col. */
     Gemm.B patches(float[] x, int xOff) {
         return (dst, dstOff, k0, kc, j0, nr, s) -> {
@@ -63,15 +89,6 @@ final class Im2col {
                 row(x, xOff, k0 + k, j0, nr, dst, at, 1);
                 for (int j = nr; j < Gemm.NR; j++) dst[at + j] = 0f;
             }
-        };
-    }
-
-    /** B = colᵀ (K = outH·outW, N = ckk): the weight gradient dW += g_b · colᵀ. */
-    Gemm.B patchesTransposed(float[] x, int xOff) {
-        return (dst, dstOff, k0, kc, j0, nr, s) -> {
-            for (int j = 0; j < nr; j++) row(x, xOff, j0 + j, k0, kc, dst, dstOff + j, Gemm.NR);
-            for (int k = 0; k < kc; k++)
-                for (int j = nr; j < Gemm.NR; j++) dst[dstOff + k * Gemm.NR + j] = 0f;
         };
     }
 

@@ -15,22 +15,25 @@ final class Kernels {
         MicroKernel kernel();
         /** null to use the scalar generator. */
         Supplier<FeedbackRow> feedback();
+        DotKernel dot();
     }
 
     static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     final MicroKernel kernel;
     final Supplier<FeedbackRow> feedback;
+    final DotKernel dot;
     final String description;
 
-    private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, String description) {
+    private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, DotKernel dot, String description) {
         this.kernel = kernel;
         this.feedback = feedback;
+        this.dot = dot;
         this.description = description;
     }
 
     static Kernels scalar(String why) {
-        return new Kernels(new ScalarKernel(), FeedbackRow::new, "scalar (" + why + ")");
+        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), "scalar (" + why + ")");
     }
 
     /** The fastest kernels this JVM and CPU allow. */
@@ -41,7 +44,7 @@ final class Kernels {
             MicroKernel k = f.kernel();
             if (k == null) return scalar("vectors narrower than 256 bits");
             Supplier<FeedbackRow> p = f.feedback() != null ? f.feedback() : FeedbackRow::new;
-            return new Kernels(k, p, k.describe());
+            return new Kernels(k, p, f.dot(), k.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return scalar("Vector API failed to load: " + e);
         }

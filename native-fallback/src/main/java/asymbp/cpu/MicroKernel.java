@@ -6,7 +6,7 @@ package asymbp.cpu;
  * Every implementation uses the same packing, so the scalar and vector paths are interchangeable.
  */
 interface MicroKernel {
-    int MR = 4;
+    int MR = 8;
     int NR = 32;
 
     void tile(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate);

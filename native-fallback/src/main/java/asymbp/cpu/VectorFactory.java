@@ -15,6 +15,11 @@ final class VectorFactory implements Kernels.Factory {
     }
 
     @Override
+    public DotKernel dot() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorDotKernel() : new DotKernel();
+    }
+
+    @Override
     public Supplier<FeedbackRow> feedback() {
         // 64-bit lane multiplies are only native with AVX-512; elsewhere the scalar generator is faster.
         return LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? VectorFeedbackRow::new : null;

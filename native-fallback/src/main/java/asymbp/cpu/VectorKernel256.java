@@ -3,12 +3,20 @@ package asymbp.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The 4×32 tile with 256-bit vectors (AVX2 machines): 16 accumulators, four B vectors per k. */
+/**
+ * The 8×32 tile with 256-bit vectors (AVX2 machines, 16 registers): two passes of 4 rows, each with
+ * 16 accumulators and four B vectors per k.
+ */
 final class VectorKernel256 implements MicroKernel {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
 
     @Override
     public void tile(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+        fourRows(kc, a, aOff, b, bOff, c, cOff, ldc, accumulate);
+        fourRows(kc, a, aOff + 4, b, bOff, c, cOff + 4 * ldc, ldc, accumulate);
+    }
+
+    private static void fourRows(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
@@ -26,24 +34,23 @@ final class VectorKernel256 implements MicroKernel {
             FloatVector a3 = FloatVector.broadcast(S, a[ak + 3]);
             c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31); c32 = a3.fma(b2, c32); c33 = a3.fma(b3, c33);
         }
-        store(c00, c01, c02, c03, c, cOff, accumulate);
-        store(c10, c11, c12, c13, c, cOff + ldc, accumulate);
-        store(c20, c21, c22, c23, c, cOff + 2 * ldc, accumulate);
-        store(c30, c31, c32, c33, c, cOff + 3 * ldc, accumulate);
-    }
-
-    private static void store(FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3,
-                              float[] c, int off, boolean accumulate) {
+        // Written out rather than through a helper: a vector passed to a call the JIT does not inline is boxed.
         if (accumulate) {
-            v0 = v0.add(FloatVector.fromArray(S, c, off));
-            v1 = v1.add(FloatVector.fromArray(S, c, off + 8));
-            v2 = v2.add(FloatVector.fromArray(S, c, off + 16));
-            v3 = v3.add(FloatVector.fromArray(S, c, off + 24));
+            int o = cOff;
+            c00 = c00.add(FloatVector.fromArray(S, c, o)); c01 = c01.add(FloatVector.fromArray(S, c, o + 8));
+            c02 = c02.add(FloatVector.fromArray(S, c, o + 16)); c03 = c03.add(FloatVector.fromArray(S, c, o + 24)); o += ldc;
+            c10 = c10.add(FloatVector.fromArray(S, c, o)); c11 = c11.add(FloatVector.fromArray(S, c, o + 8));
+            c12 = c12.add(FloatVector.fromArray(S, c, o + 16)); c13 = c13.add(FloatVector.fromArray(S, c, o + 24)); o += ldc;
+            c20 = c20.add(FloatVector.fromArray(S, c, o)); c21 = c21.add(FloatVector.fromArray(S, c, o + 8));
+            c22 = c22.add(FloatVector.fromArray(S, c, o + 16)); c23 = c23.add(FloatVector.fromArray(S, c, o + 24)); o += ldc;
+            c30 = c30.add(FloatVector.fromArray(S, c, o)); c31 = c31.add(FloatVector.fromArray(S, c, o + 8));
+            c32 = c32.add(FloatVector.fromArray(S, c, o + 16)); c33 = c33.add(FloatVector.fromArray(S, c, o + 24));
         }
-        v0.intoArray(c, off);
-        v1.intoArray(c, off + 8);
-        v2.intoArray(c, off + 16);
-        v3.intoArray(c, off + 24);
+        int o = cOff;
+        c00.intoArray(c, o); c01.intoArray(c, o + 8); c02.intoArray(c, o + 16); c03.intoArray(c, o + 24); o += ldc;
+        c10.intoArray(c, o); c11.intoArray(c, o + 8); c12.intoArray(c, o + 16); c13.intoArray(c, o + 24); o += ldc;
+        c20.intoArray(c, o); c21.intoArray(c, o + 8); c22.intoArray(c, o + 16); c23.intoArray(c, o + 24); o += ldc;
+        c30.intoArray(c, o); c31.intoArray(c, o + 8); c32.intoArray(c, o + 16); c33.intoArray(c, o + 24);
     }
 
     @Override

@@ -1,0 +1,113 @@
+package asymbp.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import asymbp.backend.Buffer;
+import asymbp.backend.ConvShape;
+import asymbp.backend.DType;
+import asymbp.backend.Feedback;
+import asymbp.backend.FeedbackMode;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The plain-Java path (what a JVM without jdk.incubator.vector runs) and the Vector API path give the
+ * same results within float tolerance, op by op, on shapes that exercise every blocking edge.
+ */
+class ScalarPathParityTest {
+
+    /** Runs the same op on both backends and compares its outputs element by element. */
+    private static void same(String what, Function<CpuBackend, float[]> op) {
+        CpuBackend vector = new CpuBackend(), scalar = CpuBackend.scalar(2);
+        try {
+            assertTrue(vector.deviceName().contains("Vector API"), vector.deviceName());
+            float[] v = op.apply(vector), s = op.apply(scalar);
+            double err = CpuTestSupport.maxRelError(s, v, 1e-3 * Math.max(1e-6, CpuTestSupport.maxAbs(v)));
+            assertTrue(err < 1e-4, what + ": scalar and vector paths differ, max rel err " + err);
+        } finally {
+            vector.close();
+            scalar.close();
+        }
+    }
+
+    private static Buffer up(CpuBackend be, float[] a) {
+        Buffer b = be.alloc(DType.F32, a.length);
+        be.upload(b, a);
+        return b;
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] all = new float[n];
+        n = 0;
+        for (float[] p : parts) { System.arraycopy(p, 0, all, n, p.length); n += p.length; }
+        return all;
+    }
+
+    @Test
+    void linearForwardAndBackward() {
+        SplittableRandom r = CpuTestSupport.random("ScalarPathParityTest.linear");
+        int batch = 37, in = 300, out = 70;
+        float[] x = CpuTestSupport.uniform(r, batch * in, -1, 1), w = CpuTestSupport.uniform(r, out * in, -1, 1),
+                b = CpuTestSupport.uniform(r, out, -1, 1), dy = CpuTestSupport.uniform(r, batch * out, -1, 1);
+        same("linearForward", be -> {
+            Buffer y = be.alloc(DType.F32, batch * out);
+            be.linearForward(y, up(be, x), up(be, w), up(be, b), batch, in, out, true);
+            return CpuTestSupport.download(be, y);
+        });
+        for (FeedbackMode m : FeedbackMode.values()) {
+            Feedback fb = new Feedback(m, 1.5f, 0.25f, 0.2f, r.nextBoolean(), r.nextLong(), 2, 9);
+            same("linearBackward " + m, be -> {
+                Buffer dx = be.alloc(DType.F32, batch * in), dw = be.alloc(DType.F32, out * in), db = be.alloc(DType.F32, out);
+                // dy doubles as the ReLU output y: its sign pattern is the mask
+                be.linearBackward(dx, dw, db, up(be, dy), up(be, dy), up(be, x), up(be, w), fb, batch, in, out);
+                return concat(CpuTestSupport.download(be, dx), CpuTestSupport.download(be, dw), CpuTestSupport.download(be, db));
+            });
+        }
+    }
+
+    @Test
+    void convolutionForwardAndBackward() {
+        SplittableRandom r = CpuTestSupport.random("ScalarPathParityTest.conv");
+        for (ConvShape s : new ConvShape[] {new ConvShape(3, 3, 13, 11, 7, 5, 5, 1, 2), new ConvShape(2, 5, 9, 9, 6, 3, 3, 2, 1)}) {
+            int xn = (int) (s.batch() * s.inSize()), yn = (int) (s.batch() * s.outSize()), wn = (int) s.weightSize();
+            float[] x = CpuTestSupport.uniform(r, xn, -1, 1), w = CpuTestSupport.uniform(r, wn, -1, 1),
+                    b = CpuTestSupport.uniform(r, s.outC(), -1, 1), dy = CpuTestSupport.uniform(r, yn, -1, 1);
+            same("conv2dForward " + s, be -> {
+                Buffer y = be.alloc(DType.F32, yn);
+                be.conv2dForward(y, up(be, x), up(be, w), up(be, b), s, true);
+                return CpuTestSupport.download(be, y);
+            });
+            for (FeedbackMode m : FeedbackMode.values()) {
+                Feedback fb = new Feedback(m, 0.7f, 0.5f, 0.3f, r.nextBoolean(), r.nextLong(), 1, 4);
+                same("conv2dBackward " + m + " " + s, be -> {
+                    Buffer dx = be.alloc(DType.F32, xn), dw = be.alloc(DType.F32, wn), db = be.alloc(DType.F32, s.outC());
+                    be.conv2dBackward(dx, dw, db, up(be, dy), up(be, dy), up(be, x), up(be, w), fb, s);
+                    return concat(CpuTestSupport.download(be, dx), CpuTestSupport.download(be, dw), CpuTestSupport.download(be, db));
+                });
+            }
+        }
+    }
+
+    @Test
+    void deterministicAcrossRuns() {
+        // Same inputs, same backend, twice: bit-identical (no races between the two threads).
+        SplittableRandom r = CpuTestSupport.random("ScalarPathParityTest.deterministic");
+        ConvShape s = new ConvShape(8, 6, 14, 14, 16, 5, 5, 1, 0);
+        int xn = (int) (s.batch() * s.inSize()), yn = (int) (s.batch() * s.outSize()), wn = (int) s.weightSize();
+        float[] x = CpuTestSupport.uniform(r, xn, -1, 1), w = CpuTestSupport.uniform(r, wn, -1, 1), dy = CpuTestSupport.uniform(r, yn, -1, 1);
+        Feedback fb = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, 3L, 1, 2);
+        try (CpuBackend be = new CpuBackend()) {
+            float[][] runs = new float[2][];
+            for (int i = 0; i < 2; i++) {
+                Buffer dx = be.alloc(DType.F32, xn), dw = be.alloc(DType.F32, wn);
+                be.conv2dBackward(dx, dw, null, up(be, dy), null, up(be, x), up(be, w), fb, s);
+                runs[i] = concat(CpuTestSupport.download(be, dx), CpuTestSupport.download(be, dw));
+            }
+            assertArrayEquals(runs[0], runs[1]);
+        }
+    }
+}
