@@ -40,7 +40,8 @@ def main(log_path, profile_path, args):
     p(f"Made by `bench/cpu/compare.sh{(' ' + args) if args else ''}` "
       f"(REPS={os.environ.get('REPS', '3')}, RUN_SECONDS={os.environ.get('RUN_SECONDS', '6')}, "
       f"WARMUP_SECONDS={os.environ.get('WARMUP_SECONDS', '3')}, DATA={os.environ.get('DATA', 'synthetic')}, "
-      f"BLAS_ENV={os.environ.get('BLAS_ENV', 'native')}), "
+      f"BLAS_ENV={os.environ.get('BLAS_ENV', 'native')}, NICE={os.environ.get('NICE') or 'none'}, "
+      f"PY_OMP_WAIT={os.environ.get('PY_OMP_WAIT', 'PASSIVE')}), "
       f"{meta.get('start', {}).get('time', '?')} to {meta.get('end', {}).get('time', '?')}.")
     p("")
     p("## Machine and conditions")
@@ -108,7 +109,8 @@ def main(log_path, profile_path, args):
         else:
             verdict = "—"
         if not dropped and all(b for _, _, b in all_pairs):
-            verdict = "not valid: measured on a busy machine (" + verdict + ")"
+            verdict = (f"{verdict} (busy machine; both sides at nice {os.environ['NICE']})" if os.environ.get("NICE")
+                       else "not valid: measured on a busy machine (" + verdict + ")")
         verdicts.append((model, mode, ratio, target))
         pi = [r["images_per_s"] for r in py]
         ui = [r["images_per_s"] for r in us]
