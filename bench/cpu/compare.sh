@@ -8,7 +8,7 @@
 # MODES ("bp brsf"), UPDATE (sgd), DATA (synthetic | mnist: the embedded MNIST for us and
 # datasets/mnist for PyTorch), BLAS_ENV (native: run numpy/PyTorch with OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel; inherit: keep them), PROFILE_STEPS (40),
-# OUT (results file), JAVA (java), PY_OMP_WAIT (PASSIVE: PyTorch's OpenMP threads sleep, not spin), NICE (empty; -10 gives both sides priority over other work), QUIET_PCT (15), QUIET_WAIT (90), QUIET_TOTAL (240): see wait_quiet.
+# OUT (results file), JAVA (java), PY_OMP_WAITS ("PASSIVE default": the PyTorch variants run), NICE (empty; -10 gives both sides priority over other work), QUIET_PCT (15), QUIET_WAIT (90), QUIET_TOTAL (240): see wait_quiet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${REPS:-3}
@@ -43,11 +43,12 @@ py_env=()
 [ -n "$NICE" ] && py_env+=(nice -n "$NICE")
 py_env+=(env)
 [ "$BLAS_ENV" = native ] && py_env+=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
-# PyTorch's OpenMP threads spin while they wait by default; on a shared machine that makes it 10–40×
-# slower (a spinning thread holds a core its peer needs). PASSIVE was PyTorch's fastest setting here,
-# so it is the default: PyTorch is compared at its best. PY_OMP_WAIT=ACTIVE gives the stock behaviour.
-PY_OMP_WAIT=${PY_OMP_WAIT:-PASSIVE}
-py_env+=(OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 OMP_WAIT_POLICY="$PY_OMP_WAIT")
+# PyTorch's OpenMP threads spin while they wait by default ("default" below); on a shared machine that
+# makes it 10–40× slower, and even alone it competes with OpenBLAS's own threads. PASSIVE (they sleep)
+# was PyTorch's fastest setting here. Each pair runs every variant listed, so asymbp is compared with
+# stock PyTorch and with PyTorch at its best.
+PY_OMP_WAITS=${PY_OMP_WAITS:-"PASSIVE default"}
+py_vars=(OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2)
 jvm=()
 [ -n "$NICE" ] && jvm+=(nice -n "$NICE")
 jvm+=("$JAVA" --add-modules jdk.incubator.vector -Xmx4g -XX:+UseParallelGC -cp "$jar")
@@ -87,14 +88,22 @@ wait_quiet() {
   echo "{\"meta\":\"quiet\",\"busy_pct_before\":$pct,\"waited_s\":$waited,\"label\":\"$1\"}" | tee -a "$log"
 }
 
-run_py() { "${py_env[@]}" $PY bench/pytorch/train_bench.py --model "$1" --mode "$2" --update "$UPDATE" \
-             --data "$py_data" --warmup-seconds "$WARMUP_SECONDS" --seconds "$RUN_SECONDS" | tee -a "$log"; }
+py_variant() {  # py_variant WAIT MODEL MODE [more train_bench.py args]
+  local unset_wait=() set_wait=(OMP_WAIT_POLICY="$1")
+  [ "$1" = default ] && unset_wait=(-u OMP_WAIT_POLICY) && set_wait=()
+  "${py_env[@]}" "${unset_wait[@]}" "${py_vars[@]}" "${set_wait[@]}" $PY bench/pytorch/train_bench.py --model "$2" --mode "$3" --update "$UPDATE" \
+      --data "$py_data" --warmup-seconds "$WARMUP_SECONDS" --seconds "$RUN_SECONDS" "${@:4}"
+}
+run_py() {
+  local wait
+  for wait in $PY_OMP_WAITS; do py_variant "$wait" "$1" "$2" | tee -a "$log"; done
+}
 run_ours() { "${jvm[@]}" asymbp.bench.TrainThroughput --model "$1" --mode "$2" --update "$UPDATE" \
              --data "$our_data" --warmup-seconds "$WARMUP_SECONDS" --seconds "$RUN_SECONDS" | tee -a "$log"; }
 
 echo "== SGEMM: OpenBLAS (numpy, torch.mm) then asymbp's linearForward, 2 threads"
 wait_quiet "sgemm"
-"${py_env[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 128x1024x1024 | tee -a "$log"
+"${py_env[@]}" "${py_vars[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 128x1024x1024 | tee -a "$log"
 "${jvm[@]}" asymbp.bench.ProductRate 1024x1024x1024 128x1024x1024 | tee -a "$log"
 
 for rep in $(seq 1 "$REPS"); do
@@ -110,7 +119,7 @@ done
 
 echo "== SGEMM again (the peak is the best of both rounds)"
 wait_quiet "sgemm again"
-"${py_env[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 | tee -a "$log"
+"${py_env[@]}" "${py_vars[@]}" $PY bench/pytorch/sgemm_peak.py 1024x1024x1024 | tee -a "$log"
 "${jvm[@]}" asymbp.bench.ProductRate 1024x1024x1024 | tee -a "$log"
 
 if [ "$PROFILE_STEPS" -gt 0 ]; then
@@ -120,12 +129,14 @@ if [ "$PROFILE_STEPS" -gt 0 ]; then
       "${jvm[@]}" asymbp.bench.TrainThroughput --model "$model" --mode "$mode" --update "$UPDATE" --data "$our_data" \
           --warmup-seconds "$WARMUP_SECONDS" --seconds 1 --profile "$PROFILE_STEPS" | grep -v '^{' | tee -a "$prof"
       echo >>"$prof"
+      py_variant "${PY_OMP_WAITS%% *}" "$model" "$mode" --seconds 1 --profile "$PROFILE_STEPS" | grep -v '^{' | tee -a "$prof"
+      echo >>"$prof"
     done
   done
 fi
 echo "{\"meta\":\"end\",\"time\":\"$(date -u +%FT%TZ)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$log"
 
 mkdir -p "$(dirname "$OUT")"
-"${py_env[@]}" $PY bench/cpu/report.py "$log" "$prof" "$*" >"$OUT"
+"${py_env[@]}" "${py_vars[@]}" $PY bench/cpu/report.py "$log" "$prof" "$*" >"$OUT"
 echo "== wrote $OUT"
 cat "$OUT"

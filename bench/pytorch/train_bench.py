@@ -232,6 +232,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--data", default="synthetic", help="synthetic or a directory with MNIST IDX files")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", type=int, default=0, help="after timing, profile this many steps (torch.profiler)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -300,7 +301,26 @@ def main():
             "images_per_s": round(steps * batch / elapsed, 1), "loss": round(loss, 4),
             "threads": torch.get_num_threads(), "torch": torch.__version__, "blas_kernel": blas_kernel(),
             "data": source, "rep": r, "check_rel_err": check_err,
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
             "python": platform.python_version()}), flush=True)
+
+    if a.profile > 0:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            for _ in range(a.profile):
+                step()
+            ms = 1000 * (time.perf_counter() - t0) / a.profile
+        print(f"profile pytorch {a.model} {a.mode} b{batch}: {ms:.3f} ms/step under torch.profiler")
+        print("")
+        print("| op (self CPU time) | ms/step | calls/step | share |")
+        print("|---|---:|---:|---:|")
+        rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+        total = sum(e.self_cpu_time_total for e in rows)
+        for e in rows[:15]:
+            print(f"| {e.key} | {e.self_cpu_time_total / 1000 / a.profile:.3f} | {e.count / a.profile:.1f} | "
+                  f"{100 * e.self_cpu_time_total / total:.1f}% |")
+        print(f"| **all ops** | {total / 1000 / a.profile:.3f} | | 100% |")
 
 
 if __name__ == "__main__":

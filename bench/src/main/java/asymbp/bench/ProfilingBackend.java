@@ -29,14 +29,20 @@ final class ProfilingBackend implements Backend {
     void reset() { nanosAndCalls.clear(); }
 
     private void time(String key, Runnable op) {
+        time(key, 0, op);
+    }
+
+    /** {@code flop}: the op's multiply-add work ×2, for the GFLOP/s column (0: not a product). */
+    private void time(String key, double flop, Runnable op) {
         if (!on) { op.run(); return; }
         long t0 = System.nanoTime();
         op.run();
         inner.sync();
         long dt = System.nanoTime() - t0;
-        long[] acc = nanosAndCalls.computeIfAbsent(key, k -> new long[2]);
+        long[] acc = nanosAndCalls.computeIfAbsent(key, k -> new long[3]);
         acc[0] += dt;
         acc[1]++;
+        acc[2] += (long) flop;
     }
 
     /** One line per op and shape: ms per step, calls per step, share of the profiled time. */
@@ -46,13 +52,26 @@ final class ProfilingBackend implements Backend {
         List<Map.Entry<String, long[]>> rows = new ArrayList<>(nanosAndCalls.entrySet());
         rows.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
         List<String> out = new ArrayList<>();
-        out.add(String.format(Locale.ROOT, "| op and shape | ms/step | calls/step | share |"));
-        out.add("|---|---:|---:|---:|");
-        for (Map.Entry<String, long[]> e : rows)
-            out.add(String.format(Locale.ROOT, "| %s | %.3f | %.1f | %.1f%% |", e.getKey(),
-                    e.getValue()[0] / 1e6 / steps, (double) e.getValue()[1] / steps, 100.0 * e.getValue()[0] / total));
-        out.add(String.format(Locale.ROOT, "| **all ops** | %.3f | | 100%% |", total / 1e6 / steps));
+        long flop = 0, productNanos = 0;
+        out.add(String.format(Locale.ROOT, "| op and shape | ms/step | calls/step | share | GFLOP/s |"));
+        out.add("|---|---:|---:|---:|---:|");
+        for (Map.Entry<String, long[]> e : rows) {
+            long[] a = e.getValue();
+            if (a[2] > 0) { flop += a[2]; productNanos += a[0]; }
+            out.add(String.format(Locale.ROOT, "| %s | %.3f | %.1f | %.1f%% | %s |", e.getKey(),
+                    a[0] / 1e6 / steps, (double) a[1] / steps, 100.0 * a[0] / total,
+                    a[2] > 0 ? String.format(Locale.ROOT, "%.0f", (double) a[2] / a[0]) : ""));
+        }
+        out.add(String.format(Locale.ROOT, "| **all ops** | %.3f | | 100%% | |", total / 1e6 / steps));
+        if (productNanos > 0)
+            out.add(String.format(Locale.ROOT, "| *of which linear/conv ops* | %.3f | | %.1f%% | %.0f |",
+                    productNanos / 1e6 / steps, 100.0 * productNanos / total, (double) flop / productNanos));
         return out;
+    }
+
+    /** 2·(multiply-adds) of one convolution forward: batch·outC·outH·outW·inC·kh·kw. */
+    private static double convFlop(ConvShape s) {
+        return 2.0 * s.batch() * s.outSize() * s.inC() * s.kh() * s.kw();
     }
 
     private static String fb(Feedback f) { return f.mode().cliName(); }
@@ -85,12 +104,12 @@ final class ProfilingBackend implements Backend {
 
     @Override
     public void linearForward(Buffer y, Buffer x, Buffer w, Buffer b, int batch, int in, int out, boolean relu) {
-        time("linearForward " + batch + "x" + in + "→" + out, () -> inner.linearForward(y, x, w, b, batch, in, out, relu));
+        time("linearForward " + batch + "x" + in + "→" + out, 2.0 * batch * in * out, () -> inner.linearForward(y, x, w, b, batch, in, out, relu));
     }
 
     @Override
     public void conv2dForward(Buffer y, Buffer x, Buffer w, Buffer b, ConvShape s, boolean relu) {
-        time("conv2dForward " + conv(s), () -> inner.conv2dForward(y, x, w, b, s, relu));
+        time("conv2dForward " + conv(s), convFlop(s), () -> inner.conv2dForward(y, x, w, b, s, relu));
     }
 
     @Override
@@ -127,14 +146,14 @@ final class ProfilingBackend implements Backend {
     public void linearBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, int batch, int in, int out) {
         time("linearBackward " + fb(fb) + " " + batch + "x" + in + "→" + out + (dx == null ? " (no dx)" : ""),
-                () -> inner.linearBackward(dx, dw, db, dy, y, x, w, fb, batch, in, out));
+                2.0 * batch * in * out * (dx == null ? 1 : 2), () -> inner.linearBackward(dx, dw, db, dy, y, x, w, fb, batch, in, out));
     }
 
     @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
         time("conv2dBackward " + fb(fb) + " " + conv(s) + (dx == null ? " (no dx)" : ""),
-                () -> inner.conv2dBackward(dx, dw, db, dy, y, x, w, fb, s));
+                convFlop(s) * (dx == null ? 1 : 2), () -> inner.conv2dBackward(dx, dw, db, dy, y, x, w, fb, s));
     }
 
     @Override
