@@ -97,6 +97,7 @@ class GradientCheckTest {
                 new ConvShape(2, 2, 9, 7, 3, 5, 5, 1, 2),
                 new ConvShape(3, 3, 8, 11, 4, 3, 2, 2, 0),
                 new ConvShape(2, 1, 7, 7, 6, 5, 5, 2, 2),
+                new ConvShape(1, 2, 8, 7, 4, 3, 3, 1, 1),   // batch 1: fewer images than threads
         };
         for (ConvShape s : shapes)
             for (boolean relu : new boolean[] {false, true}) {

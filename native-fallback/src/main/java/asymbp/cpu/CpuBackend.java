@@ -9,8 +9,20 @@ import asymbp.backend.UpdateRule;
 
 /**
  * The pure-Java backend: the fallback when no device opens, and the oracle the OpenCL and CUDA
- * kernels are tested against. Each op below is written as SPEC.md states it; the heavy lifting is
- * one SGEMM ({@link Gemm}) and a parallel-for over rows ({@link Parallel}). Ops run synchronously.
+ * kernels are tested against. Each op below is written as SPEC.md states it; speed comes from a few
+ * kernels, chosen once by {@link Kernels} (Vector API when jdk.incubator.vector is present, plain Java
+ * otherwise, same results within float rounding):
+ * <ul>
+ *   <li>{@link Gemm}: blocked SGEMM around an 8×32 register tile ({@link MicroKernel}); operands are
+ *       packing functions, so Wᵀ, gᵀ and V(W) cost nothing extra. y = x·Wᵀ, dW = gᵀ·x, dx = g·V;
+ *       V is regenerated row by row while the B operand is packed ({@link FeedbackRow}, bit-exact with
+ *       {@link Feedback#v}) and never stored.
+ *   <li>Convolution: per image, the patch matrix ({@link Im2col}) times W; dW as dot products of
+ *       padded rows ({@link DotKernel}); dx = col2im(Vᵀ·g).
+ *   <li>{@link Parallel}: a parallel-for over rows, images or channels, serial when the work is tiny.
+ * </ul>
+ * Ops run synchronously on the caller's thread plus the backend's pool. One caller at a time: the
+ * scratch buffers below are the backend's own.
  */
 public final class CpuBackend implements Backend {
 
@@ -448,7 +460,7 @@ public final class CpuBackend implements Backend {
         // dW = Σ_b g_b (outC×P) · col_bᵀ (P×ckk): per image the patch matrix is laid out once and every
         // dW element is a dot product of two contiguous rows; each thread sums its images into a partial.
         int wsize = outC * ckk;
-        ensurePartials(par.threads(), wsize);
+        ensurePartials(par.threads() * Parallel.CHUNKS_PER_THREAD, wsize);
         float[][] part = partials;
         DotKernel dot = kernels.dot;
         int ld = (p + 15) & ~15;   // rows padded with zeros to whole 16-float vectors: no ragged tails

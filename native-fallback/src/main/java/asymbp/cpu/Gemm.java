@@ -49,10 +49,14 @@ final class Gemm {
     /** C = (or +=) A·B over the whole problem, split over both cores along the longer side. */
     void multiply(Parallel par, int m, int n, int k, A a, B b, float[] c, int cOff, int ldc, boolean accumulate) {
         long work = (long) m * n * k;
+        // Each chunk packs its own copy of the other operand: two chunks per thread, not more.
+        int perChunk = Math.max(1, 2 * par.threads());
         if (n >= m) {
-            par.forRange(n, NR, work, (lo, hi, t) -> block(0, m, lo, hi, k, a, b, c, cOff, ldc, accumulate, scratch()));
+            int align = Math.max(NR, (n / perChunk + NR - 1) / NR * NR);
+            par.forRange(n, align, work, (lo, hi, t) -> block(0, m, lo, hi, k, a, b, c, cOff, ldc, accumulate, scratch()));
         } else {
-            par.forRange(m, MR, work, (lo, hi, t) -> block(lo, hi, 0, n, k, a, b, c, cOff, ldc, accumulate, scratch()));
+            int align = Math.max(MR, (m / perChunk + MR - 1) / MR * MR);
+            par.forRange(m, align, work, (lo, hi, t) -> block(lo, hi, 0, n, k, a, b, c, cOff, ldc, accumulate, scratch()));
         }
     }
 
