@@ -147,10 +147,12 @@ def main(log_path, profile_path, args):
     p("")
 
     if os.path.exists(profile_path) and os.path.getsize(profile_path) > 0:
-        p("## Where asymbp's step time goes (cpu backend, op by op)")
+        p("## Where the step time goes (asymbp op by op; PyTorch by torch.profiler)")
         p("")
-        p("Each op is timed with a sync after it (`TrainThroughput --profile N`), so the profiled step is a "
-          "little slower than the timed one; the shares are what count.")
+        p("asymbp: each backend op is timed with a sync after it (`TrainThroughput --profile N`), so the profiled "
+          "step is a little slower than the timed one; the shares are what count. GFLOP/s counts the products "
+          "(forward 2·M·K·N; backward twice that, once without dx). PyTorch: self CPU time per op under "
+          "torch.profiler (`train_bench.py --profile N`).")
         p("")
         for line in open(profile_path):
             line = line.rstrip("\n")

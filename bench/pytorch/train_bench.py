@@ -311,8 +311,8 @@ def main():
             for _ in range(a.profile):
                 step()
             ms = 1000 * (time.perf_counter() - t0) / a.profile
-        print(f"profile pytorch {a.model} {a.mode} b{batch}: {ms:.3f} ms/step under torch.profiler")
-        print("")
+        print(f"profile pytorch {a.model} {a.mode} b{batch}: {ms:.3f} ms/step under torch.profiler "
+              f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')})")
         print("| op (self CPU time) | ms/step | calls/step | share |")
         print("|---|---:|---:|---:|")
         rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
