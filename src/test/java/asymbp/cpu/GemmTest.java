@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 /** SGEMM (vector and scalar kernels) against a naive triple loop in double, on awkward shapes. */
 class GemmTest {
 
-    /** Shapes that are not multiples of MR=4, NR=32, KC=256, MC=128, NC=512. */
+    /** Shapes that are not multiples of MR=8, NR=32, KC=256, MC=128, NC=512. */
     private static final int[][] SHAPES = {
             {1, 1, 1}, {3, 5, 7}, {5, 33, 17}, {37, 65, 300}, {130, 31, 9}, {9, 600, 260}, {131, 97, 513},
     };

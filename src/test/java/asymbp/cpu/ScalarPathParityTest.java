@@ -93,6 +93,30 @@ class ScalarPathParityTest {
     }
 
     @Test
+    void batchNormForwardAndBackward() {
+        SplittableRandom r = CpuTestSupport.random("ScalarPathParityTest.batchnorm");
+        // channel counts and segment lengths that are not multiples of the 16 vector lanes
+        for (int[] shape : new int[][] {{9, 37, 1}, {5, 3, 37}, {4, 20, 16}}) {
+            int batch = shape[0], channels = shape[1], spatial = shape[2], n = batch * channels * spatial;
+            float[] x = CpuTestSupport.uniform(r, n, -2, 2), dy = CpuTestSupport.uniform(r, n, -1, 1),
+                    gamma = CpuTestSupport.uniform(r, channels, 0.5, 1.5), beta = CpuTestSupport.uniform(r, channels, -0.5, 0.5);
+            for (boolean relu : new boolean[] {false, true})
+                same("batchnorm " + batch + "x" + channels + "x" + spatial + " relu=" + relu, be -> {
+                    Buffer y = be.alloc(DType.F32, n), mean = be.alloc(DType.F32, channels), inv = be.alloc(DType.F32, channels);
+                    Buffer rm = be.alloc(DType.F32, channels), rv = be.alloc(DType.F32, channels);
+                    be.fill(rm, 0f);
+                    be.fill(rv, 1f);
+                    Buffer xb = up(be, x), gb = up(be, gamma);
+                    be.batchnormForward(y, mean, inv, rm, rv, xb, gb, up(be, beta), batch, channels, spatial, true, 0.1f, 1e-5f, relu);
+                    Buffer dx = be.alloc(DType.F32, n), dg = be.alloc(DType.F32, channels), db = be.alloc(DType.F32, channels);
+                    be.batchnormBackward(dx, dg, db, up(be, dy), relu ? y : null, xb, mean, inv, gb, batch, channels, spatial);
+                    return concat(CpuTestSupport.download(be, y), CpuTestSupport.download(be, rm), CpuTestSupport.download(be, rv),
+                            CpuTestSupport.download(be, dx), CpuTestSupport.download(be, dg), CpuTestSupport.download(be, db));
+                });
+        }
+    }
+
+    @Test
     void deterministicAcrossRuns() {
         // Same inputs, same backend, twice: bit-identical (no races between the two threads).
         SplittableRandom r = CpuTestSupport.random("ScalarPathParityTest.deterministic");

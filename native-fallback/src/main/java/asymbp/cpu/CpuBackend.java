@@ -217,7 +217,7 @@ public final class CpuBackend implements Backend {
         par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
             if (training) {
                 // mean and biased variance of the batch; the running variance takes the unbiased one (PyTorch)
-                BatchNormKernels.moments(xs, xo, batch, channels, spatial, c0, c1, mean, dev2);
+                kernels.batchNorm.moments(xs, xo, batch, channels, spatial, c0, c1, mean, dev2);
                 for (int c = c0; c < c1; c++) {
                     float var = dev2[c] / n, unbiased = n > 1 ? dev2[c] / (n - 1) : var;
                     invStd[c] = (float) (1.0 / Math.sqrt(var + eps));
@@ -230,7 +230,7 @@ public final class CpuBackend implements Backend {
                     invStd[c] = (float) (1.0 / Math.sqrt(rv[rvo + c] + eps));
                 }
             }
-            BatchNormKernels.normalize(ys, yo, xs, xo, batch, channels, spatial, c0, c1, mean, invStd,
+            kernels.batchNorm.normalize(ys, yo, xs, xo, batch, channels, spatial, c0, c1, mean, invStd,
                     f(gamma), off(gamma), f(beta), off(beta), relu);
         });
         if (training) {
@@ -257,9 +257,9 @@ public final class CpuBackend implements Backend {
         System.arraycopy(f(saveInvStd), off(saveInvStd), invStd, 0, channels);
         par.forRange(channels, spatial == 1 ? 16 : 1, total, (c0, c1, t) -> {
             // dbeta = Σ g, dgamma = Σ g·xhat; then dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma)
-            BatchNormKernels.gradientSums(f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial, c0, c1,
+            kernels.batchNorm.gradientSums(f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial, c0, c1,
                     mean, invStd, sumG, sumGXhat);
-            BatchNormKernels.inputGradient(f(dx), off(dx), f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial,
+            kernels.batchNorm.inputGradient(f(dx), off(dx), f(dy), off(dy), ys, yo, f(x), off(x), batch, channels, spatial,
                     c0, c1, mean, invStd, f(gamma), off(gamma), sumG, sumGXhat, coefficient);
         });
         System.arraycopy(sumG, 0, f(dbeta), off(dbeta), channels);

@@ -18,6 +18,11 @@ final class Gemm {
     /** Packs depth [k0, k0+kc) × columns [j0, j0+nr) as dst[dstOff + k·NR + j], zero columns j ≥ nr. */
     interface B {
         void packB(float[] dst, int dstOff, int k0, int kc, int j0, int nr, Scratch s);
+
+        /** All panels of columns [j0, j0+nc) (j0 a multiple of NR), panel q at dst[q·kc·NR]. */
+        default void packPanels(float[] dst, int k0, int kc, int j0, int nc, Scratch s) {
+            for (int jr = 0; jr < nc; jr += NR) packB(dst, jr * kc, k0, kc, j0 + jr, Math.min(NR, nc - jr), s);
+        }
     }
 
     /** Per-thread packing buffers and feedback generator, grown on demand and reused. */
@@ -32,7 +37,10 @@ final class Gemm {
 
         Scratch(FeedbackRow feedback) { this.feedback = feedback; }
 
+        float[] row = new float[NC];
+
         float[] work(int n) { if (work.length < n) work = new float[n]; return work; }
+        float[] row(int n) { if (row.length < n) row = new float[n]; return row; }
         float[] work2(int n) { if (work2.length < n) work2 = new float[n]; return work2; }
     }
 
@@ -75,8 +83,7 @@ final class Gemm {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean acc = accumulate || pc > 0;
-                for (int jr = 0; jr < nc; jr += NR)
-                    b.packB(pb, jr * kc, pc, kc, jc + jr, Math.min(NR, nc - jr), s);
+                b.packPanels(pb, pc, kc, jc, nc, s);
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
                     for (int ir = 0; ir < mc; ir += MR)
@@ -169,6 +176,25 @@ final class Gemm {
                 int index = (k0 + k) * n + j0;
                 s.feedback.fill(fb, w, wOff + index, index, nr, dst, dstOff + k * NR);
                 if (nr < NR) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
+            }
+        }
+
+        /** V for a whole row of the block at once (long runs for the generator), then cut into panels. */
+        @Override
+        public void packPanels(float[] dst, int k0, int kc, int j0, int nc, Scratch s) {
+            if (fb.mode() == asymbp.backend.FeedbackMode.BP) {   // V = W: pack W itself
+                Strided.rowMajor(w, wOff, n).packPanels(dst, k0, kc, j0, nc, s);
+                return;
+            }
+            float[] row = s.row(nc);
+            for (int k = 0; k < kc; k++) {
+                int index = (k0 + k) * n + j0;
+                s.feedback.fill(fb, w, wOff + index, index, nc, row, 0);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = Math.min(NR, nc - jr), at = jr * kc + k * NR;
+                    System.arraycopy(row, jr, dst, at, nr);
+                    if (nr < NR) java.util.Arrays.fill(dst, at + nr, at + NR, 0f);
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ final class Kernels {
         /** null to use the scalar generator. */
         Supplier<FeedbackRow> feedback();
         DotKernel dot();
+        BatchNormKernels batchNorm();
     }
 
     static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -23,17 +24,20 @@ final class Kernels {
     final MicroKernel kernel;
     final Supplier<FeedbackRow> feedback;
     final DotKernel dot;
+    final BatchNormKernels batchNorm;
     final String description;
 
-    private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, DotKernel dot, String description) {
+    private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, DotKernel dot, BatchNormKernels batchNorm,
+                    String description) {
         this.kernel = kernel;
         this.feedback = feedback;
         this.dot = dot;
+        this.batchNorm = batchNorm;
         this.description = description;
     }
 
     static Kernels scalar(String why) {
-        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), "scalar (" + why + ")");
+        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), new BatchNormKernels(), "scalar (" + why + ")");
     }
 
     /** The fastest kernels this JVM and CPU allow. */
@@ -44,7 +48,7 @@ final class Kernels {
             MicroKernel k = f.kernel();
             if (k == null) return scalar("vectors narrower than 256 bits");
             Supplier<FeedbackRow> p = f.feedback() != null ? f.feedback() : FeedbackRow::new;
-            return new Kernels(k, p, f.dot(), k.describe());
+            return new Kernels(k, p, f.dot(), f.batchNorm(), k.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return scalar("Vector API failed to load: " + e);
         }

@@ -15,6 +15,11 @@ final class VectorFactory implements Kernels.Factory {
     }
 
     @Override
+    public BatchNormKernels batchNorm() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorBatchNormKernels() : new BatchNormKernels();
+    }
+
+    @Override
     public DotKernel dot() {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorDotKernel() : new DotKernel();
     }

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Builds the GPU check's final table from the pieces bench/gpu/check.sh collected.
+
+  python3 bench/gpu/report.py --dir WORK [--md FILE ...]
+
+WORK holds: java.json (asymbp.cuda.GpuBench), torch.json (torch_bench.py), conformance.txt (JUnit
+console summary), mnist.txt (the 1-epoch run's output), smi.txt (nvidia-smi). Missing pieces show as
+"n/a". Each target row says PASS, FAIL or n/a; the table is printed and written to every --md file.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def fmt(v, spec=".3g"):
+    return "n/a" if v is None else format(v, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--md", action="append", default=[])
+    a = ap.parse_args()
+    j = load(os.path.join(a.dir, "java.json"))
+    t = load(os.path.join(a.dir, "torch.json"))
+    conf = read(os.path.join(a.dir, "conformance.txt"))
+    mnist = read(os.path.join(a.dir, "mnist.txt"))
+    smi = read(os.path.join(a.dir, "smi.txt")).strip().splitlines()
+
+    rows = []  # (what, ours, peer, ratio, target, verdict)
+
+    def ratio_row(what, ours_key, peer, peer_key, target, higher_is_better_for_us=True):
+        ours_v, peer_v = j.get(ours_key), peer.get(peer_key)
+        r = None
+        if ours_v and peer_v:
+            r = peer_v / ours_v if higher_is_better_for_us else ours_v / peer_v
+        verdict = "n/a" if r is None else ("PASS" if r >= target else "FAIL")
+        rows.append((what, fmt(ours_v), fmt(peer_v), fmt(r), f">= {target}", verdict))
+
+    for fb in ("bp", "brsf"):
+        ratio_row(f"LeNet+BN b64 {fb}: ms/step vs torch eager", f"lenet_{fb}_graph_ms", t, f"torch_lenet_{fb}_eager_ms", 3.0)
+        ratio_row(f"LeNet+BN b64 {fb}: ms/step vs torch.compile", f"lenet_{fb}_graph_ms", t, f"torch_lenet_{fb}_compile_ms", 1.5)
+        ratio_row(f"MLP 4x4096+BN b1024 {fb}: ms/step vs torch eager", f"mlp_{fb}_graph_ms", t, f"torch_mlp_{fb}_eager_ms", 0.9)
+    copy = t.get("torch_copy_gbps") or j.get("copy_gbps")
+    for k in ("bn_fwd_rows_gbps", "bn_bwd_rows_gbps", "bn_fwd_nchw_gbps", "bn_bwd_nchw_gbps", "update_gbps"):
+        v = j.get(k)
+        r = v / copy if v and copy else None
+        rows.append((f"{k[:-5]}: GB/s vs D2D copy", fmt(v), fmt(copy), fmt(r), ">= 0.8",
+                     "n/a" if r is None else ("PASS" if r >= 0.8 else "FAIL")))
+    for m in ("lenet", "mlp"):
+        bp, br = j.get(f"{m}_bp_graph_ms"), j.get(f"{m}_brsf_graph_ms")
+        r = br / bp if bp and br else None
+        rows.append((f"{m}: brsf ms/step over bp", fmt(br), fmt(bp), fmt(r), "<= 1.05",
+                     "n/a" if r is None else ("PASS" if r <= 1.05 else "FAIL")))
+    for m in ("lenet", "mlp"):
+        for fb in ("bp", "brsf"):
+            e, g = j.get(f"{m}_{fb}_eager_ms"), j.get(f"{m}_{fb}_graph_ms")
+            rows.append((f"{m} {fb}: eager launches vs graph replay (ms)", fmt(g), fmt(e),
+                         fmt(e / g if e and g else None), "info", ""))
+
+    m = re.search(r"(\d+) tests successful", conf)
+    f = re.search(r"(\d+) tests failed", conf)
+    s = re.search(r"(\d+) tests skipped", conf)
+    ab = re.search(r"(\d+) tests aborted", conf)
+    conf_line = ("n/a" if not m else
+                 f"{m.group(1)} passed, {f.group(1) if f else '?'} failed, {ab.group(1) if ab else '?'} aborted (skipped), "
+                 f"{s.group(1) if s else '?'} skipped")
+    conf_ok = bool(m) and f is not None and f.group(1) == "0"
+    te = re.search(r"test error ([0-9.]+)%", mnist)
+
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [f"# asymbp GPU check, {date}", ""]
+    out.append(f"- device: {j.get('device') or t.get('device') or 'n/a'}; torch {t.get('torch', 'n/a')}")
+    if smi:
+        out.append(f"- nvidia-smi: {smi[0].strip()}")
+    out.append(f"- conformance (cuda + opencl via NVIDIA ICD where present): {conf_line} -> {'PASS' if conf_ok else 'FAIL'}")
+    out.append(f"- MNIST LeNet+BN brsf, 1 epoch, cuda backend: test error {te.group(1) + '%' if te else 'n/a'}"
+               f" -> {'PASS' if te and float(te.group(1)) < 3.0 else 'FAIL'} (target < 3%)")
+    gv = [j.get(f"{mm}_{fb}_graph_vs_eager_maxrel") for mm in ("lenet", "mlp") for fb in ("bp", "brsf")]
+    gv = [x for x in gv if x is not None]
+    out.append(f"- graph replay vs eager steps, max rel diff of parameters: {fmt(max(gv)) if gv else 'n/a'}")
+    out.append("")
+    out.append("| measure | ours | peer | ratio | target | verdict |")
+    out.append("|---|---|---|---|---|---|")
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    text = "\n".join(out) + "\n"
+    for p in a.md:
+        os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
+        with open(p, "w") as fh:
+            fh.write(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+/*
+ * batchnorm_forward: x viewed as batch×channels×spatial; per channel c (n = batch·spatial values):
+ *   training: mean, biased var (two passes: Σx/n, then Σ(x−mean)²/n), invStd = 1/sqrt(var + eps),
+ *             saveMean/saveInvStd written, runMean ← (1−m)·runMean + m·mean,
+ *             runVar ← (1−m)·runVar + m·var·n/(n−1);
+ *   eval:     mean = runMean, invStd = 1/sqrt(runVar + eps), nothing else written;
+ *   y = gamma·(x − mean)·invStd + beta, then ReLU if relu.
+ * Launch: channels groups of WG (one group per channel, deterministic tree sums).
+ */
+#include "common/reduce.h"
+
+#define BN_WG 256
+
+KERNEL void batchnorm_forward(GLOBAL float* RESTRICT y, int y_off,
+                              GLOBAL float* RESTRICT save_mean, int save_mean_off,
+                              GLOBAL float* RESTRICT save_inv_std, int save_inv_std_off,
+                              GLOBAL float* RESTRICT run_mean, int run_mean_off,
+                              GLOBAL float* RESTRICT run_var, int run_var_off,
+                              GLOBAL const float* RESTRICT x, int x_off,
+                              GLOBAL const float* RESTRICT gamma, int gamma_off,
+                              GLOBAL const float* RESTRICT beta, int beta_off,
+                              int batch, int channels, int spatial,
+                              int training, float momentum, float eps, int relu) {
+    LOCAL_MEM float red[BN_WG];
+    y += y_off; save_mean += save_mean_off; save_inv_std += save_inv_std_off;
+    run_mean += run_mean_off; run_var += run_var_off; x += x_off; gamma += gamma_off; beta += beta_off;
+    const int c = GROUP_ID(), lid = LOCAL_ID(), n = batch * spatial;
+    /* Barriers only outside branches (pocl needs every barrier reached unconditionally): evaluation
+       runs the two sums too, over zero terms. */
+    float s = 0.0f;
+    if (training)
+        for (int e = lid; e < n; e += BN_WG) {
+            int b = e / spatial, sp = e - b * spatial;
+            s += x[(b * channels + c) * spatial + sp];
+        }
+    const float batchMean = group_sum(red, s, lid, BN_WG) / (float) n;
+    float q = 0.0f;
+    if (training)
+        for (int e = lid; e < n; e += BN_WG) {
+            int b = e / spatial, sp = e - b * spatial;
+            float d = x[(b * channels + c) * spatial + sp] - batchMean;
+            q += d * d;
+        }
+    const float batchVar = group_sum(red, q, lid, BN_WG) / (float) n;
+    const float mean = training ? batchMean : run_mean[c];
+    const float invStd = 1.0f / sqrt((training ? batchVar : run_var[c]) + eps);
+    if (training && lid == 0) {
+        save_mean[c] = mean;
+        save_inv_std[c] = invStd;
+        float unbiased = n > 1 ? batchVar * (float) n / (float) (n - 1) : batchVar;
+        run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mean;
+        run_var[c] = (1.0f - momentum) * run_var[c] + momentum * unbiased;
+    }
+    const float g = gamma[c], bt = beta[c];
+    for (int e = lid; e < n; e += BN_WG) {
+        int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
+        float v = g * ((x[i] - mean) * invStd) + bt;
+        if (relu && !(v > 0.0f)) v = 0.0f;
+        y[i] = v;
+    }
+}

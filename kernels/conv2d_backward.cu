@@ -1,0 +1,3 @@
+// conv2d_backward for CUDA: the portable body (kernels/conv2d_backward.cl, proven on pocl in CI) under the CUDA dialect.
+#include "common/vendor_cuda.h"
+#include "conv2d_backward.cl"

@@ -1,0 +1,30 @@
+// Under nvcc this header is empty. Compiled by a host C++ compiler (kernels/cuda/test/), it maps the
+// few CUDA features the kernels use onto threads, so kernel logic can be checked on a machine without
+// a GPU: each block runs its threads as std::threads with a barrier for __syncthreads, blocks one after
+// another, so `static` is a faithful stand-in for __shared__.
+#pragma once
+#ifndef __CUDACC__
+#include <barrier>
+#include <cmath>
+#include <cstring>
+#include <cstdint>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __restrict__
+#define __align__(n) __attribute__((aligned(n)))
+#define __launch_bounds__(n)
+#define __shared__ static
+struct emu_dim3 { unsigned x = 1, y = 1, z = 1; };
+extern thread_local emu_dim3 threadIdx, blockIdx;
+extern emu_dim3 blockDim, gridDim;
+extern std::barrier<>* emu_barrier;
+inline void __syncthreads() { emu_barrier->arrive_and_wait(); }
+inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned long long) a * b) >> 32); }
+inline float __int2float_rn(int v) { return (float) v; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
+#define __ldg(p) (*(p))
+inline int min(int a, int b) { return a < b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+#endif

@@ -1,0 +1,87 @@
+package asymbp.grid;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The cells/ folder of a run directory: one JSON file per cell, each written to a temporary file and
+ * renamed into place, so a file either holds a whole result or does not exist. A leftover temporary
+ * file, or a result that does not parse, counts as not done.
+ */
+public final class ResultStore {
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private final Path dir;
+
+    public ResultStore(Path runDir) {
+        this.dir = runDir.resolve("cells");
+    }
+
+    public Path dir() { return dir; }
+
+    public Path file(CellSpec cell) { return dir.resolve(cell.id() + ".json"); }
+
+    public void write(CellResult result) throws IOException {
+        Files.createDirectories(dir);
+        Path target = file(result.cell());
+        Path tmp = dir.resolve(result.cell().id() + ".json.tmp");
+        JSON.writeValue(tmp.toFile(), result);
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** The stored result of {@code cell}, if there is a readable one. */
+    public Optional<CellResult> read(CellSpec cell) {
+        Path f = file(cell);
+        if (!Files.isRegularFile(f)) return Optional.empty();
+        try {
+            return Optional.of(JSON.readValue(f.toFile(), CellResult.class));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Every readable result in the folder; unreadable files are reported to {@code warn} and skipped. */
+    public List<CellResult> readAll(Consumer<String> warn) throws IOException {
+        List<CellResult> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) return out;
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+            ds.forEach(files::add);
+        }
+        files.sort(null);
+        for (Path f : files) {
+            try {
+                CellResult r = JSON.readValue(f.toFile(), CellResult.class);
+                if (r.cell() == null || r.status() == null) throw new IOException("no cell or status");
+                out.add(r);
+            } catch (IOException e) {
+                warn.accept(f + ": unreadable result, ignored (" + firstLine(e.getMessage()) + ")");
+            }
+        }
+        return out;
+    }
+
+    static String firstLine(String s) {
+        if (s == null) return "";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

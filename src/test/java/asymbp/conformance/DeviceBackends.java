@@ -1,0 +1,56 @@
+package asymbp.conformance;
+
+import asymbp.backend.Backend;
+import asymbp.backend.BackendUnavailableException;
+import asymbp.backend.Backends;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+import java.util.List;
+
+/**
+ * Opens the device backends under test with the project's skip rule: a backend that does not open is
+ * skipped inside the test with its one-line reason printed, except that under env CI=true an absent
+ * OpenCL is a failure (CI machines carry pocl, so a missing platform there is a broken build).
+ */
+public final class DeviceBackends {
+    private DeviceBackends() {}
+
+    /** Every device backend the suite proves against the CPU oracle. */
+    public static final List<String> NAMES = List.of("opencl", "cuda");
+
+    public static Backend openOrSkip(String name) {
+        boolean listed = false;
+        try {
+            var provider = Backends.provider(name);
+            listed = !provider.devices().isEmpty();
+            return provider.open(0);
+        } catch (BackendUnavailableException e) {
+            // A device that is listed but does not open (kernel build failure, ...) is a bug, not a skip.
+            if (listed) Assertions.fail("backend " + name + " lists a device but does not open: " + e.getMessage(), e);
+            String reason = "backend " + name + " unavailable: " + e.getMessage();
+            System.out.println("[skip] " + reason);
+            if ("opencl".equals(name) && "true".equalsIgnoreCase(System.getenv("CI")))
+                Assertions.fail("CI=true and " + reason);
+            Assumptions.abort(reason);
+            throw new AssertionError("unreachable");
+        }
+    }
+
+    /** The CPU oracle every device backend is compared with. */
+    public static Backend cpu() {
+        try {
+            return Backends.provider("cpu").open(0);
+        } catch (BackendUnavailableException e) {
+            throw new AssertionError("the cpu backend must always open: " + e.getMessage(), e);
+        }
+    }
+
+    /** The run's seed: -Dasymbp.seed=N reproduces a run, otherwise a fresh one; printed either way. */
+    public static long seed(String what) {
+        String prop = System.getProperty("asymbp.seed");
+        long seed = prop != null ? Long.parseLong(prop.trim()) : System.nanoTime() ^ (long) what.hashCode() * 0x9E3779B97F4A7C15L;
+        System.out.println("[seed] " + what + ": " + seed + " (reproduce with -Dasymbp.seed=" + seed + ")");
+        return seed;
+    }
+}

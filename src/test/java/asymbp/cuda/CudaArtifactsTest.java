@@ -1,0 +1,125 @@
+package asymbp.cuda;
+
+import asymbp.backend.FeedbackMode;
+import asymbp.rng.Philox;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The prebuilt CUDA artifacts, checked without a GPU or nvcc: present on the classpath (what the jar
+ * packages) for every architecture, every kernel the backend launches is in each, and they are not
+ * stale (kernels/ptx/SOURCES.sha256, written by kernels/build-cuda.sh, matches the sources today).
+ */
+class CudaArtifactsTest {
+
+    private static final Path KERNELS = Path.of("kernels");
+
+    @Test
+    void everyKernelIsInEveryPtx() {
+        for (int arch : KernelArtifacts.PTX_ARCHS) {
+            String path = KernelArtifacts.ROOT + CudaBackend.MODULE + ".compute_" + arch + ".ptx";
+            assertTrue(KernelArtifacts.exists(path), path + " missing from the classpath");
+            String ptx = new String(KernelArtifacts.read(path), StandardCharsets.US_ASCII);
+            assertTrue(ptx.contains("\n.target sm_" + arch + "\n"), path + " does not target sm_" + arch);
+            for (String k : KernelArtifacts.KERNELS)
+                assertTrue(ptx.contains(".entry " + k + "("), path + " lacks kernel " + k);
+        }
+    }
+
+    @Test
+    void everyKernelIsInEveryCubin() {
+        for (int arch : KernelArtifacts.CUBIN_ARCHS) {
+            String path = KernelArtifacts.cubinFor(arch / 10, 0);
+            assertNotNull(path, "no cubin for sm_" + arch);
+            byte[] elf = KernelArtifacts.read(path);
+            assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, java.util.Arrays.copyOf(elf, 4), path + " is not an ELF cubin");
+            String text = new String(elf, StandardCharsets.ISO_8859_1);
+            for (String k : KernelArtifacts.KERNELS)
+                assertTrue(text.contains(".text." + k + "\0"), path + " lacks kernel " + k);
+        }
+    }
+
+    @Test
+    void moduleSelectionFollowsComputeCapability() {
+        assertTrue(KernelArtifacts.cubinFor(8, 0).endsWith(".sm_80.cubin"));
+        assertTrue(KernelArtifacts.cubinFor(8, 9).endsWith(".sm_80.cubin"), "sm_80 cubins run on 8.x");
+        assertTrue(KernelArtifacts.cubinFor(9, 0).endsWith(".sm_90.cubin"));
+        assertEquals(null, KernelArtifacts.cubinFor(10, 0), "no cubin for Blackwell: it JITs the PTX");
+        assertTrue(KernelArtifacts.ptxFor(10, 0).endsWith(".compute_90.ptx"));
+        assertTrue(KernelArtifacts.ptxFor(8, 6).endsWith(".compute_80.ptx"));
+        assertEquals(null, KernelArtifacts.ptxFor(7, 5), "sm_75 is below the prebuilt targets");
+    }
+
+    @Test
+    void artifactsAreNotStale() throws IOException {
+        Path manifest = KERNELS.resolve("ptx/SOURCES.sha256");
+        assertTrue(Files.exists(manifest), "missing " + manifest + " (run kernels/build-cuda.sh)");
+        Map<String, String> listed = new TreeMap<>();
+        for (String line : Files.readAllLines(manifest)) {
+            if (line.startsWith("#") || line.isBlank()) continue;
+            String[] f = line.split("\\s+", 2);
+            listed.put(f[1].trim(), f[0]);
+        }
+        for (Map.Entry<String, String> e : listed.entrySet()) {
+            Path p = KERNELS.resolve(e.getKey());
+            assertTrue(Files.exists(p), "kernel source " + p + " listed in " + manifest + " no longer exists; rebuild");
+            assertEquals(e.getValue(), sha256(Files.readAllBytes(p)),
+                    p + " changed since kernels/ptx/ was built: run kernels/build-cuda.sh and commit kernels/ptx/");
+        }
+        List<String> sources;
+        try (Stream<Path> top = Files.list(KERNELS); Stream<Path> cuda = Files.list(KERNELS.resolve("cuda"))) {
+            sources = Stream.concat(top, cuda).filter(p -> p.toString().endsWith(".cu"))
+                    .map(p -> KERNELS.relativize(p).toString().replace('\\', '/')).sorted().toList();
+        }
+        for (String s : sources)
+            assertTrue(listed.containsKey(s), "kernels/" + s + " has no prebuilt artifacts: run kernels/build-cuda.sh");
+        // The classpath (what the jar packages) holds the same bytes as kernels/ptx/.
+        for (String s : sources)
+            for (int arch : KernelArtifacts.PTX_ARCHS) {
+                String rel = "ptx/" + s.replaceAll("\\.cu$", "") + ".compute_" + arch + ".ptx";
+                assertArrayEquals(Files.readAllBytes(KERNELS.resolve(rel)), KernelArtifacts.read("kernels/" + rel),
+                        rel + " on the classpath differs from kernels/" + rel);
+            }
+    }
+
+    @Test
+    void kernelConstantsMatchJava() throws IOException {
+        String h = Files.readString(KERNELS.resolve("cuda/philox_cuda.cuh"));
+        Matcher m = Pattern.compile("#define FB_(\\w+) (\\d+)").matcher(h);
+        int seen = 0;
+        while (m.find()) {
+            assertEquals(FeedbackMode.valueOf(m.group(1)).ordinal(), Integer.parseInt(m.group(2)), "FB_" + m.group(1));
+            seen++;
+        }
+        assertEquals(FeedbackMode.values().length, seen, "every FeedbackMode has a FB_ constant");
+        Matcher s = Pattern.compile("#define PHILOX_NORMAL_SCALE (\\S+)f").matcher(h);
+        assertTrue(s.find());
+        assertEquals(Float.floatToIntBits(Philox.NORMAL_SCALE), Float.floatToIntBits(Float.parseFloat(s.group(1))));
+    }
+
+    private static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package asymbp.cuda;
+
+import asymbp.backend.Backend;
+import asymbp.backend.BackendUnavailableException;
+import asymbp.backend.Buffer;
+import asymbp.backend.DType;
+import asymbp.backend.Feedback;
+import asymbp.backend.FeedbackMode;
+import asymbp.backend.UpdateRule;
+import asymbp.conformance.DeviceBackends;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What only a GPU can check beyond the op conformance suite: the PTX (JIT) module computes what the
+ * cubin computes, a CUDA-graph replay of a training step equals the same steps run eagerly, and a
+ * capture refuses host work cleanly. Skips (inside each test, reason printed) without a GPU.
+ */
+class CudaGpuTest {
+
+    private static CudaBackend cubin, ptx;
+    private static String skip;
+
+    @BeforeAll
+    static void open() {
+        try {
+            cubin = (CudaBackend) new CudaProvider().open(0);
+            System.setProperty("asymbp.cuda.ptx", "true");
+            try {
+                ptx = (CudaBackend) new CudaProvider().open(0);
+            } finally {
+                System.clearProperty("asymbp.cuda.ptx");
+            }
+            System.out.println("[cuda] " + cubin.deviceName() + ": modules " + cubin.moduleSource() + " and " + ptx.moduleSource());
+        } catch (BackendUnavailableException e) {
+            skip = "backend cuda unavailable: " + e.getMessage();
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (ptx != null) ptx.close();
+        if (cubin != null) cubin.close();
+    }
+
+    private static void requireGpu() {
+        if (skip != null) {
+            System.out.println("[skip] " + skip);
+            org.junit.jupiter.api.Assumptions.abort(skip);
+        }
+    }
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 2 - 1);
+        return a;
+    }
+
+    /** Forward, brsf backward (both tile variants, V regenerated and materialised) and BN on one backend. */
+    private static float[] workload(Backend be, long seed, int batch, int in, int out) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Buffer x = be.alloc(DType.F32, (long) batch * in), w = be.alloc(DType.F32, (long) out * in),
+                y = be.alloc(DType.F32, (long) batch * out + 3), dy = be.alloc(DType.F32, (long) batch * out),
+                dx = be.alloc(DType.F32, (long) batch * in), dw = be.alloc(DType.F32, (long) out * in),
+                bn = be.alloc(DType.F32, 6L * out), z = be.alloc(DType.F32, (long) batch * out);
+        be.upload(x, random(r, batch * in));
+        be.upload(w, random(r, out * in));
+        be.upload(dy, random(r, batch * out));
+        Buffer yv = y.slice(3, (long) batch * out); // an odd element offset
+        be.linearForward(yv, x, w, null, batch, in, out, true);
+        Feedback fb = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 1, 42);
+        be.linearBackward(dx, dw, null, dy, yv, x, w, fb, batch, in, out);
+        float[] ones = new float[out];
+        java.util.Arrays.fill(ones, 1f);
+        be.upload(bn.slice(0, out), ones);
+        be.fill(bn.slice(out, out), 0f);
+        be.fill(bn.slice(2L * out, out), 0f);
+        be.upload(bn.slice(3L * out, out), ones);
+        be.batchnormForward(z, bn.slice(4L * out, out), bn.slice(5L * out, out), bn.slice(2L * out, out),
+                bn.slice(3L * out, out), yv, bn.slice(0, out), bn.slice(out, out), batch, out, 1, true, 0.1f, 1e-5f, false);
+        float[] res = new float[batch * in + out * in + batch * out];
+        float[] a = new float[batch * in], b = new float[out * in], c = new float[batch * out];
+        be.download(a, dx);
+        be.download(b, dw);
+        be.download(c, z);
+        System.arraycopy(a, 0, res, 0, a.length);
+        System.arraycopy(b, 0, res, a.length, b.length);
+        System.arraycopy(c, 0, res, a.length + b.length, c.length);
+        for (Buffer buf : new Buffer[] {x, w, y, dy, dx, dw, bn, z}) be.free(buf);
+        return res;
+    }
+
+    @Test
+    void ptxModuleMatchesCubin() {
+        requireGpu();
+        long seed = DeviceBackends.seed("cuda ptx vs cubin");
+        float[] a = workload(cubin, seed, 300, 200, 260), b = workload(ptx, seed, 300, 200, 260);
+        double worst = maxRel(a, b);
+        System.out.println("[cuda] ptx vs cubin: max rel diff " + worst);
+        assertTrue(worst < 1e-5, "PTX module differs from the cubin: max rel " + worst);
+    }
+
+    /**
+     * The 128-tile GEMMs, V written once per product and BN split over blocks agree with 64-tiles
+     * regenerating V in the loads and one-pass BN.
+     */
+    @Test
+    void bigTilesAndMaterialisedFeedbackMatchTheSimplePath() {
+        requireGpu();
+        long seed = DeviceBackends.seed("cuda t128 + materialised V");
+        int batch = 2048, in = 512, out = 1152; // 16 × 9 tiles of 128: enough to pick the big variant
+        float[] fast = workload(cubin, seed, batch, in, out);
+        cubin.forceTile = 64;
+        cubin.materializeFactor = Integer.MAX_VALUE;
+        cubin.bnSplit = 0;
+        float[] simple;
+        try {
+            simple = workload(cubin, seed, batch, in, out);
+        } finally {
+            cubin.forceTile = 0;
+            cubin.materializeFactor = 4;
+            cubin.bnSplit = -1;
+        }
+        double worst = maxRel(fast, simple);
+        System.out.println("[cuda] t128 + materialised V + split BN vs t64, V on the fly, one-pass BN: max rel diff " + worst);
+        assertTrue(worst < 1e-4, "big-tile path differs: max rel " + worst);
+    }
+
+    private static double maxRel(float[] a, float[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            double e = Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2);
+            if (!(e <= worst)) worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+        }
+        return worst;
+    }
+
+    @Test
+    void graphReplayEqualsEagerSteps() {
+        requireGpu();
+        long seed = DeviceBackends.seed("cuda graph replay");
+        SplittableRandom r = new SplittableRandom(seed);
+        CudaBackend be = cubin;
+        int n = 96, batch = 32, feat = 20, classes = 5, steps = 4;
+        byte[] img = new byte[n * feat];
+        int[] lab = new int[n], order = new int[n];
+        for (int i = 0; i < img.length; i++) img[i] = (byte) r.nextInt(256);
+        for (int i = 0; i < n; i++) { lab[i] = r.nextInt(classes); order[i] = (i * 37) % n; }
+        Buffer images = be.alloc(DType.U8, img.length), labels = be.alloc(DType.I32, n), ord = be.alloc(DType.I32, n),
+                ms = be.alloc(DType.F32, 2), x = be.alloc(DType.F32, (long) batch * feat), bl = be.alloc(DType.I32, batch),
+                logits = be.alloc(DType.F32, (long) batch * classes), dl = be.alloc(DType.F32, (long) batch * classes),
+                stats = be.alloc(DType.F32, 2), params = be.alloc(DType.F32, (long) classes * feat),
+                grads = be.alloc(DType.F32, (long) classes * feat), vel = be.alloc(DType.F32, (long) classes * feat);
+        be.upload(images, img);
+        be.upload(labels, lab);
+        be.upload(ord, order);
+        be.upload(ms, new float[] {0.5f, 3f});
+        float[] p0 = random(r, classes * feat);
+        java.util.function.IntFunction<Feedback> fb = t -> new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 0, t);
+        // One step: gather batch i, linear, loss, brsf backward (dx too, to exercise V), update.
+        Buffer dx = be.alloc(DType.F32, (long) batch * feat);
+        java.util.function.BiConsumer<Integer, float[]> step = (i, lrFirst) -> {
+            be.gatherStandardize(x, bl, images, labels, ord, ms, (i % 3) * batch, batch, feat, feat);
+            be.linearForward(logits, x, params, null, batch, feat, classes, false);
+            be.softmaxCrossEntropy(dl, stats, logits, bl, batch, classes);
+            be.linearBackward(dx, grads, null, dl, null, x, params, fb.apply(i), batch, feat, classes);
+            be.applyUpdate(params, vel, grads, UpdateRule.SGD, lrFirst[0], 0.9f, 1e-3f, lrFirst[1] != 0f);
+        };
+        be.upload(params, p0);
+        be.fill(vel, 0f);
+        for (int i = 0; i < steps; i++) step.accept(i, new float[] {i < 2 ? 0.1f : 0.05f, i == 0 ? 1f : 0f});
+        float[] eager = new float[classes * feat], eagerVel = new float[classes * feat], eagerDx = new float[batch * feat];
+        be.download(eager, params);
+        be.download(eagerVel, vel);
+        be.download(eagerDx, dx);
+
+        be.upload(params, p0);
+        be.fill(vel, 0f);
+        be.fill(dx, Float.NaN);
+        // Capture with deliberately wrong scalars: the replay must take them from the plan.
+        try (GraphStep g = be.captureStep(() -> step.accept(7, new float[] {99f, 0f}), stats)) {
+            g.plan(new int[] {0, batch}, 0, 0.1f, true);
+            g.launch();
+            g.launch();
+            g.plan(new int[] {2 * batch, 0}, 2, 0.05f, false);
+            g.launch();
+            g.launch();
+            assertThrows(IllegalStateException.class, g::launch, "launch past the plan");
+            float[] s = g.takeStats();
+            assertTrue(s[0] > 0 && Float.isFinite(s[0]), "accumulated loss " + s[0]);
+        }
+        float[] replay = new float[classes * feat], replayVel = new float[classes * feat], replayDx = new float[batch * feat];
+        be.download(replay, params);
+        be.download(replayVel, vel);
+        be.download(replayDx, dx);
+        assertArrayEquals(eager, replay, "parameters after graph replay differ from eager steps");
+        assertArrayEquals(eagerVel, replayVel, "velocity after graph replay differs from eager steps");
+        assertArrayEquals(eagerDx, replayDx, "dx (brsf, step from the plan) after replay differs from eager");
+        for (Buffer b : new Buffer[] {images, labels, ord, ms, x, bl, logits, dl, stats, params, grads, vel, dx}) be.free(b);
+    }
+
+    @Test
+    void captureRefusesHostWorkAndRecovers() {
+        requireGpu();
+        CudaBackend be = cubin;
+        Buffer a = be.alloc(DType.F32, 16);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.captureStep(be::sync, null));
+        assertTrue(e.getMessage().contains("not allowed inside a captured training step"), e.getMessage());
+        be.fill(a, 2f); // the stream left capture mode: ordinary work runs again
+        float[] h = new float[16];
+        be.download(h, a);
+        assertEquals(2f, h[15]);
+        assertThrows(IllegalArgumentException.class, () -> be.download(new float[17], a));
+        be.free(a);
+    }
+}

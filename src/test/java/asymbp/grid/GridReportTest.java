@@ -1,0 +1,168 @@
+package asymbp.grid;
+
+import asymbp.grid.Findings.Outcome;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static asymbp.grid.Synthetic.cell;
+import static org.junit.jupiter.api.Assertions.*;
+
+class GridReportTest {
+
+    private final List<CellResult> results = new ArrayList<>();
+
+    private void ok(String d, String f, String s, double e1, double e2) {
+        results.add(Synthetic.ok(cell(d, f, s, 1), e1));
+        results.add(Synthetic.ok(cell(d, f, s, 2), e2));
+    }
+
+    private void diverged(String d, String f, String s, int seeds) {
+        results.add(Synthetic.diverged(cell(d, f, s, 1)));
+        if (seeds == 2) results.add(Synthetic.diverged(cell(d, f, s, 2)));
+        else results.add(Synthetic.ok(cell(d, f, s, 2), 3.0));
+    }
+
+    /** "good": every claim holds. "bad": none does. */
+    private void build() {
+        ok("good", "bp", "bn", 0.95, 1.05);
+        ok("good", "usf", "bn", 1.02, 1.08);
+        ok("good", "brsf", "bn", 1.00, 1.10);
+        ok("good", "frsf", "bn", 0.98, 1.04);
+        ok("good", "fa", "bn", 2.0, 2.2);
+        ok("good", "psf:0", "bn", 88, 90);
+        ok("good", "psf:0.25", "bn", 20, 22);
+        ok("good", "psf:0.5", "bn", 5, 6);
+        ok("good", "psf:0.75", "bn", 1.5, 1.6);
+        ok("good", "bp", "none", 2.0, 2.1);
+        diverged("good", "usf", "none", 2);
+        diverged("good", "brsf", "none", 1);
+        ok("good", "frsf", "none", 2.2, 2.4);
+
+        ok("bad", "bp", "bn", 1.0, 1.02);
+        ok("bad", "usf", "bn", 3.0, 3.1);
+        ok("bad", "brsf", "bn", 1.0, 1.01);
+        ok("bad", "frsf", "bn", 1.0, 1.02);
+        ok("bad", "psf:0", "bn", 1.0, 1.01);
+        ok("bad", "psf:0.25", "bn", 1.0, 1.02);
+        ok("bad", "psf:0.5", "bn", 1.0, 1.0);
+        ok("bad", "psf:0.75", "bn", 1.0, 1.01);
+        ok("bad", "bp", "none", 2.0, 2.1);
+        ok("bad", "usf", "none", 2.05, 2.1);
+        ok("bad", "brsf", "none", 2.1, 2.15);
+        diverged("bad", "fa", "none", 1);
+    }
+
+    private static Outcome outcome(List<Findings.Verdict> vs, int claim, String dataset) {
+        return vs.stream().filter(v -> v.claim() == claim && v.dataset().equals(dataset)).findFirst().orElseThrow().outcome();
+    }
+
+    @Test
+    void findingsDecideEachClaimOnConstructedData() {
+        build();
+        List<Findings.Verdict> vs = new Findings(Group.of(results)).evaluate();
+        for (int c = 1; c <= 4; c++) {
+            assertEquals(Outcome.HOLDS, outcome(vs, c, "good"), "claim " + c + " on good: " + vs);
+            assertEquals(Outcome.FAILS, outcome(vs, c, "bad"), "claim " + c + " on bad: " + vs);
+        }
+    }
+
+    @Test
+    void findingsReportPartlyInconclusiveAndUntested() {
+        build();
+        // a second stabilised setting where magnitudes do matter: claim 1 holds in bn only
+        ok("good", "usf", "bm", 1.0, 1.0);
+        ok("good", "brsf", "bm", 5.0, 5.1);
+        ok("good", "frsf", "bm", 1.0, 1.02);
+        // bp itself diverging without a stabiliser makes claim 4 undecidable
+        results.removeIf(r -> r.cell().dataset().equals("bad") && r.cell().feedback().equals("bp")
+                && r.cell().stabiliser().equals("none"));
+        diverged("bad", "bp", "none", 2);
+        ok("other", "bp", "bn", 1, 1);
+        List<Findings.Verdict> vs = new Findings(Group.of(results)).evaluate();
+        assertEquals(Outcome.PARTLY, outcome(vs, 1, "good"));
+        assertEquals(Outcome.INCONCLUSIVE, outcome(vs, 4, "bad"));
+        assertEquals(Outcome.UNTESTED, outcome(vs, 1, "other"));
+        assertEquals(Outcome.UNTESTED, outcome(vs, 2, "other"));
+        assertEquals(Outcome.UNTESTED, outcome(vs, 4, "other"));
+    }
+
+    @Test
+    void marginUsesSeedNoiseAndRelativeFloor() {
+        Group a = Group.of(List.of(Synthetic.ok(cell("d", "bp", "bn", 1), 1.0), Synthetic.ok(cell("d", "bp", "bn", 2), 3.0)))
+                .values().iterator().next();
+        assertEquals(Math.sqrt(2), a.sd(), 1e-12);
+        assertEquals(2 * Math.sqrt(2), Findings.margin(a), 1e-12);
+        Group b = Group.of(List.of(Synthetic.ok(cell("d", "bp", "bn", 1), 10.0), Synthetic.ok(cell("d", "bp", "bn", 2), 10.0)))
+                .values().iterator().next();
+        assertEquals(1.0, Findings.margin(b), 1e-12, "10% of the error when the seeds agree");
+    }
+
+    @Test
+    void reportWritesCsvMarkdownPngsAndFindings(@TempDir Path dir) throws Exception {
+        build();
+        ResultStore store = new ResultStore(dir);
+        for (CellResult r : results) store.write(r);
+        results.add(CellResult.failed(cell("good", "fa", "none", 1), "DatasetException: good: no such file", 0.1, "now"));
+        store.write(results.get(results.size() - 1));
+        Files.writeString(store.dir().resolve("junk.json"), "{ not json");
+        List<String> warnings = new ArrayList<>();
+        GridReport.Written w = new GridReport(warnings::add).write(dir);
+        assertEquals(results.size(), w.cells());
+        assertTrue(warnings.stream().anyMatch(s -> s.contains("junk.json")), warnings.toString());
+
+        List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
+        assertEquals(String.join(",", GridReport.CSV_COLUMNS), csv.get(0));
+        assertEquals(results.size() + 1, csv.size());
+        int statusCol = GridReport.CSV_COLUMNS.indexOf("status"), errCol = GridReport.CSV_COLUMNS.indexOf("test_error");
+        String bpRow = csv.stream().filter(l -> l.startsWith("good__lenet__bp__bn__s1,")).findFirst().orElseThrow();
+        assertEquals("ok", bpRow.split(",")[statusCol]);
+        assertEquals("0.95", bpRow.split(",")[errCol]);
+        String divRow = csv.stream().filter(l -> l.startsWith("good__lenet__usf__none__s1,")).findFirst().orElseThrow();
+        assertEquals("diverged", divRow.split(",")[statusCol]);
+        assertEquals("", divRow.split(",", -1)[errCol], "a diverged cell has no number");
+
+        String md = Files.readString(dir.resolve("results.md"));
+        assertTrue(md.contains("| bp | 2.05 ± 0.07 | 1.00 ± 0.07 |"), md);
+        assertTrue(md.contains("| usf | diverged (2/2 seeds) | 1.05 ± 0.04 |"), md);
+        assertTrue(md.contains("| brsf | diverged (1/2 seeds) |"), "one of two seeds diverged is still marked: " + md);
+        assertTrue(md.contains("| fa | diverged (1/2 seeds) | — |"), md);
+        assertTrue(md.contains("| fa | failed (1/1 seeds) | 2.10 ± 0.14 |"), md);
+        assertTrue(md.contains("DatasetException: good: no such file"), md);
+        assertTrue(md.contains("## Findings"), md);
+        assertTrue(md.contains(Findings.RULE), "the rule is stated");
+        assertTrue(md.contains("**good, lenet: holds**") && md.contains("**bad, lenet: does not hold**"), md);
+        assertEquals(new Findings(Group.of(results)).markdown(), Files.readString(dir.resolve("findings.md")));
+
+        for (String png : List.of("curves-good-lenet.png", "curves-bad-lenet.png", "alignment-good-lenet-bn.png",
+                "alignment-good-lenet-none.png", "alignment-bad-lenet-bn.png")) {
+            Path p = dir.resolve(png);
+            assertTrue(Files.isRegularFile(p), png + " written");
+            byte[] b = Files.readAllBytes(p);
+            assertTrue(b.length > 5000, png + " is a real image (" + b.length + " bytes)");
+            assertEquals((byte) 0x89, b[0]);
+            assertEquals('P', b[1]);
+            assertEquals('N', b[2]);
+            assertEquals('G', b[3]);
+            assertTrue(md.contains("](" + png + ")"), "results.md links " + png);
+        }
+    }
+
+    @Test
+    void emptyRunDirectoryIsAClearError(@TempDir Path dir) {
+        GridFileException e = assertThrows(GridFileException.class, () -> new GridReport(s -> {}).write(dir));
+        assertTrue(e.getMessage().contains("no cell results"), e.getMessage());
+    }
+
+    @Test
+    void groupTextNeverShowsNumbersForDivergence() {
+        Map<String, Group> g = Group.of(List.of(Synthetic.ok(cell("d", "usf", "none", 1), 2.0),
+                Synthetic.diverged(cell("d", "usf", "none", 2))));
+        assertEquals("diverged (1/2 seeds)", g.values().iterator().next().cellText());
+    }
+}
