@@ -4,16 +4,16 @@
 # runs the training-throughput benchmarks of both, interleaved (A B, then B A, REPS times) so that the
 # noise of a shared machine hits both alike, and reports images/s and the ratio ours / PyTorch.
 #
-# Knobs (environment): REPS (3), RUN_SECONDS (6, timed per run), WARMUP_SECONDS (3), MODELS ("lenet mlp"),
+# Knobs (environment): REPS (3), RUN_SECONDS (5, timed per run), WARMUP_SECONDS (2), MODELS ("lenet mlp"),
 # MODES ("bp brsf"), UPDATE (sgd), DATA (synthetic | mnist: the embedded MNIST for us and
 # datasets/mnist for PyTorch), BLAS_ENV (native: run numpy/PyTorch with OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel; inherit: keep them), PROFILE_STEPS (40),
-# OUT (results file), JAVA (java), PY_OMP_WAITS ("PASSIVE default": the PyTorch variants run), NICE (empty; -10 gives both sides priority over other work), QUIET_PCT (15), QUIET_WAIT (90), QUIET_TOTAL (240): see wait_quiet.
+# OUT (results file), JAVA (java), PY_OMP_WAITS ("PASSIVE default": the PyTorch variants run), NICE (empty; -10 gives both sides priority over other work), QUIET_PCT (15), QUIET_WAIT (90), QUIET_TOTAL (120): see wait_quiet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${REPS:-3}
-RUN_SECONDS=${RUN_SECONDS:-6}
-WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+RUN_SECONDS=${RUN_SECONDS:-5}
+WARMUP_SECONDS=${WARMUP_SECONDS:-2}
 MODELS=${MODELS:-"lenet mlp"}
 MODES=${MODES:-"bp brsf"}
 UPDATE=${UPDATE:-sgd}
@@ -70,7 +70,7 @@ echo "{\"meta\":\"start\",\"time\":\"$start\",\"load\":\"$(cut -d' ' -f1-3 /proc
 # QUIET_PCT% over one second, for at most QUIET_WAIT seconds; then it runs anyway and is marked busy.
 QUIET_PCT=${QUIET_PCT:-15}
 QUIET_WAIT=${QUIET_WAIT:-90}
-QUIET_TOTAL=${QUIET_TOTAL:-240}  # all waits together, so a machine that never quiets still ends in time
+QUIET_TOTAL=${QUIET_TOTAL:-120}  # all waits together, so a machine that never quiets still ends in time
 waited_total=0
 busy_pct() {
   local a b
