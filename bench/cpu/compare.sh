@@ -4,7 +4,7 @@
 # runs the training-throughput benchmarks of both, interleaved (A B, then B A, REPS times) so that the
 # noise of a shared machine hits both alike, and reports images/s and the ratio ours / PyTorch.
 #
-# Knobs (environment): REPS (3), RUN_SECONDS (5, timed per run), WARMUP_SECONDS (2), MODELS ("lenet mlp"),
+# Knobs (environment): REPS (3), RUN_SECONDS (5, timed per run), WARMUP_SECONDS (3; the JIT needs 2–3 s), MODELS ("lenet mlp"),
 # MODES ("bp brsf"), UPDATE (sgd), DATA (synthetic | mnist: the embedded MNIST for us and
 # datasets/mnist for PyTorch), BLAS_ENV (native: run numpy/PyTorch with OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel; inherit: keep them), PROFILE_STEPS (40),
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${REPS:-3}
 RUN_SECONDS=${RUN_SECONDS:-5}
-WARMUP_SECONDS=${WARMUP_SECONDS:-2}
+WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 MODELS=${MODELS:-"lenet mlp"}
 MODES=${MODES:-"bp brsf"}
 UPDATE=${UPDATE:-sgd}

@@ -39,7 +39,7 @@ def main(log_path, profile_path, args):
     p("")
     p(f"Made by `bench/cpu/compare.sh{(' ' + args) if args else ''}` "
       f"(REPS={os.environ.get('REPS', '3')}, RUN_SECONDS={os.environ.get('RUN_SECONDS', '5')}, "
-      f"WARMUP_SECONDS={os.environ.get('WARMUP_SECONDS', '2')}, DATA={os.environ.get('DATA', 'synthetic')}, "
+      f"WARMUP_SECONDS={os.environ.get('WARMUP_SECONDS', '3')}, DATA={os.environ.get('DATA', 'synthetic')}, "
       f"BLAS_ENV={os.environ.get('BLAS_ENV', 'native')}, NICE={os.environ.get('NICE') or 'none'}, "
       f"PY_OMP_WAITS={os.environ.get('PY_OMP_WAITS', 'PASSIVE default')}), "
       f"{meta.get('start', {}).get('time', '?')} to {meta.get('end', {}).get('time', '?')}.")
