@@ -21,7 +21,7 @@ case "$mode" in build|--check) ;; *) echo "usage: kernels/build-cuda.sh [--check
 command -v nvcc >/dev/null || { echo "build-cuda: nvcc not on PATH" >&2; exit 2; }
 nvcc_version="$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
 
-FLAGS=(-O3 -std=c++17 --fmad=true -Xptxas -O3 -I "$here" -I "$here/cuda" -I "$here/common")
+FLAGS=(-O3 -std=c++17 -Xptxas -O3 -I "$here" -I "$here/cuda" -I "$here/common")
 PTX_ARCHS=(80 90)
 CUBIN_ARCHS=(80 90)
 
@@ -46,6 +46,10 @@ trap 'rm -rf "$parts"' EXIT
 # Everything for one source; sources build in parallel (one job per core), reports merge in order.
 build_one() {
     local i="$1" src="$2" name="${2%.cu}" arch
+    # The shared bodies (kernels/*.cu) fuse only where they say FMA, exactly as on OpenCL, so both
+    # vendors round alike; the CUDA-only module lets nvcc contract freely.
+    local FLAGS=("${FLAGS[@]}" --fmad=true)
+    [[ "$src" == cuda/* ]] || FLAGS=("${FLAGS[@]:0:${#FLAGS[@]}-1}" --fmad=false)
     mkdir -p "$out/$(dirname "$name")"
     # Compile from inside kernels/ with relative paths so nothing machine-specific enters the output.
     for arch in "${PTX_ARCHS[@]}"; do

@@ -86,13 +86,15 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
             const int m = o / K, n = o - m * K;
             const int c = n / khw, rr = n - c * khw, ky = rr / kw, kx = rr - ky * kw;
             float a = 0.0f, pt = 0.0f;
+            /* walk r = (b, oy, ox) incrementally: no divisions in the loop */
+            int bb = rBegin / P, pix = rBegin - bb * P, oy = pix / outW, ox = pix - oy * outW;
             for (int r = rBegin; r < rEnd; r++) {
-                int bb = r / P, pix = r - bb * P, oy = pix / outW, ox = pix - oy * outW;
                 int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
                 if (iy >= 0 && iy < inH && ix >= 0 && ix < inW)
-                    pt = FMA(conv_masked_grad(dy, y, has_y, (bb * outC + m) * P + pix),
+                    pt = FMA(conv_masked_grad(dy, y, has_y, ((bb * outC + m) * outH + oy) * outW + ox),
                              x[((bb * inC + c) * inH + iy) * inW + ix], pt);
                 if ((r - rBegin + 1) % BLOCK_R == 0) { a += pt; pt = 0.0f; }
+                if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; bb++; } }
             }
             dwOut[o] = a + pt;
         }
@@ -108,18 +110,23 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
             const int bb = n / inHW, p = n - bb * inHW, iy = p / inW, ix = p - iy * inW;
             float sum[TM_WIDE];
             for (int c = 0; c < inC; c++) sum[c] = 0.0f;
-            for (int o = 0; o < outC; o++)
-                for (int ky = 0; ky < kh; ky++) {
-                    int sy = iy + pad - ky;
-                    if (sy < 0 || sy % stride != 0 || sy / stride >= outH) continue;
-                    for (int kx = 0; kx < kw; kx++) {
-                        int sx = ix + pad - kx;
-                        if (sx < 0 || sx % stride != 0 || sx / stride >= outW) continue;
-                        float g = conv_masked_grad(dy, y, has_y, ((bb * outC + o) * outH + sy / stride) * outW + sx / stride);
+            for (int ky = 0; ky < kh; ky++) {
+                int sy = iy + pad - ky;
+                if (sy < 0 || sy % stride != 0 || sy / stride >= outH) continue;
+                for (int kx = 0; kx < kw; kx++) {
+                    int sx = ix + pad - kx;
+                    if (sx < 0 || sx % stride != 0 || sx / stride >= outW) continue;
+                    /* the divisibility test once per (ky, kx), then every output channel */
+                    GLOBAL const float* g0 = dy + (bb * outC * outH + sy / stride) * outW + sx / stride;
+                    GLOBAL const float* y0 = y + (bb * outC * outH + sy / stride) * outW + sx / stride;
+                    for (int o = 0; o < outC; o++) {
+                        float g = g0[o * P];
+                        if (has_y && !(y0[o * P] > 0.0f)) g = 0.0f;
                         LOCAL_PTR const float* v = Bs + o * inC * khw + ky * kw + kx;
                         for (int c = 0; c < inC; c++) sum[c] = FMA(g, v[c * khw], sum[c]);
                     }
                 }
+            }
             for (int c = 0; c < inC; c++) dx[(bb * inC + c) * inHW + p] = sum[c];
         }
     }

@@ -49,8 +49,19 @@
  * (update, standardise, BN's affine map) can match the CPU backend bit for bit; write FMA(a, b, c) where
  * a fused multiply-add is meant (the matrix-product inner loop). OpenCL: `#pragma OPENCL FP_CONTRACT OFF`
  * below; CUDA: compile with -fmad=false (FMA stays fused through fmaf). Build OpenCL with
- * -cl-fp32-correctly-rounded-divide-sqrt (CUDA divides and takes sqrt IEEE-rounded by default). V regeneration (philox.h) contains no contractable a*b+c and uses only exact integer ops,
- * int->float conversion (round to nearest even on all three) and products, so V matches Java bit for bit.
+ * -cl-fp32-correctly-rounded-divide-sqrt (CUDA divides and takes sqrt IEEE-rounded by default).
+ * V regeneration (philox.h) contains no contractable a*b+c and uses only exact integer ops, int->float
+ * conversion (round to nearest even on all three) and products, so V matches Java bit for bit.
+ *
+ * VARIANTS. Besides the kernel named after its op, a file may hold suffixed variants and the op may take
+ * int flags that pick a path inside one kernel; the host (OpenClBackend) chooses, with the thresholds
+ * named there:
+ *   linear_forward_direct, linear_backward_dw_direct, linear_backward_dx_direct: barrier-free or
+ *     nearly so, for CPU devices (pocl), where the 64×64 local-memory tiles run several times slower;
+ *   conv2d_forward `direct`, conv2d_backward `dw_direct` / `dx_direct`: few channels (LeNet) — W or V
+ *     once per group in local memory, one pixel per thread; conv2d_backward splits long weight-gradient
+ *     reductions (`split_r`) and sums the chunks with conv2d_backward_reduce, in order.
+ * The plain kernels are correct for every shape on every device; the variants only go faster.
  */
 #ifndef ASYMBP_VENDOR_H
 #define ASYMBP_VENDOR_H

@@ -17,4 +17,10 @@ public interface BackendProvider {
 
     /** Opens device {@code index} (0-based). */
     Backend open(int index) throws BackendUnavailableException;
+
+    /**
+     * Whether device {@code index} is a real accelerator. {@code --backend auto} passes over devices that
+     * are not (an OpenCL driver running on the host CPU, such as pocl, is far slower than the cpu backend).
+     */
+    default boolean isAccelerator(int index) throws BackendUnavailableException { return true; }
 }

@@ -1,6 +1,5 @@
 package asymbp.backend;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -36,12 +35,16 @@ public final class Backends {
      */
     public static Backend open(String which, int device, Consumer<String> log) throws BackendUnavailableException {
         if (!"auto".equals(which)) return provider(which).open(device);
-        List<String> reasons = new ArrayList<>();
         for (String name : List.of("cuda", "opencl")) {
             try {
-                return provider(name).open(device);
+                BackendProvider p = provider(name);
+                if (!p.isAccelerator(device)) {
+                    log.accept("backend " + name + " device " + device + " runs on the host CPU; the cpu backend is"
+                            + " faster there (name --backend " + name + " to use it anyway)");
+                    continue;
+                }
+                return p.open(device);
             } catch (BackendUnavailableException e) {
-                reasons.add(e.getMessage());
                 log.accept("backend " + name + " unavailable: " + e.getMessage() + " — trying the next");
             }
         }

@@ -65,6 +65,12 @@ final class ClDevices {
         return all.get(index);
     }
 
+    /** GPU or accelerator, as opposed to an OpenCL driver on the host CPU. */
+    static boolean isAccelerator(Entry e) {
+        long type = deviceLong(e.device(), CL_DEVICE_TYPE);
+        return (type & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
+    }
+
     static String platformString(cl_platform_id p, int param) {
         long[] size = new long[1];
         clGetPlatformInfo(p, param, 0, null, size);

@@ -37,6 +37,17 @@ public final class OpenClProvider implements BackendProvider {
         }
     }
 
+    @Override
+    public boolean isAccelerator(int index) throws BackendUnavailableException {
+        try {
+            return ClDevices.isAccelerator(ClDevices.pick(index));
+        } catch (BackendUnavailableException e) {
+            throw e;
+        } catch (LinkageError | RuntimeException e) {
+            throw unavailable(e);
+        }
+    }
+
     static BackendUnavailableException unavailable(Throwable e) {
         String why = e instanceof LinkageError
                 ? "JOCL could not load its native library or the system's OpenCL loader (" + firstLine(e)

@@ -40,11 +40,32 @@ final class Twins implements AutoCloseable {
     interface Side { Buffer of(Twin t); }
     interface Op { void run(Backend b, Side s); }
 
+    private final List<Buffer> floatBases = new ArrayList<>();
+
     private Twin alloc(DType type, int n) {
         Buffer d0 = dev.alloc(type, n + 2L * SKEW), c0 = cpu.alloc(type, n + 2L * SKEW);
         allocs.add(d0);
         allocs.add(c0);
+        if (type == DType.F32) {   // guard elements: NaN, and they must stay NaN (no op writes outside its view)
+            float[] nan = new float[n + 2 * SKEW];
+            java.util.Arrays.fill(nan, Float.NaN);
+            dev.upload(d0, nan);
+            floatBases.add(d0);
+        }
         return new Twin(d0.slice(SKEW, n), c0.slice(SKEW, n), type, n);
+    }
+
+    /** Every F32 view's SKEW guard elements on each side are still NaN on the device. */
+    void assertGuardsIntact() {
+        for (Buffer b : floatBases) {
+            float[] v = new float[(int) b.length()];
+            dev.download(v, b);
+            for (int i = 0; i < SKEW; i++) {
+                int lo = i, hi = v.length - 1 - i;
+                assertTrue(Float.isNaN(v[lo]) && Float.isNaN(v[hi]), () -> "a " + dev.name() + " op wrote outside its view "
+                        + b + ": guard elements " + v[lo] + " / " + v[hi]);
+            }
+        }
     }
 
     Twin in(float[] v) {
@@ -92,6 +113,7 @@ final class Twins implements AutoCloseable {
         op.run(cpu, t -> t == null ? null : t.c);
         dev.sync();
         cpu.sync();
+        assertGuardsIntact();
     }
 
     float[] gaussian(int n, double std) {

@@ -24,7 +24,10 @@ class ScalarPathParityTest {
         try {
             assertTrue(vector.deviceName().contains("Vector API"), vector.deviceName());
             float[] v = op.apply(vector), s = op.apply(scalar);
-            double err = CpuTestSupport.maxRelError(s, v, 1e-3 * Math.max(1e-6, CpuTestSupport.maxAbs(v)));
+            // The two paths sum products in different orders (fused vs separate multiply-add), so an element
+            // that cancels to much less than its terms carries their rounding: elements under 1% of the
+            // largest are held to an absolute 1e-6 of it, the rest to 1e-4 relative.
+            double err = CpuTestSupport.maxRelError(s, v, 1e-2 * Math.max(1e-6, CpuTestSupport.maxAbs(v)));
             assertTrue(err < 1e-4, what + ": scalar and vector paths differ, max rel err " + err);
         } finally {
             vector.close();

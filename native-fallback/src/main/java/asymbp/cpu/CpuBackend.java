@@ -159,10 +159,8 @@ public final class CpuBackend implements Backend {
                 for (int c = 0; c < channels; c++) {
                     int at = yo + (r * channels + c) * spatial;
                     float add = bias == null ? 0f : bias[bo + c];
-                    for (int q = at; q < at + spatial; q++) {
-                        float v = ys[q] + add;
-                        ys[q] = relu && !(v > 0f) ? 0f : v;
-                    }
+                    if (relu) for (int q = at; q < at + spatial; q++) ys[q] = Math.max(ys[q] + add, 0f);
+                    else for (int q = at; q < at + spatial; q++) ys[q] += add;
                 }
         });
     }
