@@ -41,8 +41,12 @@ public final class CudaBackend implements Backend {
 
     private static final int ELEMENTWISE_THREADS = 256;
     private static final int GEMM_THREADS = 256, TILE = 64, BIG_TILE = 128;
-    /** Write V out once per step when the on-the-fly product would regenerate each element this often. */
-    private static final int MATERIALIZE_FACTOR = 4;
+    /**
+     * SPEC §3: V is never stored, so by default every backward product regenerates V in its tile load.
+     * {@code -Dasymbp.cuda.materializeV=K} (a benchmark option) instead writes V to transient scratch
+     * once per product when the tiled product would regenerate each element K or more times.
+     */
+    private static final int MATERIALIZE_FACTOR = Integer.getInteger("asymbp.cuda.materializeV", Integer.MAX_VALUE);
     private static final int RED_THREADS = 256, BN_COLS = 32;
 
     private final CUdevice device;
