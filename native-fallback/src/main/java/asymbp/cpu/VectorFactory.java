@@ -21,7 +21,7 @@ final class VectorFactory implements Kernels.Factory {
 
     @Override
     public PoolKernel pool() {
-        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 && !Boolean.getBoolean("nopool") ? new VectorPoolKernel() : new PoolKernel();
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorPoolKernel() : new PoolKernel();
     }
 
     @Override
