@@ -280,45 +280,10 @@ public final class CpuBackend implements Backend {
         float[] ys = f(y), xs = f(x);
         int[] am = i(argmax);
         int yo = off(y), xo = off(x), ao = off(argmax);
-        par.forRange((int) planes, 1, planes * h * w, (p0, p1, t) -> {
-            for (int pl = p0; pl < p1; pl++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++) {
-                        int first = pl * h * w + oy * k * w + ox * k, out = (pl * oh + oy) * ow + ox;
-                        int best = k == 2 ? firstMaximum2x2(xs, xo, first, w) : -1;
-                        if (best < 0) best = firstMaximum(xs, xo, first, w, k);
-                        ys[yo + out] = xs[xo + best];
-                        am[ao + out] = best;
-                    }
-        });
-    }
-
-    /** Flat index (relative to the view at xo) of the first maximum of a k×k window, row-major, by strict &gt;. */
-    private static int firstMaximum(float[] xs, int xo, int first, int w, int k) {
-        int best = first;
-        float max = xs[xo + first];
-        for (int dy = 0; dy < k; dy++)
-            for (int dx = 0; dx < k; dx++) {
-                int at = first + dy * w + dx;
-                if (xs[xo + at] > max) { max = xs[xo + at]; best = at; }
-            }
-        return best;
-    }
-
-    /**
-     * The same for 2×2 windows without data-dependent branches (random data mispredicts them half the
-     * time, 5× slower): the maximum, then the first position equal to it. −0.0 and +0.0 compare equal, as
-     * under strict &gt;. A NaN would make the maximum NaN; then -1 sends the window to {@link #firstMaximum}.
-     */
-    private static int firstMaximum2x2(float[] xs, int xo, int first, int w) {
-        int i = xo + first;
-        float a = xs[i], b = xs[i + 1], c = xs[i + w], d = xs[i + w + 1];
-        float m = Math.max(Math.max(a, b), Math.max(c, d));
-        int idx = d == m ? first + w + 1 : -1;
-        idx = c == m ? first + w : idx;
-        idx = b == m ? first + 1 : idx;
-        idx = a == m ? first : idx;
-        return idx;
+        PoolKernel pool = kernels.pool;
+        // whole output rows to each chunk (the vector kernel overruns a row's end into the next row)
+        par.forRange((int) (planes * oh), 1, planes * h * w / pool.inputsPerWork(k, w),
+                (r0, r1, t) -> pool.forward(ys, yo, am, ao, xs, xo, h, w, k, oh, ow, r0 * ow, r1 * ow));
     }
 
     @Override

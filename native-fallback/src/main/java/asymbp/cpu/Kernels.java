@@ -17,6 +17,7 @@ final class Kernels {
         Supplier<FeedbackRow> feedback();
         DotKernel dot();
         BatchNormKernels batchNorm();
+        PoolKernel pool();
     }
 
     static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -25,19 +26,21 @@ final class Kernels {
     final Supplier<FeedbackRow> feedback;
     final DotKernel dot;
     final BatchNormKernels batchNorm;
+    final PoolKernel pool;
     final String description;
 
     private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, DotKernel dot, BatchNormKernels batchNorm,
-                    String description) {
+                    PoolKernel pool, String description) {
         this.kernel = kernel;
         this.feedback = feedback;
         this.dot = dot;
         this.batchNorm = batchNorm;
+        this.pool = pool;
         this.description = description;
     }
 
     static Kernels scalar(String why) {
-        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), new BatchNormKernels(), "scalar (" + why + ")");
+        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), new BatchNormKernels(), new PoolKernel(), "scalar (" + why + ")");
     }
 
     /** The fastest kernels this JVM and CPU allow. */
@@ -48,7 +51,7 @@ final class Kernels {
             MicroKernel k = f.kernel();
             if (k == null) return scalar("vectors narrower than 256 bits");
             Supplier<FeedbackRow> p = f.feedback() != null ? f.feedback() : FeedbackRow::new;
-            return new Kernels(k, p, f.dot(), f.batchNorm(), k.describe());
+            return new Kernels(k, p, f.dot(), f.batchNorm(), f.pool(), k.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return scalar("Vector API failed to load: " + e);
         }

@@ -20,6 +20,11 @@ final class VectorFactory implements Kernels.Factory {
     }
 
     @Override
+    public PoolKernel pool() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorPoolKernel() : new PoolKernel();
+    }
+
+    @Override
     public DotKernel dot() {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorDotKernel() : new DotKernel();
     }
