@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * in the sign-based modes a weight within rounding of 0 can take the other sign and flip its V element. Both leave the loss
  * nearly unchanged (LOSS_TOL) and the parameter vector close as a whole (PARAM_NORM_TOL, normwise),
  * but can move single elements by percent. Under Batch Manhattan the share of parameters whose
- * gradient sign differs is bounded (FLIP_SHARE) — BM turns each of those into a move of ±2η.
+ * gradient sign differs is bounded (FLIP_SHARE where |g| is clearly non-zero, FLIP_SHARE_NEAR_ZERO at
+ * |g| ~ 0) — BM turns each of those into a move of ±2η.
  * Measured on pocl vs the cpu backend (2026-11-27, SGD at lr 0.01): step losses ≤ 6e-6, parameters
  * normwise ≤ 1e-3 (mlp usf bm: 79 gradient signs flipped, all at |g| ~ 0), BM runs mostly bit-identical.
  */
@@ -39,7 +40,14 @@ class TrainingConformanceTest {
     static final double LOSS_TOL_FIRST = 1e-5;
     static final double LOSS_TOL = 1e-3;
     static final double PARAM_NORM_TOL = 1e-2;
+    /** Share of parameters whose gradient sign differs while |g| is clearly non-zero. */
     static final double FLIP_SHARE = 1e-2;
+    /**
+     * Share of sign differences at |g| ~ 0. One max-pool window or near-zero weight that resolves the
+     * other way leaves a patch of gradients at ~0 on one backend and tiny elsewhere (seen: 850 of 61 932
+     * in LeNet+BN usf bm, every one at |g| below 1% of the gradient's rms).
+     */
+    static final double FLIP_SHARE_NEAR_ZERO = 5e-2;
     /** |g| at most this fraction of the gradient's rms counts as "~0" in the printed flip statistics. */
     static final double FLIP_NEAR_ZERO = 1e-2;
 
@@ -120,11 +128,16 @@ class TrainingConformanceTest {
                     flips++;
                     if (Math.abs(gb[i]) <= FLIP_NEAR_ZERO * rms) nearZero++;
                 }
-                double share = (double) flips / gb.length;
                 System.out.printf("  %-36s step-loss rel err ≤ %.1e, params (normwise) %.1e, gradient sign flips %d/%d (%d at |g|~0)%n",
                         what, worst, p, flips, gb.length, nearZero);
                 assertTrue(p <= PARAM_NORM_TOL, what + ": parameters differ normwise by " + p + " > " + PARAM_NORM_TOL);
-                if (bm) assertTrue(share <= FLIP_SHARE, what + ": " + flips + " gradient signs differ (share " + share + ")");
+                if (bm) {
+                    double clear = (double) (flips - nearZero) / gb.length, faint = (double) nearZero / gb.length;
+                    assertTrue(clear <= FLIP_SHARE, what + ": " + (flips - nearZero)
+                            + " gradient signs differ where |g| is not ~0 (share " + clear + " > " + FLIP_SHARE + ")");
+                    assertTrue(faint <= FLIP_SHARE_NEAR_ZERO, what + ": " + nearZero
+                            + " gradient signs differ at |g| ~ 0 (share " + faint + " > " + FLIP_SHARE_NEAR_ZERO + ")");
+                }
             }
         }
     }
