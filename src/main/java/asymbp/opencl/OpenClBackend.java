@@ -162,7 +162,8 @@ public final class OpenClBackend implements Backend {
     @Override
     public void free(Buffer buffer) {
         Alloc a = cl(buffer).alloc;
-        if (!a.freed) { a.freed = true; clReleaseMemObject(a.mem); }
+        // Drain the queue first: no enqueued kernel may still reference the memory (cheap; free is rare).
+        if (!a.freed) { a.freed = true; clFinish(queue); clReleaseMemObject(a.mem); }
     }
 
     @Override public void upload(Buffer dst, float[] src) { write(dst, DType.F32, Pointer.to(src), src.length); }
