@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A few real training steps through the engine's Trainer on each device backend next to the CPU
- * backend, same seed and data: LeNet+BN and an MLP, every feedback mode, both updates.
+ * backend, same seed and data: LeNet+BN and an MLP, every feedback mode, both updates. Each step starts
+ * from the oracle's parameters (momentum 0), so the bounds below are per step, not per trajectory.
  *
  * <p>What must agree, and why not more: step 0 sees identical parameters and data, so its loss agrees to
  * rounding (LOSS_TOL_FIRST). After that the two runs are different float computations of one training
@@ -84,7 +85,7 @@ class TrainingConformanceTest {
         boolean bm = update.equals("bm");
         for (String mode : MODES) {
             TrainConfig cfg = TrainConfig.defaults().withModel(model).withBn(model.equals("lenet")).withFeedback(mode)
-                    .withUpdate(update).withLr(bm ? 1e-4 : 0.01).withMomentum(0.9).withWeightDecay(bm ? 0 : 1e-4)
+                    .withUpdate(update).withLr(bm ? 1e-4 : 0.01).withMomentum(0).withWeightDecay(bm ? 0 : 1e-4)
                     .withSeed(seed).withLimit(STEPS * 64).withBatch(64).withQuiet(true);
             String what = backend + " " + model + (cfg.bn() ? "+bn" : "") + " " + mode + " " + update;
             try (Trainer a = new Trainer(dev, mnist, cfg); Trainer b = new Trainer(cpu, mnist, cfg)) {
@@ -93,6 +94,11 @@ class TrainingConformanceTest {
                 double worst = 0;
                 boolean diverged = false;
                 for (int s = 0; s < STEPS && !diverged; s++) {
+                    // Every step starts from the oracle's parameters (momentum 0: no other state carries over),
+                    // so each step is compared on its own; a trajectory lets one rounding-level discrete event
+                    // (a near-tie in max-pool, a weight at ~0 under sign feedback) grow without bound in the
+                    // unstable modes (psf:0.5 without BN). The whole-epoch comparison is MnistDeviceTrainingTest.
+                    if (s > 0) a.setParameters(b.parameters());
                     float la = a.step(), lb = b.step();
                     // Without BN, usf/brsf with SGD may blow up within steps (SPEC §5): both must, at the same step.
                     assertEquals(b.diverged(), a.diverged(), what + ": step " + s + " diverged on one backend only, loss "
