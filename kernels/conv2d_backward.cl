@@ -26,6 +26,7 @@
 #include "common/philox.h"
 #include "common/gemm.h"
 #include "common/reduce.h"
+#include "common/conv.h"
 
 DEVICE_FN float conv_masked_grad(GLOBAL const float* dy, GLOBAL const float* y, int has_y, int i) {
     float g = dy[i];
@@ -180,10 +181,7 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
                 float v = 0.0f;
                 if (n < N && r < R) {
                     int bb = r / P, pix = r - bb * P, oy = pix / outW, ox = pix - oy * outW;
-                    int c = n / khw, rr = n - c * khw, ky = rr / kw, kx = rr - ky * kw;
-                    int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                    if (iy >= 0 && iy < inH && ix >= 0 && ix < inW)
-                        v = x[((bb * inC + c) * inH + iy) * inW + ix];
+                    v = conv_patch(x, bb, oy, ox, n, inC, inH, inW, kh, kw, stride, pad);
                 }
                 Bs[kk * tn + nn] = v;
             }

@@ -8,6 +8,7 @@
  *   r = (c·kh + ky)·kw + kx,  n = (b·outH + oy)·outW + ox.
  */
 #include "common/gemm.h"
+#include "common/conv.h"
 
 KERNEL void conv2d_forward(GLOBAL float* RESTRICT y, int y_off,
                            GLOBAL const float* RESTRICT x, int x_off,
@@ -66,10 +67,7 @@ KERNEL void conv2d_forward(GLOBAL float* RESTRICT y, int y_off,
             float v = 0.0f;
             if (n < N && r < R) {
                 int bb = n / outHW, pix = n - bb * outHW, oy = pix / outW, ox = pix - oy * outW;
-                int c = r / khw, rr = r - c * khw, ky = rr / kw, kx = rr - ky * kw;
-                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                if (iy >= 0 && iy < inH && ix >= 0 && ix < inW)
-                    v = x[((bb * inC + c) * inH + iy) * inW + ix];
+                v = conv_patch(x, bb, oy, ox, r, inC, inH, inW, kh, kw, stride, pad);
             }
             Bs[kk * tn + nn] = v;
         }
