@@ -11,7 +11,10 @@
 #include "emulate.cuh"
 #include "philox_cuda.cuh"
 
-struct StepScalars { int start; int step; int firstStep; float lr; };
+// The first four fields come from the host's plan (one PlannedStep per replay); the halt fields are
+// written on the device by step_guard and stay set for every later replay (divergence is final).
+struct PlannedStep { int start; int step; int firstStep; float lr; };
+struct StepScalars { int start; int step; int firstStep; float lr; int halted; int haltStep; float haltLoss; int pad; };
 
 #define TILE_M 64
 #define TILE_N 64
@@ -792,7 +795,11 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
                                         const StepScalars* dyn) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    if (dyn) { lr = dyn->lr; firstStep = dyn->firstStep; }
+    if (dyn) {
+        if (dyn->halted) return; // the step's loss diverged: the Trainer skips the update
+        lr = dyn->lr;
+        firstStep = dyn->firstStep;
+    }
     float th = params[i], g = grads[i];
     float d = (rule == 1 ? fb_sign(g) : g) + weightDecay * th;
     float v = firstStep ? d : momentum * velocity[i] + d;
@@ -802,19 +809,40 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
 
 // ------------------------------------------------------------------------------ CUDA graph support
 
-// First node of a captured training step: current ← table[*counter], then the counter advances, so a
-// replayed graph walks a host-prepared table of step scalars without any per-step host work.
-extern "C" __global__ void step_scalars_advance(StepScalars* current, const StepScalars* table, int* counter) {
+// First node of a captured training step: current ← table[*counter] (the planned fields only; the
+// halt fields persist), then the counter advances, so a replayed graph walks a host-prepared table of
+// step scalars without any per-step host work.
+extern "C" __global__ void step_scalars_advance(StepScalars* current, const PlannedStep* table, int* counter) {
     if (threadIdx.x == 0 && blockIdx.x == 0) {
         int i = *counter;
-        *current = table[i];
+        PlannedStep p = table[i];
+        current->start = p.start;
+        current->step = p.step;
+        current->firstStep = p.firstStep;
+        current->lr = p.lr;
         *counter = i + 1;
     }
 }
 
-// Last node of a captured step: acc[j] += stats[j], so replays accumulate the loss and error counts
-// of many steps without a host read per step.
-extern "C" __global__ void stats_accumulate(float* acc, const float* stats, int n) {
+// Between the loss and the backward of a captured step: the Trainer's divergence rule on the device.
+// The batch's mean loss stats[0]/batch (the same float division as the host) that is NaN, ±Inf or
+// above `bound` halts the run: apply_update and stats_accumulate then do nothing, in this replay and
+// every later one, and the host reads which step halted and its loss after the replays.
+extern "C" __global__ void step_guard(StepScalars* current, const float* stats, int batch, double bound) {
+    if (threadIdx.x == 0 && blockIdx.x == 0 && !current->halted) {
+        float loss = stats[0] / (float) batch;
+        if (!(isfinite(loss) && (double) loss <= bound)) {
+            current->halted = 1;
+            current->haltStep = current->step;
+            current->haltLoss = loss;
+        }
+    }
+}
+
+// Last node of a captured step: acc[j] += stats[j] unless the run has halted, so replays accumulate
+// the loss and error counts of the steps that updated, without a host read per step.
+extern "C" __global__ void stats_accumulate(float* acc, const float* stats, int n, const StepScalars* current) {
+    if (current && current->halted) return;
     int j = threadIdx.x;
     if (j < n) acc[j] += stats[j];
 }

@@ -97,7 +97,7 @@ static void test_linear(int batch, int in, int out, int mode, bool relu, bool bi
     const float* yy = relu ? y.data() : nullptr;
     auto g = [&](size_t i) { return yy == nullptr ? (double) dy[i] : (yy[i] > 0 ? (double) dy[i] : 0.0); };
     FeedbackArgs f = fbargs(mode, 17);
-    StepScalars dyn = {0, 17, 0, 0.f};
+    StepScalars dyn = {0, 17, 0, 0.f, 0, 0, 0.f, 0};
     auto dx = nan_vec((size_t) batch * in), dw = nan_vec((size_t) out * in), db = nan_vec(out);
     // dx through the device step scalar (graph path): the by-value step is wrong on purpose.
     std::vector<float> vmat = nan_vec(w.size());
@@ -376,7 +376,7 @@ static void test_gather_update() {
     std::vector<float> ms = {0.1f, 0.2f, 0.3f, 2.f, 3.f, 4.f};
     auto x = nan_vec((size_t) batch * F);
     std::vector<int> lo(batch, -1);
-    StepScalars dyn = {26, 0, 0, 0.f};
+    StepScalars dyn = {26, 0, 0, 0.f, 0, 0, 0.f, 0};
     launch((unsigned) ((x.size() + 255) / 256), 1, 1, 256, [&] {
         gather_standardize(x.data(), lo.data(), img.data(), lab.data(), order.data(), ms.data(), 0, batch, F, plane, &dyn);
     });
@@ -396,7 +396,7 @@ static void test_gather_update() {
             auto th = rnd(n), v = rnd(n), g = rnd(n);
             g[3] = 0.f; g[4] = -0.f;
             auto th0 = th, v0 = v;
-            StepScalars ds = {0, 0, first, 0.05f};
+            StepScalars ds = {0, 0, first, 0.05f, 0, 0, 0.f, 0};
             launch((unsigned) ((n + 255) / 256), 1, 1, 256, [&] {
                 apply_update(th.data(), v.data(), g.data(), n, rule, 9.f, 0.9f, 1e-3f, 1 - first, &ds);
             });
@@ -412,19 +412,58 @@ static void test_gather_update() {
             compare((t + " velocity").c_str(), v, vr);
         }
 
-    std::vector<StepScalars> table = {{0, 1, 1, 0.5f}, {64, 2, 0, 0.25f}};
-    StepScalars cur = {-1, -1, -1, -1.f};
+    std::vector<PlannedStep> table = {{0, 1, 1, 0.5f}, {64, 2, 0, 0.25f}};
+    StepScalars cur = {-1, -1, -1, -1.f, 0, 0, 0.f, 0};
     int counter = 0;
     for (int i = 0; i < 2; i++) {
         launch(1, 1, 1, 32, [&] { step_scalars_advance(&cur, table.data(), &counter); });
         bool ok = cur.start == table[i].start && cur.step == table[i].step && cur.firstStep == table[i].firstStep
-                  && cur.lr == table[i].lr && counter == i + 1;
+                  && cur.lr == table[i].lr && counter == i + 1 && cur.halted == 0;
         if (!ok) failures++;
         std::printf("%-4s step_scalars_advance slot %d\n", ok ? "ok" : "FAIL", i);
     }
     std::vector<float> acc = {1.f, 2.f}, st = {0.5f, 3.f};
-    launch(1, 1, 1, 32, [&] { stats_accumulate(acc.data(), st.data(), 2); });
+    launch(1, 1, 1, 32, [&] { stats_accumulate(acc.data(), st.data(), 2, &cur); });
     compare("stats_accumulate", acc, {1.5, 5.0});
+
+    // step_guard: the host rule !(isFinite(loss) && loss <= bound) with loss = stats[0]/batch in float.
+    struct GuardCase { float sum; int batch; double bound; bool halts; };
+    const float inf = INFINITY, nan = __int_as_float(0x7fc00000);
+    GuardCase cases[] = {{230.f, 100, 2.3, false}, {231.f, 100, 2.3, true}, {inf, 64, 1e30, true},
+                         {nan, 64, 1e30, true}, {-inf, 64, 1e30, true}, {147.2f, 64, 2.3, false}};
+    for (const GuardCase& c : cases) {
+        StepScalars g = {0, 41, 0, 0.1f, 0, 0, 0.f, 0};
+        std::vector<float> gs = {c.sum, 0.f};
+        launch(1, 1, 1, 32, [&] { step_guard(&g, gs.data(), c.batch, c.bound); });
+        float loss = c.sum / (float) c.batch;
+        bool ok = g.halted == (c.halts ? 1 : 0) && (!c.halts || (g.haltStep == 41 && std::memcmp(&g.haltLoss, &loss, 4) == 0));
+        if (!ok) failures++;
+        std::printf("%-4s step_guard sum %g batch %d bound %g -> halted %d\n", ok ? "ok" : "FAIL", (double) c.sum, c.batch,
+                    c.bound, g.halted);
+    }
+    // Once halted: the guard keeps the first halt, the advance keeps the flag, update and accumulate do nothing.
+    {
+        StepScalars h = {0, 5, 0, 0.1f, 0, 0, 0.f, 0};
+        std::vector<float> bad = {1e9f, 0.f}, good = {1.f, 0.f};
+        launch(1, 1, 1, 32, [&] { step_guard(&h, bad.data(), 10, 2.3); });
+        h.step = 6;
+        launch(1, 1, 1, 32, [&] { step_guard(&h, good.data(), 10, 2.3); });
+        std::vector<PlannedStep> t2 = {{0, 7, 0, 0.2f}};
+        int c2 = 0;
+        launch(1, 1, 1, 32, [&] { step_scalars_advance(&h, t2.data(), &c2); });
+        long long n = 300;
+        auto th = rnd(n), v = rnd(n), g = rnd(n);
+        auto th0 = th, v0 = v;
+        launch((unsigned) ((n + 255) / 256), 1, 1, 256, [&] {
+            apply_update(th.data(), v.data(), g.data(), n, 0, 9.f, 0.9f, 1e-3f, 0, &h);
+        });
+        std::vector<float> a2 = {1.f, 2.f};
+        launch(1, 1, 1, 32, [&] { stats_accumulate(a2.data(), good.data(), 2, &h); });
+        bool ok = h.halted == 1 && h.haltStep == 5 && h.haltLoss == 1e8f && h.step == 7 && th == th0 && v == v0
+                  && a2[0] == 1.f && a2[1] == 2.f;
+        if (!ok) failures++;
+        std::printf("%-4s halted run: first halt kept, update and accumulate skipped\n", ok ? "ok" : "FAIL");
+    }
 }
 
 // V samples for VCheck.java: "mode step halfNormal index wbits vbits" per line.
