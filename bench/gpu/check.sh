@@ -10,7 +10,7 @@
 # 1. unpacks the jlinked JRE; prints nvidia-smi
 # 2. CUDA tests (probe, artifacts) and the conformance suite on cuda (+ opencl through NVIDIA's ICD
 #    if the driver ships libnvidia-opencl.so.1), with the JUnit console launcher
-# 3. MNIST, LeNet+BN, brsf, 1 epoch on the cuda backend
+# 3. MNIST, LeNet+BN, brsf, 1 epoch on the cuda backend (CUDA-graph steps), then again with eager steps
 # 4. asymbp.cuda.GpuBench (our step times, eager and CUDA graph; BN/update bandwidth) and
 #    bench/gpu/torch_bench.py (PyTorch eager and torch.compile on the same models)
 # 5. the table (bench/gpu/report.py), printed LAST, written to $OUT/gpu-report.md (if OUT is set) and
@@ -88,6 +88,11 @@ timeout 120 "${JAVA[@]}" -jar dist/asymbp.jar train --dataset mnist --model lene
     --epochs 1 --backend cuda --out "$work/mnist-run" > "$work/mnist.txt" 2>&1
 echo "train exit code $?" >> "$work/mnist.txt"
 tail -5 "$work/mnist.txt"
+say "the same run with every step eager (-Dasymbp.cuda.graph=false): what the CUDA graph buys the Trainer"
+timeout 120 "${JAVA[@]}" -Dasymbp.cuda.graph=false -jar dist/asymbp.jar train --dataset mnist --model lenet --feedback brsf --bn \
+    --epochs 1 --backend cuda --out "$work/mnist-eager-run" > "$work/mnist-eager.txt" 2>&1
+echo "train exit code $?" >> "$work/mnist-eager.txt"
+tail -3 "$work/mnist-eager.txt"
 
 # -------------------------------------------------------------------------- 3. benchmarks
 say "GpuBench (Java, cuda backend)"

@@ -86,6 +86,10 @@ def main():
                  f"{s.group(1) if s else '?'} skipped")
     conf_ok = bool(m) and f is not None and f.group(1) == "0"
     te = re.search(r"test error ([0-9.]+)%", mnist)
+    mnist_eager = read(os.path.join(a.dir, "mnist-eager.txt"))
+    te_eager = re.search(r"test error ([0-9.]+)%", mnist_eager)
+    ips = re.search(r"([0-9]+) img/s", mnist)
+    ips_eager = re.search(r"([0-9]+) img/s", mnist_eager)
 
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"# asymbp GPU check, {date}", ""]
@@ -95,6 +99,10 @@ def main():
     out.append(f"- conformance (cuda + opencl via NVIDIA ICD where present): {conf_line} -> {'PASS' if conf_ok else 'FAIL'}")
     out.append(f"- MNIST LeNet+BN brsf, 1 epoch, cuda backend: test error {te.group(1) + '%' if te else 'n/a'}"
                f" -> {'PASS' if te and float(te.group(1)) < 3.0 else 'FAIL'} (target < 3%)")
+    out.append(f"- the same epoch with eager steps (-Dasymbp.cuda.graph=false): test error "
+               f"{te_eager.group(1) + '%' if te_eager else 'n/a'}; Trainer img/s graph {ips.group(1) if ips else 'n/a'} vs eager "
+               f"{ips_eager.group(1) if ips_eager else 'n/a'}"
+               f"{' (' + fmt(float(ips.group(1)) / float(ips_eager.group(1))) + 'x)' if ips and ips_eager and float(ips_eager.group(1)) > 0 else ''}")
     gv = [j.get(f"{mm}_{fb}_graph_vs_eager_maxrel") for mm in ("lenet", "mlp") for fb in ("bp", "brsf")]
     gv = [x for x in gv if x is not None]
     out.append(f"- graph replay vs eager steps, max rel diff of parameters: {fmt(max(gv)) if gv else 'n/a'}")

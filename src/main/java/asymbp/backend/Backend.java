@@ -48,6 +48,16 @@ public interface Backend extends AutoCloseable {
 
     @Override void close();
 
+    /**
+     * Prepares to run many steps of {@code step} (batch size {@code batch}, loss statistics in
+     * {@code stats}, divergence above {@code bound}). Call it after at least one step ran eagerly, so
+     * lazily grown scratch memory exists. The default runs each step eagerly; the CUDA backend
+     * records the step once as a graph and replays it.
+     */
+    default StepReplay replay(TrainStep step, Buffer stats, int batch, double bound) {
+        return new EagerReplay(this, step, stats, batch, bound);
+    }
+
     // ---------------------------------------------------------------- ops
 
     /**

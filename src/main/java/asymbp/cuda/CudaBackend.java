@@ -6,6 +6,8 @@ import asymbp.backend.Buffer;
 import asymbp.backend.ConvShape;
 import asymbp.backend.DType;
 import asymbp.backend.Feedback;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -30,9 +32,10 @@ import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR
  * <p>Ops are asynchronous launches on the stream; {@link #sync} and the downloads wait. Buffer views
  * reach the kernels as base pointer + byte offset, so kernels index from 0.
  *
- * <p>Beyond the {@link Backend} contract: {@link #captureStep} records one training step as a CUDA
- * graph that {@link GraphStep} replays; while capturing, the ops read their step-dependent scalars
- * (batch start, brsf's step, first-step flag, learning rate) from device memory instead of by value.
+ * <p>{@link #replay} records the Trainer's training step once as a CUDA graph that {@link GraphStep}
+ * replays; while capturing, the ops read their step-dependent scalars (batch start, brsf's step,
+ * first-step flag, learning rate) from device memory instead of by value. {@code -Dasymbp.cuda.graph=false}
+ * runs every step eagerly instead (the portable path, for comparison).
  */
 public final class CudaBackend implements Backend {
 
@@ -67,6 +70,10 @@ public final class CudaBackend implements Backend {
     private static final int SCRATCH_CONV = 0, SCRATCH_FEEDBACK = 1, SCRATCH_BN = 2;
     /** Set while a graph capture runs: the device StepScalars the ops read instead of their arguments. */
     private CUdeviceptr captureScalars;
+    /** Bumped whenever a scratch buffer is freed: graphs recorded before then hold stale pointers. */
+    private long scratchGeneration;
+    /** Whether {@link #replay} records CUDA graphs (else the eager default); a test hook besides the property. */
+    boolean useGraphs = !"false".equalsIgnoreCase(System.getProperty("asymbp.cuda.graph", "true"));
     private boolean closed;
     /** Test hooks: force a GEMM tile (64 or 128; 0 = by size) and the materialisation threshold. */
     int forceTile;
@@ -402,18 +409,21 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------------- graph capture
 
     /**
-     * Records {@code enqueueStep} (one steady-state training step: ops only, no sync, download,
-     * upload, alloc or free) as a CUDA graph. The ops capture with their step scalars read from device
-     * memory, so the graph replays with a new batch start, brsf step, first-step flag and learning rate
-     * each time (see {@link GraphStep#plan}). If {@code stats} (the softmax stats buffer, F32 2) is given,
-     * every replay also adds it into an accumulator that {@link GraphStep#takeStats} reads.
+     * Records {@code step} (its two halves enqueue ops only: no sync, download, upload, alloc or free)
+     * as a CUDA graph that replays with each step's batch start, Philox step, first-step flag and
+     * learning rate from a device table, and the divergence test on the device (see {@link GraphStep}).
      * Run at least one step eagerly first so lazily grown scratch memory exists.
      */
-    public GraphStep captureStep(Runnable enqueueStep, Buffer stats) {
+    @Override
+    public StepReplay replay(TrainStep step, Buffer stats, int batch, double bound) {
         ensureOpen();
-        notCapturing("captureStep");
-        return GraphStep.capture(this, enqueueStep, stats);
+        notCapturing("replay");
+        if (!useGraphs) return Backend.super.replay(step, stats, batch, bound);
+        cb(stats, DType.F32, "stats");
+        return GraphStep.capture(this, step, stats, batch, bound, GraphStep.DEFAULT_CAPACITY);
     }
+
+    long scratchGeneration() { return scratchGeneration; }
 
     CUstream stream() { return stream; }
 
@@ -444,6 +454,7 @@ public final class CudaBackend implements Backend {
         if (a instanceof CUdeviceptr p) return Pointer.to(p);
         if (a instanceof Integer i) return Pointer.to(new int[] {i});
         if (a instanceof Float f) return Pointer.to(new float[] {f});
+        if (a instanceof Double d) return Pointer.to(new double[] {d});
         if (a instanceof Long l) return Pointer.to(new long[] {l});
         throw new IllegalArgumentException("unsupported kernel argument " + a);
     }
@@ -463,11 +474,12 @@ public final class CudaBackend implements Backend {
         if (b != null && b.length() >= length) return b;
         if (capturing())
             throw new IllegalStateException("cuda: " + op + " needs more scratch memory during graph capture; "
-                    + "run one step eagerly before captureStep");
+                    + "run one step eagerly before replay()");
         if (b != null) {
             sync();
             check(JCudaDriver.cuMemFree(b.allocation.ptr), "cuMemFree");
             scratch[slot] = null;
+            scratchGeneration++;
         }
         scratch[slot] = (CudaBuffer) alloc(DType.F32, Math.max(length, 1 << 16));
         return scratch[slot];

@@ -5,7 +5,8 @@ import asymbp.backend.BackendUnavailableException;
 import asymbp.backend.Backends;
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
-import asymbp.backend.Feedback;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
 import asymbp.model.FeedbackSpec;
 import asymbp.model.Net;
@@ -161,7 +162,7 @@ public final class GpuBench {
     // ------------------------------------------------------------------------- training steps
 
     /** One model's step: everything the Trainer allocates, on a synthetic uint8 dataset. */
-    private final class Step implements AutoCloseable {
+    private final class Step implements TrainStep, AutoCloseable {
         final Net net;
         final Net.Workspace ws;
         final Buffer images, labels, order, meanInvStd, batchLabels, stats, params, grads, velocity, state;
@@ -210,15 +211,24 @@ public final class GpuBench {
             be.fill(velocity, 0f);
         }
 
-        /** Enqueues one training step (no host reads): the unit that is captured as a graph. */
-        void enqueue(int stepIndex, long t, float lr, boolean first) {
-            int start = (stepIndex % (n / batch)) * batch;
+        int startOf(int stepIndex) { return (stepIndex % (n / batch)) * batch; }
+
+        /** Enqueues one training step (no host reads), eagerly. */
+        void enqueue(int stepIndex, int t, float lr, boolean first) {
+            forwardLoss(startOf(stepIndex));
+            backwardUpdate(t, lr, first);
+        }
+
+        @Override public void forwardLoss(int start) {
             be.gatherStandardize(ws.input(batch), batchLabels, images, labels, order, meanInvStd, start, batch, features, plane);
             net.forward(be, ws, params, state, batch, true);
             be.softmaxCrossEntropy(ws.dlogits(batch), stats, ws.logits(batch), batchLabels, batch, 10);
+        }
+
+        @Override public void backwardUpdate(int t, float lr, boolean first) {
             int last = net.weightLayers().size() - 1;
             net.backward(be, ws, params, grads, batch,
-                    layer -> fb.forLayer(seed, layer, (int) t, layer == last, initStd[layer]), false);
+                    layer -> fb.forLayer(seed, layer, t, layer == last, initStd[layer]), false);
             be.applyUpdate(params, velocity, grads, UpdateRule.SGD, lr, 0.9f, 1e-4f, first);
         }
 
@@ -247,11 +257,14 @@ public final class GpuBench {
             float[] eager = s.download(s.params, s.net.params().size());
             s.reset();
             s.enqueue(0, 0, lr, true);
-            GraphStep g = be.captureStep(() -> s.enqueue(999, 999, 123f, false), s.stats);
+            // No divergence bound here (synthetic labels): every replay updates.
+            StepReplay g = be.replay(s, s.stats, batch, Double.MAX_VALUE);
+            if (!(g instanceof GraphStep)) throw new IllegalStateException("GpuBench: the cuda backend did not record a graph");
             int[] starts = new int[check];
-            for (int i = 0; i < check; i++) starts[i] = ((i + 1) % (s.n / batch)) * batch;
+            for (int i = 0; i < check; i++) starts[i] = s.startOf(i + 1);
             g.plan(starts, 1, lr, false);
             for (int i = 0; i < check; i++) g.launch();
+            g.finish();
             float[] replay = s.download(s.params, s.net.params().size());
             double maxRel = 0;
             for (int i = 0; i < eager.length; i++) {
@@ -273,7 +286,7 @@ public final class GpuBench {
 
             // Graph replay.
             int[] all = new int[steps + warm];
-            for (int i = 0; i < all.length; i++) all[i] = (i % (s.n / batch)) * batch;
+            for (int i = 0; i < all.length; i++) all[i] = s.startOf(i);
             g.plan(all, 100, lr, false);
             for (int i = 0; i < warm; i++) g.launch();
             be.sync();
@@ -281,8 +294,8 @@ public final class GpuBench {
             for (int i = 0; i < steps; i++) g.launch();
             be.sync();
             put(k + "_graph_ms", (System.nanoTime() - t0) * 1e-6 / steps);
-            float[] st = g.takeStats();
-            put(k + "_mean_loss", st[0] / ((double) (steps + warm) * batch));
+            StepReplay.Outcome st = g.finish();
+            put(k + "_mean_loss", st.lossSum() / ((double) st.updated() * batch));
             g.close();
         }
     }

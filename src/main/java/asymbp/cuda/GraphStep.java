@@ -2,6 +2,8 @@ package asymbp.cuda;
 
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
@@ -11,62 +13,77 @@ import jcuda.driver.JCudaDriver;
 import static asymbp.cuda.CudaDriver.check;
 
 /**
- * One steady-state training step recorded as a CUDA graph and replayed with a single cuGraphLaunch.
+ * The CUDA {@link StepReplay}: one steady-state training step recorded as a CUDA graph and replayed
+ * with a single cuGraphLaunch per step.
  *
  * <p>Kernel arguments are frozen at capture, so everything that changes from step to step lives in
- * device memory: a table of {@code StepScalars {start, step, firstStep, lr}} written by {@link #plan}
- * (e.g. once per epoch), a counter, and the "current" slot the captured ops read. The graph's first
- * node copies table[counter] into the current slot and advances the counter; so a replay needs no host
- * work beyond the launch, and the host can queue many steps ahead.
- *
- * <p>Usage (by the Trainer when the backend is CUDA):
+ * device memory, in one control buffer of ints:
  * <pre>
- *   trainer.step();                                 // step 0 eagerly (first step, grows scratch memory)
- *   GraphStep g = cuda.captureStep(() -&gt; enqueue(...), stats);   // ops only: no sync/download/upload
- *   g.plan(starts, firstStepIndex, lr, false);      // the epoch's batch starts, its first Philox step
- *   for (int i = 0; i &lt; starts.length; i++) g.launch();
- *   float[] s = g.takeStats();                      // summed loss and error count of those steps
+ *   [0]      counter: the next table slot
+ *   [4..12)  current StepScalars {start, step, firstStep, lr, halted, haltStep, haltLoss, pad}
+ *   [12..)   table of PlannedStep {start, step, firstStep, lr}, written by {@link #plan}
  * </pre>
- * Capture does not run the step: it only records it.
+ * The graph is: step_scalars_advance (current ← table[counter++], the halt fields kept) → the step's
+ * forward and loss → step_guard (the Trainer's divergence rule; sets halted) → backward and update
+ * (apply_update does nothing once halted) → stats_accumulate (adds the step's loss statistics unless
+ * halted). The ops read their step scalars from the current slot while captured (see
+ * {@link CudaBackend#beginCapture}); a replay needs no host work beyond the launch, and the host
+ * reads the sums and the halt fields once per plan, in {@link #finish}.
+ *
+ * <p>The graph holds raw pointers, including the backend's scratch buffers. When the backend grows a
+ * scratch buffer (e.g. an evaluation pass with a larger batch), it frees the old one: {@link #plan}
+ * sees the backend's scratch generation change and records the graph again.
  */
-public final class GraphStep implements AutoCloseable {
+public final class GraphStep implements StepReplay {
 
-    /** Ints per StepScalars slot (start, step, firstStep, lr as float bits). */
-    private static final int SLOT = 4;
-    /** Layout of the control buffer: [counter, pad×3][current slot][table...]. */
-    private static final int CURRENT = 4, TABLE = 8;
+    /** Ints per table slot (PlannedStep) and per current slot (StepScalars). */
+    private static final int PLANNED = 4, SCALARS = 8;
+    private static final int CURRENT = 4, TABLE = CURRENT + SCALARS;
+    private static final int HALTED = CURRENT + 4, HALT_STEP = CURRENT + 5, HALT_LOSS = CURRENT + 6;
+
+    /** Default table capacity: the most steps one {@link #plan} can hold (16 bytes each). */
+    public static final int DEFAULT_CAPACITY = 1 << 16;
 
     private final CudaBackend backend;
+    private final TrainStep step;
+    private final Buffer stats;
+    private final int batch;
+    private final double bound;
     private final Buffer control;
     private final Buffer statsAcc;
     private final int capacity;
     private CUgraph graph;
     private CUgraphExec exec;
-    private int planned, launched;
+    private long scratchGeneration;
+    private int planned, launched, planFirstStep;
 
-    private GraphStep(CudaBackend backend, Buffer control, Buffer statsAcc, int capacity) {
+    private GraphStep(CudaBackend backend, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
         this.backend = backend;
-        this.control = control;
-        this.statsAcc = statsAcc;
+        this.step = step;
+        this.stats = stats;
+        this.batch = batch;
+        this.bound = bound;
         this.capacity = capacity;
-    }
-
-    /** Default table capacity: the most steps one {@link #plan} can hold (16 bytes each). */
-    public static final int DEFAULT_CAPACITY = 1 << 16;
-
-    static GraphStep capture(CudaBackend be, Runnable enqueueStep, Buffer stats) {
-        return capture(be, enqueueStep, stats, DEFAULT_CAPACITY);
-    }
-
-    static GraphStep capture(CudaBackend be, Runnable enqueueStep, Buffer stats, int capacity) {
-        Buffer control = be.alloc(DType.I32, TABLE + (long) SLOT * capacity);
-        Buffer acc = stats == null ? null : be.alloc(DType.F32, 2);
-        GraphStep g = new GraphStep(be, control, acc, capacity);
+        this.control = backend.alloc(DType.I32, TABLE + (long) PLANNED * capacity);
+        Buffer acc = null;
         try {
-            be.upload(control.slice(0, TABLE), new int[TABLE]);
-            if (acc != null) be.fill(acc, 0f);
+            acc = backend.alloc(DType.F32, 2);
+        } catch (RuntimeException e) {
+            backend.free(control);
+            throw e;
+        }
+        this.statsAcc = acc;
+    }
+
+    /** Records {@code step} (nothing runs yet); see {@link CudaBackend#replay}. */
+    static GraphStep capture(CudaBackend be, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
+        if (batch < 1) throw new IllegalArgumentException("GraphStep: batch " + batch);
+        GraphStep g = new GraphStep(be, step, stats, batch, bound, capacity);
+        try {
+            be.upload(g.control.slice(0, TABLE), new int[TABLE]);
+            be.fill(g.statsAcc, 0f);
             be.sync();
-            g.record(enqueueStep, stats);
+            g.record();
             return g;
         } catch (RuntimeException | Error e) {
             g.close();
@@ -74,13 +91,15 @@ public final class GraphStep implements AutoCloseable {
         }
     }
 
-    private void record(Runnable enqueueStep, Buffer stats) {
-        CudaBuffer c = (CudaBuffer) control;
-        CUdeviceptr counter = c.ptr();
-        CUdeviceptr current = ((CudaBuffer) control.slice(CURRENT, SLOT)).ptr();
-        CUdeviceptr table = ((CudaBuffer) control.slice(TABLE, (long) SLOT * capacity)).ptr();
-        backend.function("step_scalars_advance"); // resolve outside the capture
-        backend.function("stats_accumulate");
+    private void record() {
+        destroyGraph();
+        CUdeviceptr counter = ((CudaBuffer) control).ptr();
+        CUdeviceptr current = ((CudaBuffer) control.slice(CURRENT, SCALARS)).ptr();
+        CUdeviceptr table = ((CudaBuffer) control.slice(TABLE, (long) PLANNED * capacity)).ptr();
+        CUdeviceptr statsPtr = ((CudaBuffer) stats).ptr(), accPtr = ((CudaBuffer) statsAcc).ptr();
+        for (String k : new String[] {"step_scalars_advance", "step_guard", "stats_accumulate"})
+            backend.function(k); // resolve outside the capture
+        scratchGeneration = backend.scratchGeneration();
         check(JCudaDriver.cuStreamBeginCapture(backend.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
                 "cuStreamBeginCapture");
         CUgraph captured = new CUgraph();
@@ -89,12 +108,14 @@ public final class GraphStep implements AutoCloseable {
             backend.launch("step_scalars_advance", 1, 1, 1, 32, current, table, counter);
             backend.beginCapture(current);
             try {
-                enqueueStep.run();
+                // Placeholder scalars: captured ops read the real ones from `current`.
+                step.forwardLoss(0);
+                backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, bound);
+                step.backwardUpdate(0, 0f, false);
             } finally {
                 backend.endCapture();
             }
-            if (stats != null)
-                backend.launch("stats_accumulate", 1, 1, 1, 32, ((CudaBuffer) statsAcc).ptr(), ((CudaBuffer) stats).ptr(), 2);
+            backend.launch("stats_accumulate", 1, 1, 1, 32, accPtr, statsPtr, 2, current);
         } catch (RuntimeException | Error e) {
             failure = e;
         } finally {
@@ -107,35 +128,32 @@ public final class GraphStep implements AutoCloseable {
             throw (Error) failure;
         }
         graph = captured;
-        exec = new CUgraphExec();
-        check(JCudaDriver.cuGraphInstantiate(exec, graph, 0L), "cuGraphInstantiate");
+        CUgraphExec e = new CUgraphExec();
+        check(JCudaDriver.cuGraphInstantiate(e, graph, 0L), "cuGraphInstantiate");
+        exec = e;
     }
 
-    /**
-     * Prepares the next {@code batchStarts.length} replays: replay i gathers the batch starting at
-     * {@code batchStarts[i]}, uses Philox step {@code firstStep + i} (brsf's M_t) and learning rate
-     * {@code lr}; only replay 0 may be flagged as the run's first step (momentum buffer ← d).
-     * Waits for earlier replays (the table is overwritten).
-     */
-    public void plan(int[] batchStarts, int firstStep, float lr, boolean firstIsFirstStep) {
+    @Override public void plan(int[] batchStarts, int firstStep, float lr, boolean firstIsFirstStep) {
         if (batchStarts.length > capacity)
             throw new IllegalArgumentException("GraphStep.plan: " + batchStarts.length + " steps exceed the capacity " + capacity);
-        int[] t = new int[TABLE + SLOT * batchStarts.length];
+        int[] t = new int[PLANNED * batchStarts.length];
         for (int i = 0; i < batchStarts.length; i++) {
-            int o = TABLE + SLOT * i;
+            int o = PLANNED * i;
             t[o] = batchStarts[i];
             t[o + 1] = firstStep + i;
             t[o + 2] = i == 0 && firstIsFirstStep ? 1 : 0;
             t[o + 3] = Float.floatToRawIntBits(lr);
         }
-        backend.sync();
-        backend.upload(control.slice(0, t.length), t);
+        backend.sync(); // earlier replays read the table
+        if (backend.scratchGeneration() != scratchGeneration) record();
+        backend.upload(control.slice(0, 1), new int[1]); // counter; the current slot (halt fields) stays
+        if (t.length > 0) backend.upload(control.slice(TABLE, t.length), t);
         planned = batchStarts.length;
+        planFirstStep = firstStep;
         launched = 0;
     }
 
-    /** Replays the step once with the next planned scalars (asynchronous). */
-    public void launch() {
+    @Override public void launch() {
         if (launched >= planned)
             throw new IllegalStateException("GraphStep.launch: all " + planned + " planned steps were launched; call plan() first");
         check(JCudaDriver.cuGraphLaunch(exec, backend.stream()), "cuGraphLaunch");
@@ -145,24 +163,31 @@ public final class GraphStep implements AutoCloseable {
     /** Replays left in the current plan. */
     public int remaining() { return planned - launched; }
 
-    /** Summed {loss, wrong} over the replays since the last call (waits for them), then resets. */
-    public float[] takeStats() {
-        if (statsAcc == null) throw new IllegalStateException("GraphStep.takeStats: captured without a stats buffer");
+    @Override public Outcome finish() {
+        int[] c = new int[TABLE];
         float[] s = new float[2];
+        backend.download(c, control.slice(0, TABLE));
         backend.download(s, statsAcc);
         backend.fill(statsAcc, 0f);
-        return s;
+        boolean halted = c[HALTED] != 0;
+        int updated = launched;
+        if (halted) updated = Math.max(0, Math.min(launched, c[HALT_STEP] - planFirstStep));
+        return new Outcome(s[0], s[1], updated, halted, c[HALT_STEP], Float.intBitsToFloat(c[HALT_LOSS]));
+    }
+
+    private void destroyGraph() {
+        if (exec != null) JCudaDriver.cuGraphExecDestroy(exec);
+        if (graph != null) JCudaDriver.cuGraphDestroy(graph);
+        exec = null;
+        graph = null;
     }
 
     @Override public void close() {
         try {
-            if (exec != null) JCudaDriver.cuGraphExecDestroy(exec);
-            if (graph != null) JCudaDriver.cuGraphDestroy(graph);
+            destroyGraph();
         } finally {
-            exec = null;
-            graph = null;
             backend.free(control);
-            if (statsAcc != null) backend.free(statsAcc);
+            backend.free(statsAcc);
         }
     }
 }

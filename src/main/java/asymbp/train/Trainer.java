@@ -4,6 +4,8 @@ import asymbp.backend.Backend;
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
 import asymbp.backend.Feedback;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
 import asymbp.data.Dataset;
 import asymbp.io.Json;
@@ -29,7 +31,13 @@ import java.util.function.Consumer;
  * Trains one network on one backend (the orchestration layer). The dataset is uploaded once as bytes;
  * each epoch's seeded order (Fisher–Yates over Philox, step = epoch) is uploaded once per epoch; per
  * step the device gathers and standardises the batch, runs forward, loss, the asymmetric backward and
- * one update over the flat parameter buffer, and the host reads back only the two loss statistics.
+ * one update over the flat parameter buffer.
+ *
+ * <p>Epochs run their full batches through the backend's {@link StepReplay} in chunks: on cpu and
+ * opencl each step still reads back its two loss statistics (the divergence test before the update);
+ * on cuda the step is a CUDA graph replayed with its scalars and that test in device memory, so the
+ * host reads once per chunk. The run's first step, the first after a resume and a partial last batch
+ * run eagerly ({@link #step}), with the same ops.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -61,6 +69,12 @@ public final class Trainer implements AutoCloseable {
     private final List<EpochRecord> history = new ArrayList<>();
     private Consumer<String> log = System.out::println;
     private boolean closed;
+    /** Steps per {@link StepReplay} plan: the host waits (and the progress bar moves) once per chunk. */
+    static final int REPLAY_CHUNK = 64;
+    private final TrainStep trainStep = new FullBatchStep();
+    private StepReplay replay;
+    private boolean replayEnabled = true;
+    private long eagerSteps, replayedSteps;
 
     public Trainer(Backend backend, Dataset dataset, TrainConfig config) {
         config.validate();
@@ -140,9 +154,18 @@ public final class Trainer implements AutoCloseable {
     public int epochsDone() { return stepInEpoch >= stepsPerEpoch ? epoch + 1 : epoch; }
     public boolean diverged() { return diverged; }
     public long divergedStep() { return divergedStep; }
+    public float divergedLoss() { return divergedLoss; }
     public double divergeBound() { return bound; }
     public List<EpochRecord> history() { return List.copyOf(history); }
     public void setLog(Consumer<String> log) { this.log = log; }
+    /** Whether {@link #trainEpoch} may use the backend's {@link StepReplay} (default true); false runs every step eagerly. */
+    public void setReplay(boolean enabled) {
+        replayEnabled = enabled;
+        closeReplay();
+    }
+    /** Steps run eagerly / through the backend's StepReplay by this Trainer (diagnostics, tests). */
+    public long eagerSteps() { return eagerSteps; }
+    public long replayedSteps() { return replayedSteps; }
 
     public float[] parameters() { return download(params, net.params().size()); }
     public float[] velocity() { return download(velocity, net.params().size()); }
@@ -196,16 +219,32 @@ public final class Trainer implements AutoCloseable {
         return Math.min(b, trainN - stepIndex * b);
     }
 
+    private int fullBatch() { return Math.min(cfg.batch(), trainN); }
+
     /** Loads batch {@code stepIndex} of the current order, runs forward and the loss; returns the batch size. */
     private int forwardLoss(int stepIndex, boolean training) {
         int b = batchAt(stepIndex);
-        int start = stepIndex * Math.min(cfg.batch(), trainN);
+        enqueueForwardLoss(stepIndex * fullBatch(), b, training);
+        be.download(statsHost, stats);
+        return b;
+    }
+
+    private void enqueueForwardLoss(int start, int b, boolean training) {
         be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), images, labels, order, meanInvStd,
                 start, b, data.features(), data.plane());
         net.forward(be, ws, params, state, b, training);
         be.softmaxCrossEntropy(ws.dlogits(b), stats, ws.logits(b), batchLabels.slice(0, b), b, data.classes());
-        be.download(statsHost, stats);
-        return b;
+    }
+
+    private void enqueueBackwardUpdate(int b, int t, float lr, boolean firstStep) {
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
+        be.applyUpdate(params, velocity, grads, rule, lr, (float) cfg.momentum(), (float) cfg.weightDecay(), firstStep);
+    }
+
+    /** A training step on a full batch, as the backend's StepReplay runs it. */
+    private final class FullBatchStep implements TrainStep {
+        @Override public void forwardLoss(int start) { enqueueForwardLoss(start, fullBatch(), true); }
+        @Override public void backwardUpdate(int t, float lr, boolean firstStep) { enqueueBackwardUpdate(fullBatch(), t, lr, firstStep); }
     }
 
     /** The feedback of weight layer {@code layer} at global step {@code t}. */
@@ -229,16 +268,57 @@ public final class Trainer implements AutoCloseable {
             divergedLoss = loss;
             return loss;
         }
-        final long t = step;
-        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
-        be.applyUpdate(params, velocity, grads, rule, (float) cfg.lrAt(epoch), (float) cfg.momentum(),
-                (float) cfg.weightDecay(), step == 0);
+        enqueueBackwardUpdate(b, (int) step, (float) cfg.lrAt(epoch), step == 0);
         epochLoss += statsHost[0];
         epochWrong += statsHost[1];
         epochImages += b;
         stepInEpoch++;
         step++;
+        eagerSteps++;
         return loss;
+    }
+
+    /**
+     * How many of the next steps {@link #replayChunk} may run: up to {@link #REPLAY_CHUNK} full-batch
+     * steps of the current epoch; 0 when replay is off, when no step ran eagerly yet in this Trainer
+     * (the first one sizes the backend's scratch memory) or when the next batch is partial.
+     */
+    private int replayable() {
+        if (!replayEnabled || eagerSteps == 0) return 0;
+        int fb = fullBatch(), full = 0;
+        while (stepInEpoch + full < stepsPerEpoch && full < REPLAY_CHUNK && batchAt(stepInEpoch + full) == fb) full++;
+        return full;
+    }
+
+    /** {@code full} full-batch steps through the backend's StepReplay; returns their mean loss (or the diverged loss). */
+    private float replayChunk(int full) {
+        int fb = fullBatch();
+        if (replay == null) replay = be.replay(trainStep, stats, fb, bound);
+        int[] starts = new int[full];
+        for (int i = 0; i < full; i++) starts[i] = (stepInEpoch + i) * fb;
+        replay.plan(starts, (int) step, (float) cfg.lrAt(epoch), step == 0);
+        for (int i = 0; i < full; i++) replay.launch();
+        StepReplay.Outcome o = replay.finish();
+        epochLoss += o.lossSum();
+        epochWrong += o.wrongSum();
+        epochImages += (long) o.updated() * fb;
+        stepInEpoch += o.updated();
+        step += o.updated();
+        replayedSteps += o.updated();
+        if (o.halted()) {
+            diverged = true;
+            divergedStep = o.haltStep();
+            divergedLoss = o.haltLoss();
+            return o.haltLoss();
+        }
+        return (float) (o.lossSum() / Math.max(1L, (long) o.updated() * fb));
+    }
+
+    private void closeReplay() {
+        if (replay != null) {
+            replay.close();
+            replay = null;
+        }
     }
 
     /** Runs the rest of the current epoch (or the next one); stops early on divergence. */
@@ -255,7 +335,8 @@ public final class Trainer implements AutoCloseable {
                 .setUpdateIntervalMillis(250).build() : null;
         try {
             while (stepInEpoch < stepsPerEpoch && !diverged) {
-                float loss = step();
+                int n = replayable();
+                float loss = n > 0 ? replayChunk(n) : step();
                 if (bar != null) {
                     bar.stepTo(stepInEpoch);
                     bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
@@ -380,6 +461,8 @@ public final class Trainer implements AutoCloseable {
         if (c.params().length != net.params().size() || c.velocity().length != net.params().size()
                 || c.state().length != net.state().size())
             throw new IllegalArgumentException("--resume: checkpoint sizes do not match the model");
+        closeReplay();
+        eagerSteps = 0; // the first step after a resume runs eagerly again
         be.upload(params, c.params());
         be.upload(velocity, c.velocity());
         be.upload(state, padState(c.state()));
@@ -473,6 +556,7 @@ public final class Trainer implements AutoCloseable {
     @Override public void close() {
         if (closed) return;
         closed = true;
+        closeReplay();
         ws.close();
         for (Buffer b : new Buffer[] {images, labels, testImages, testLabels, meanInvStd, order, testOrder,
                 batchLabels, stats, params, grads, velocity, state, stateBackup})

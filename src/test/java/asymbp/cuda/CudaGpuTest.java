@@ -167,16 +167,28 @@ class CudaGpuTest {
         java.util.function.IntFunction<Feedback> fb = t -> new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 0, t);
         // One step: gather batch i, linear, loss, brsf backward (dx too, to exercise V), update.
         Buffer dx = be.alloc(DType.F32, (long) batch * feat);
-        java.util.function.BiConsumer<Integer, float[]> step = (i, lrFirst) -> {
-            be.gatherStandardize(x, bl, images, labels, ord, ms, (i % 3) * batch, batch, feat, feat);
-            be.linearForward(logits, x, params, null, batch, feat, classes, false);
-            be.softmaxCrossEntropy(dl, stats, logits, bl, batch, classes);
-            be.linearBackward(dx, grads, null, dl, null, x, params, fb.apply(i), batch, feat, classes);
-            be.applyUpdate(params, vel, grads, UpdateRule.SGD, lrFirst[0], 0.9f, 1e-3f, lrFirst[1] != 0f);
+        // One step: gather the batch at `start`, linear, loss, brsf backward (dx too, to exercise V), update.
+        asymbp.backend.TrainStep step = new asymbp.backend.TrainStep() {
+            @Override public void forwardLoss(int start) {
+                be.gatherStandardize(x, bl, images, labels, ord, ms, start, batch, feat, feat);
+                be.linearForward(logits, x, params, null, batch, feat, classes, false);
+                be.softmaxCrossEntropy(dl, stats, logits, bl, batch, classes);
+            }
+            @Override public void backwardUpdate(int t, float lr, boolean first) {
+                be.linearBackward(dx, grads, null, dl, null, x, params, fb.apply(t), batch, feat, classes);
+                be.applyUpdate(params, vel, grads, UpdateRule.SGD, lr, 0.9f, 1e-3f, first);
+            }
         };
+        int[] startOf = {0, batch, 2 * batch, 0};
+        float[] lossSum = new float[1], host = new float[2];
         be.upload(params, p0);
         be.fill(vel, 0f);
-        for (int i = 0; i < steps; i++) step.accept(i, new float[] {i < 2 ? 0.1f : 0.05f, i == 0 ? 1f : 0f});
+        for (int i = 0; i < steps; i++) {
+            step.forwardLoss(startOf[i]);
+            be.download(host, stats);
+            lossSum[0] += host[0];
+            step.backwardUpdate(i, i < 2 ? 0.1f : 0.05f, i == 0);
+        }
         float[] eager = new float[classes * feat], eagerVel = new float[classes * feat], eagerDx = new float[batch * feat];
         be.download(eager, params);
         be.download(eagerVel, vel);
@@ -185,17 +197,22 @@ class CudaGpuTest {
         be.upload(params, p0);
         be.fill(vel, 0f);
         be.fill(dx, Float.NaN);
-        // Capture with deliberately wrong scalars: the replay must take them from the plan.
-        try (GraphStep g = be.captureStep(() -> step.accept(7, new float[] {99f, 0f}), stats)) {
+        // The capture calls the step with placeholder scalars: the replay must take them from the plan.
+        try (asymbp.backend.StepReplay g = be.replay(step, stats, batch, Double.MAX_VALUE)) {
+            assertTrue(g instanceof GraphStep, "the cuda backend should record a graph, got " + g.getClass().getSimpleName());
             g.plan(new int[] {0, batch}, 0, 0.1f, true);
             g.launch();
             g.launch();
+            assertThrows(IllegalStateException.class, g::launch, "launch past the plan");
+            asymbp.backend.StepReplay.Outcome o1 = g.finish();
             g.plan(new int[] {2 * batch, 0}, 2, 0.05f, false);
             g.launch();
             g.launch();
-            assertThrows(IllegalStateException.class, g::launch, "launch past the plan");
-            float[] s = g.takeStats();
-            assertTrue(s[0] > 0 && Float.isFinite(s[0]), "accumulated loss " + s[0]);
+            asymbp.backend.StepReplay.Outcome o2 = g.finish();
+            assertEquals(2, o1.updated());
+            assertEquals(2, o2.updated());
+            assertTrue(!o1.halted() && !o2.halted());
+            assertEquals(lossSum[0], (float) (o1.lossSum() + o2.lossSum()), 1e-5f * Math.abs(lossSum[0]), "accumulated loss");
         }
         float[] replay = new float[classes * feat], replayVel = new float[classes * feat], replayDx = new float[batch * feat];
         be.download(replay, params);
@@ -211,8 +228,12 @@ class CudaGpuTest {
     void captureRefusesHostWorkAndRecovers() {
         requireGpu();
         CudaBackend be = cubin;
-        Buffer a = be.alloc(DType.F32, 16);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.captureStep(be::sync, null));
+        Buffer a = be.alloc(DType.F32, 16), stats = be.alloc(DType.F32, 2);
+        asymbp.backend.TrainStep syncs = new asymbp.backend.TrainStep() {
+            @Override public void forwardLoss(int start) { be.sync(); }
+            @Override public void backwardUpdate(int t, float lr, boolean first) {}
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.replay(syncs, stats, 4, 10.0));
         assertTrue(e.getMessage().contains("not allowed inside a captured training step"), e.getMessage());
         be.fill(a, 2f); // the stream left capture mode: ordinary work runs again
         float[] h = new float[16];
@@ -220,5 +241,76 @@ class CudaGpuTest {
         assertEquals(2f, h[15]);
         assertThrows(IllegalArgumentException.class, () -> be.download(new float[17], a));
         be.free(a);
+        be.free(stats);
+    }
+
+    /** Trains with the Trainer on cuda with graphs on or off; parameters, momentum, BN state, steps, diverged step. */
+    private static Object[] trainOnCuda(asymbp.train.TrainConfig cfg, boolean graphs, int epochs, Runnable betweenEpochs) {
+        boolean was = cubin.useGraphs;
+        cubin.useGraphs = graphs;
+        asymbp.data.Dataset data = asymbp.data.Datasets.load("mnist").limitTrain(1000);
+        try (asymbp.train.Trainer t = new asymbp.train.Trainer(cubin, data, cfg)) {
+            double[] loss = new double[epochs];
+            for (int e = 0; e < epochs && !t.diverged(); e++) {
+                loss[e] = t.trainEpoch().loss();
+                betweenEpochs.run();
+            }
+            double te = t.diverged() ? Double.NaN : t.testError();
+            System.out.println("[cuda] graphs " + graphs + ": " + t.steps() + " steps (" + t.replayedSteps() + " replayed), losses "
+                    + java.util.Arrays.toString(loss) + (t.diverged() ? ", diverged at step " + t.divergedStep() : ", test error " + te));
+            if (graphs && !t.diverged()) assertTrue(t.replayedSteps() > 0, "no step was replayed as a graph");
+            return new Object[] {t.parameters(), t.velocity(), t.bnState(), loss, t.steps(), t.divergedStep(), te};
+        } finally {
+            cubin.useGraphs = was;
+        }
+    }
+
+    @Test
+    void trainerEpochsAsGraphsEqualEagerSteps() {
+        requireGpu();
+        // LeNet+BN brsf with BM and a schedule; 1000 images at batch 64 leave a partial last batch (eager).
+        asymbp.train.TrainConfig cfg = asymbp.train.TrainConfig.defaults().withModel("lenet").withFeedback("brsf")
+                .withBn(true).withUpdate("bm").withLr(5e-5).withMomentum(0.9).withBatch(64).withEpochs(3)
+                .withLrSteps(java.util.List.of(1, 2)).withLrFactor(0.5).withEvalBatch(500).withQuiet(true);
+        // Between epochs a large split batch norm grows the backend's BN scratch buffer (freeing the old
+        // one the recorded graph points into): the next epoch's plan must record the graph again.
+        Runnable growScratch = () -> {
+            int b = 512, ch = 4096;
+            Buffer big = cubin.alloc(DType.F32, 2L * b * ch + 6L * ch);
+            Buffer bx = big.slice(0, (long) b * ch), by = big.slice((long) b * ch, (long) b * ch), p = big.slice(2L * b * ch, 6L * ch);
+            cubin.fill(big, 1f);
+            cubin.bnSplit = 64;
+            long before = cubin.scratchGeneration();
+            try {
+                cubin.batchnormForward(by, p.slice(0, ch), p.slice(ch, ch), p.slice(2L * ch, ch), p.slice(3L * ch, ch), bx,
+                        p.slice(4L * ch, ch), p.slice(5L * ch, ch), b, ch, 1, true, 0.1f, 1e-5f, false);
+            } finally {
+                cubin.bnSplit = -1;
+            }
+            cubin.free(big);
+            assertTrue(cubin.scratchGeneration() > before, "the BN scratch buffer should have been replaced by a larger one");
+        };
+        Object[] eager = trainOnCuda(cfg, false, 2, () -> {}), graph = trainOnCuda(cfg, true, 2, growScratch);
+        assertArrayEquals((float[]) eager[0], (float[]) graph[0], "parameters: graph replay vs eager");
+        assertArrayEquals((float[]) eager[1], (float[]) graph[1], "momentum: graph replay vs eager");
+        assertArrayEquals((float[]) eager[2], (float[]) graph[2], "BN state: graph replay vs eager");
+        assertEquals(eager[4], graph[4], "steps");
+        assertEquals((double) eager[6], (double) graph[6], "test error");
+        double[] le = (double[]) eager[3], lg = (double[]) graph[3];
+        for (int e = 0; e < le.length; e++)
+            assertEquals(le[e], lg[e], 1e-5 * Math.abs(le[e]), "epoch " + (e + 1) + " loss (the graph sums 64 steps in float)");
+    }
+
+    @Test
+    void trainerDivergenceUnderGraphsStopsAtTheSameStep() {
+        requireGpu();
+        // usf, SGD, no BN (finding 4): on the CPU backend this diverges at step 5, inside the replayed steps.
+        asymbp.train.TrainConfig cfg = asymbp.train.TrainConfig.defaults().withModel("mlp:256-256").withFeedback("usf")
+                .withBn(false).withUpdate("sgd").withLr(0.01).withMomentum(0.9).withBatch(32).withEpochs(1).withQuiet(true);
+        Object[] eager = trainOnCuda(cfg, false, 1, () -> {}), graph = trainOnCuda(cfg, true, 1, () -> {});
+        assertTrue((long) eager[5] >= 1, "the eager run should diverge after its first step; diverged at " + eager[5]);
+        assertEquals(eager[5], graph[5], "diverged step: graph vs eager");
+        assertEquals(eager[4], graph[4], "steps done");
+        assertArrayEquals((float[]) eager[0], (float[]) graph[0], "parameters at divergence (the diverged step does not update)");
     }
 }

@@ -157,6 +157,55 @@ class TrainerTest {
         assertFalse(Files.exists(dir.resolve("weights")), "diverged weights must not be exported");
     }
 
+    /** Runs {@code epochs} epochs with the backend's StepReplay on or off; parameters, momentum, BN state, epoch losses. */
+    private static Object[] epochs(Backend be, TrainConfig cfg, boolean replay, int epochs) {
+        try (Trainer t = new Trainer(be, SMALL, cfg)) {
+            t.setReplay(replay);
+            double[] loss = new double[epochs];
+            for (int e = 0; e < epochs; e++) loss[e] = t.trainEpoch().loss();
+            if (replay) assertTrue(t.replayedSteps() > 0, "no step went through the replay");
+            else assertEquals(0, t.replayedSteps());
+            return new Object[] {t.parameters(), t.velocity(), t.bnState(), loss, t.steps(), t.eagerSteps()};
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void replayedEpochsEqualEagerStepsBitForBit(String backend) {
+        // 200 images: batch 16 leaves a partial last batch (eager); batch 2 gives 100 steps, more than a replay chunk.
+        for (TrainConfig cfg : List.of(small().withBn(true).withLrSteps(List.of(1, 2)).withLrFactor(0.3),
+                small().withModel("mlp:12").withBatch(2).withUpdate("bm").withLr(1e-3).withMomentum(0.9))) {
+            try (Backend be = TestBackends.open(backend)) {
+                Object[] eager = epochs(be, cfg, false, 3), replayed = epochs(be, cfg, true, 3);
+                String what = backend + " batch " + cfg.batch();
+                assertArrayEquals((float[]) eager[0], (float[]) replayed[0], what + ": parameters");
+                assertArrayEquals((float[]) eager[1], (float[]) replayed[1], what + ": momentum");
+                assertArrayEquals((float[]) eager[2], (float[]) replayed[2], what + ": BN state");
+                assertArrayEquals((double[]) eager[3], (double[]) replayed[3], what + ": epoch losses");
+                assertEquals(eager[4], replayed[4], what + ": steps");
+                System.out.println(what + ": " + replayed[4] + " steps, " + replayed[5] + " of them eager with replay on");
+            }
+        }
+    }
+
+    @Test
+    void replayedDivergenceIsReportedAtTheSameStep() {
+        TrainConfig cfg = small().withFeedback("usf").withBn(false).withEpochs(3).withLrSteps(List.of(1)).withLrFactor(1e6);
+        long[] step = new long[2];
+        float[] loss = new float[2];
+        for (int r = 0; r < 2; r++)
+            try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, SMALL, cfg)) {
+                t.setReplay(r == 1);
+                for (int e = 0; e < 3 && !t.diverged(); e++) t.trainEpoch();
+                assertTrue(t.diverged(), "replay " + (r == 1) + ": the run should diverge");
+                step[r] = t.divergedStep();
+                loss[r] = t.divergedLoss();
+                assertEquals(step[r], t.steps(), "steps done stop at the diverged step");
+            }
+        assertEquals(step[0], step[1], "diverged step, eager vs replay");
+        assertEquals(Float.floatToRawIntBits(loss[0]), Float.floatToRawIntBits(loss[1]), "diverged loss, eager vs replay");
+    }
+
     @Test
     void nanLossIsDivergence() {
         TrainConfig cfg = small().withFeedback("bp").withBn(false);
