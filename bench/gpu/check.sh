@@ -76,7 +76,9 @@ fi
 
 # ------------------------------------------------------------------------------ 1. tests
 say "tests: asymbp.cuda + asymbp.conformance (JUnit console)"
-timeout 200 "${JAVA[@]}" -jar dist/junit-console.jar execute --disable-banner --details=tree \
+# On a GPU machine the CUDA tests must run: -Dasymbp.require=cuda turns a CUDA skip into a failure.
+req=(-Dasymbp.require=cuda); [[ $plumbing -eq 1 ]] && req=()
+timeout 200 "${JAVA[@]}" "${req[@]}" -jar dist/junit-console.jar execute --disable-banner --details=tree \
     --class-path dist/asymbp.jar:dist/asymbp-tests.jar \
     --select-package asymbp.cuda --select-package asymbp.conformance > "$work/conformance.txt" 2>&1
 echo "tests exit code $?" >> "$work/conformance.txt"

@@ -11,7 +11,9 @@ import java.util.List;
 /**
  * Opens the device backends under test with the project's skip rule: a backend that does not open is
  * skipped inside the test with its one-line reason printed, except that under env CI=true an absent
- * OpenCL is a failure (CI machines carry pocl, so a missing platform there is a broken build).
+ * OpenCL is a failure (CI machines carry pocl, so a missing platform there is a broken build), and a
+ * backend named in {@code -Dasymbp.require=cuda[,opencl]} is a failure (the GPU check sets it, so a
+ * CUDA backend that fails to open on the GPU machine cannot pass as "skipped").
  */
 public final class DeviceBackends {
     private DeviceBackends() {}
@@ -32,9 +34,17 @@ public final class DeviceBackends {
             System.out.println("[skip] " + reason);
             if ("opencl".equals(name) && "true".equalsIgnoreCase(System.getenv("CI")))
                 Assertions.fail("CI=true and " + reason);
+            if (required(name)) Assertions.fail("-Dasymbp.require names " + name + ", but " + reason);
             Assumptions.abort(reason);
             throw new AssertionError("unreachable");
         }
+    }
+
+    /** Whether {@code -Dasymbp.require} (a comma-separated list of backend names) names {@code backend}. */
+    public static boolean required(String backend) {
+        for (String n : System.getProperty("asymbp.require", "").split(","))
+            if (n.trim().equals(backend)) return true;
+        return false;
     }
 
     /** The CPU oracle every device backend is compared with. */

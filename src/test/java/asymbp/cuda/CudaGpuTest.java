@@ -53,6 +53,7 @@ class CudaGpuTest {
 
     private static void requireGpu() {
         if (skip != null) {
+            if (DeviceBackends.required("cuda")) org.junit.jupiter.api.Assertions.fail("-Dasymbp.require names cuda, but " + skip);
             System.out.println("[skip] " + skip);
             org.junit.jupiter.api.Assumptions.abort(skip);
         }
