@@ -26,6 +26,15 @@ public interface StepReplay extends AutoCloseable {
     @Override void close();
 
     /**
+     * The largest float not above {@code bound}: for a float loss, {@code loss > bound} (the host's
+     * float-vs-double test) is exactly {@code loss > boundFloor(bound)}, so device guards compare floats.
+     */
+    static float boundFloor(double bound) {
+        float f = (float) bound;
+        return f > bound ? Math.nextDown(f) : f;
+    }
+
+    /**
      * What the steps launched since the last {@link #finish} did.
      *
      * @param lossSum  Σ stats[0] over the steps that updated

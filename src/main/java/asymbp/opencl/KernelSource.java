@@ -23,7 +23,7 @@ final class KernelSource {
     static final List<String> OPS = List.of(
             "gather_standardize", "linear_forward", "conv2d_forward", "batchnorm_forward", "batchnorm_backward",
             "maxpool_forward", "maxpool_backward", "softmax_cross_entropy", "linear_backward", "conv2d_backward",
-            "apply_update");
+            "apply_update", "step_replay");
 
     private static final Pattern INCLUDE = Pattern.compile("^\\s*#\\s*include\\s+\"([^\"]+)\"\\s*$");
 

@@ -6,6 +6,8 @@ import asymbp.backend.Buffer;
 import asymbp.backend.ConvShape;
 import asymbp.backend.DType;
 import asymbp.backend.Feedback;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -47,6 +49,8 @@ public final class OpenClBackend implements Backend {
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     /** Stands in for absent nullable buffers (their has_ flag is 0, the kernel never reads it). */
     private final ClBuffer dummy;
+    /** Set while an {@link OpenClReplay} enqueues a step: applyUpdate then skips once the run has halted. */
+    private Buffer guardState;
     private boolean closed;
     /**
      * Linear products through the barrier-free "direct" kernels (CPU devices: pocl runs local-memory
@@ -436,7 +440,24 @@ public final class OpenClBackend implements Backend {
         if (velocity.length() != n || grads.length() != n)
             throw new IllegalArgumentException("opencl: applyUpdate lengths differ: params " + n + ", velocity "
                     + velocity.length() + ", grads " + grads.length());
-        launch("apply_update", ceilDiv(n, WG), params, velocity, grads, (int) n, rule == UpdateRule.BM ? 1 : 0,
-                lr, momentum, weightDecay, firstStep);
+        if (guardState != null)
+            launch("apply_update_guarded", ceilDiv(n, WG), params, velocity, grads, (int) n, rule == UpdateRule.BM ? 1 : 0,
+                    lr, momentum, weightDecay, firstStep, guardState);
+        else
+            launch("apply_update", ceilDiv(n, WG), params, velocity, grads, (int) n, rule == UpdateRule.BM ? 1 : 0,
+                    lr, momentum, weightDecay, firstStep);
     }
+
+    /**
+     * Steps enqueued back to back with the divergence test on the device ({@link OpenClReplay}): one
+     * host read per {@link StepReplay#finish} instead of one per step.
+     */
+    @Override
+    public StepReplay replay(TrainStep step, Buffer stats, int batch, double bound) {
+        ensureOpen();
+        return new OpenClReplay(this, step, stats, batch, bound);
+    }
+
+    /** Called by OpenClReplay around the ops of one step. */
+    void guardUpdates(Buffer state) { guardState = state; }
 }

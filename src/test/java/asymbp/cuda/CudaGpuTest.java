@@ -266,6 +266,7 @@ class CudaGpuTest {
         }
     }
 
+    /** The generic check is ReplayConformanceTest; this one also replaces scratch memory between epochs. */
     @Test
     void trainerEpochsAsGraphsEqualEagerSteps() {
         requireGpu();
@@ -300,18 +301,5 @@ class CudaGpuTest {
         double[] le = (double[]) eager[3], lg = (double[]) graph[3];
         for (int e = 0; e < le.length; e++)
             assertEquals(le[e], lg[e], 1e-5 * Math.abs(le[e]), "epoch " + (e + 1) + " loss (the graph sums 64 steps in float)");
-    }
-
-    @Test
-    void trainerDivergenceUnderGraphsStopsAtTheSameStep() {
-        requireGpu();
-        // usf, SGD, no BN (finding 4): on the CPU backend this diverges at step 5, inside the replayed steps.
-        asymbp.train.TrainConfig cfg = asymbp.train.TrainConfig.defaults().withModel("mlp:256-256").withFeedback("usf")
-                .withBn(false).withUpdate("sgd").withLr(0.01).withMomentum(0.9).withBatch(32).withEpochs(1).withQuiet(true);
-        Object[] eager = trainOnCuda(cfg, false, 1, () -> {}), graph = trainOnCuda(cfg, true, 1, () -> {});
-        assertTrue((long) eager[5] >= 1, "the eager run should diverge after its first step; diverged at " + eager[5]);
-        assertEquals(eager[5], graph[5], "diverged step: graph vs eager");
-        assertEquals(eager[4], graph[4], "steps done");
-        assertArrayEquals((float[]) eager[0], (float[]) graph[0], "parameters at divergence (the diverged step does not update)");
     }
 }

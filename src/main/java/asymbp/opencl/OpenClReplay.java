@@ -1,0 +1,85 @@
+package asymbp.opencl;
+
+import asymbp.backend.Buffer;
+import asymbp.backend.DType;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
+
+/**
+ * The OpenCL {@link StepReplay}: every step is enqueued back to back on the in-order queue with the
+ * divergence test on the device (kernels/step_replay.cl: step_guard after the loss, the update
+ * skipped once halted, the loss statistics summed on the device), so the host waits once per plan
+ * instead of once per step. OpenCL sets kernel arguments at each enqueue, so unlike CUDA graphs the
+ * step scalars simply go by value.
+ */
+final class OpenClReplay implements StepReplay {
+
+    private final OpenClBackend be;
+    private final TrainStep step;
+    private final Buffer stats;
+    private final int batch;
+    private final float boundFloor;
+    /** I32 {halted, halt_step}; F32 {halt_loss}; F32 {Σ loss, Σ wrong}. */
+    private final Buffer state, haltLoss, acc;
+    private int[] starts = new int[0];
+    private int firstStep, launched;
+    private float lr;
+    private boolean firstIsFirst;
+
+    OpenClReplay(OpenClBackend be, TrainStep step, Buffer stats, int batch, double bound) {
+        if (batch < 1) throw new IllegalArgumentException("OpenClReplay: batch " + batch);
+        this.be = be;
+        this.step = step;
+        this.stats = stats;
+        this.batch = batch;
+        this.boundFloor = StepReplay.boundFloor(bound);
+        this.state = be.alloc(DType.I32, 2);
+        this.haltLoss = be.alloc(DType.F32, 1);
+        this.acc = be.alloc(DType.F32, 2);
+        be.upload(state, new int[2]);
+        be.fill(haltLoss, 0f);
+        be.fill(acc, 0f);
+    }
+
+    @Override public void plan(int[] batchStarts, int firstStep, float lr, boolean firstIsFirstStep) {
+        this.starts = batchStarts.clone();
+        this.firstStep = firstStep;
+        this.lr = lr;
+        this.firstIsFirst = firstIsFirstStep;
+        this.launched = 0;
+    }
+
+    @Override public void launch() {
+        if (launched >= starts.length)
+            throw new IllegalStateException("StepReplay.launch: all " + starts.length + " planned steps were launched; call plan() first");
+        int i = launched++;
+        int t = firstStep + i;
+        be.guardUpdates(state);
+        try {
+            step.forwardLoss(starts[i]);
+            be.launch("step_guard", 1, state, haltLoss, stats, batch, boundFloor, t);
+            step.backwardUpdate(t, lr, i == 0 && firstIsFirst);
+            be.launch("stats_accumulate", 1, acc, stats, state);
+        } finally {
+            be.guardUpdates(null);
+        }
+    }
+
+    @Override public Outcome finish() {
+        int[] st = new int[2];
+        float[] hl = new float[1], sums = new float[2];
+        be.download(st, state);
+        be.download(hl, haltLoss);
+        be.download(sums, acc);
+        be.fill(acc, 0f);
+        boolean halted = st[0] != 0;
+        int updated = halted ? Math.max(0, Math.min(launched, st[1] - firstStep)) : launched;
+        return new Outcome(sums[0], sums[1], updated, halted, st[1], hl[0]);
+    }
+
+    @Override public void close() {
+        be.free(state);
+        be.free(haltLoss);
+        be.free(acc);
+    }
+}
