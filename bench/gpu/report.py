@@ -60,6 +60,13 @@ def main():
         ratio_row(f"LeNet+BN b64 {fb}: ms/step vs torch eager", f"lenet_{fb}_graph_ms", t, f"torch_lenet_{fb}_eager_ms", 3.0)
         ratio_row(f"LeNet+BN b64 {fb}: ms/step vs torch.compile", f"lenet_{fb}_graph_ms", t, f"torch_lenet_{fb}_compile_ms", 1.5)
         ratio_row(f"MLP 4x4096+BN b1024 {fb}: ms/step vs torch eager", f"mlp_{fb}_graph_ms", t, f"torch_mlp_{fb}_eager_ms", 0.9)
+    for peer, key, name in ((t, "torch_gemm_1024x4096x4096_gflops", "torch/cuBLAS"),
+                            (j, "cublas_gemm_1024x4096x4096_gflops", "JCublas")):
+        ours_v, peer_v = j.get("gemm_1024x4096x4096_gflops"), peer.get(key)
+        if peer_v is None and peer is j:
+            continue  # JCublas did not load (CUDA 13 machine): the torch row is the peer
+        rows.append((f"SGEMM 1024x4096x4096 (linear_forward): GFLOP/s vs {name}, TF32 off", fmt(ours_v), fmt(peer_v),
+                     fmt(ours_v / peer_v if ours_v and peer_v else None), "info", ""))
     copy = t.get("torch_copy_gbps") or j.get("copy_gbps")
     for k in ("bn_fwd_rows_gbps", "bn_bwd_rows_gbps", "bn_fwd_nchw_gbps", "bn_bwd_nchw_gbps", "update_gbps"):
         v = j.get(k)

@@ -47,6 +47,7 @@ def main():
                 json.dump(results, f, indent=2)
 
     put("torch_copy_gbps", copy_bandwidth(torch, 10 if args.quick else 40))
+    put("torch_gemm_1024x4096x4096_gflops", gemm_gflops(torch, 10 if args.quick else 30))
     lenet_steps, mlp_steps = (100, 10) if args.quick else (400, 40)
     # Eager first, torch.compile last: it is the slowest and the first a time limit should cut.
     for fb in ("bp", "brsf"):
@@ -74,6 +75,20 @@ def copy_bandwidth(torch, reps):
     torch.cuda.synchronize()
     s = (time.perf_counter() - t0) / reps
     return 2.0 * n * 4 / s / 1e9
+
+
+def gemm_gflops(torch, reps):
+    """y = x @ w.T at batch 1024, 4096 -> 4096 (cuBLAS, TF32 off): the peer of our linear_forward."""
+    x = torch.rand(1024, 4096, device="cuda") * 2 - 1
+    w = torch.rand(4096, 4096, device="cuda") * 2 - 1
+    for _ in range(3):
+        torch.nn.functional.linear(x, w)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        torch.nn.functional.linear(x, w)
+    torch.cuda.synchronize()
+    return 2.0 * 1024 * 4096 * 4096 / ((time.perf_counter() - t0) / reps) / 1e9
 
 
 def feedback_matrix(torch, w, mode):

@@ -71,6 +71,7 @@ public final class GpuBench {
     private void run() {
         copyBandwidth();
         kernelBandwidth();
+        gemm();
         for (String fb : new String[] {"bp", "brsf"}) {
             model("lenet", "lenet", 1, 28, 28, 64, fb, quick ? 100 : 400);
             model("mlp", "mlp:4096-4096-4096-4096", 1, 28, 28, 1024, fb, quick ? 10 : 40);
@@ -141,6 +142,40 @@ public final class GpuBench {
         be.free(th);
         be.free(v);
         be.free(g);
+    }
+
+    /**
+     * The product kernel alone: linearForward (no bias, no ReLU) at batch 1024, 4096 → 4096, GFLOP/s;
+     * cuBLAS SGEMM on the same buffers when JCublas loads (it needs libcublas.so.12), else its reason.
+     * torch_bench.py times torch's (cuBLAS, TF32 off) product of the same shape in the same check.
+     */
+    private void gemm() {
+        int b = 1024, in = 4096, out = 4096;
+        Buffer x = be.alloc(DType.F32, (long) b * in), w = be.alloc(DType.F32, (long) out * in), y = be.alloc(DType.F32, (long) b * out);
+        be.upload(x, random((long) b * in, 5));
+        be.upload(w, random((long) out * in, 6));
+        double flop = 2.0 * b * in * out;
+        int reps = quick ? 10 : 30;
+        put("gemm_1024x4096x4096_gflops", flop / time(() -> be.linearForward(y, x, w, null, b, in, out, false), reps) / 1e9);
+        String[] why = new String[1];
+        try (CublasReference cublas = CublasReference.open(be, why)) {
+            if (cublas == null) {
+                System.out.println("RESULT-NOTE cublas unavailable: " + why[0]);
+            } else {
+                float[] ours = new float[b * out], ref = new float[b * out];
+                be.download(ours, y);
+                cublas.linear(y, x, w, b, in, out);
+                be.download(ref, y);
+                double worst = 0;
+                for (int i = 0; i < ours.length; i++)
+                    worst = Math.max(worst, Math.abs(ours[i] - ref[i]) / Math.max(1e-3, Math.abs(ref[i])));
+                put("gemm_vs_cublas_maxrel", worst);
+                put("cublas_gemm_1024x4096x4096_gflops", flop / time(() -> cublas.linear(y, x, w, b, in, out), reps) / 1e9);
+            }
+        }
+        be.free(x);
+        be.free(w);
+        be.free(y);
     }
 
     private double time(Runnable op, int reps) {

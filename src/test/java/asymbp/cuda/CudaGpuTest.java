@@ -302,4 +302,42 @@ class CudaGpuTest {
         for (int e = 0; e < le.length; e++)
             assertEquals(le[e], lg[e], 1e-5 * Math.abs(le[e]), "epoch " + (e + 1) + " loss (the graph sums 64 steps in float)");
     }
+
+    @Test
+    void linearForwardMatchesCublasWhereItLoads() {
+        requireGpu();
+        CudaBackend be = cubin;
+        String[] why = new String[1];
+        try (CublasReference cublas = CublasReference.open(be, why)) {
+            if (cublas == null) {
+                System.out.println("[skip] cuBLAS reference: " + why[0]);
+                org.junit.jupiter.api.Assumptions.abort("cuBLAS reference: " + why[0]);
+            }
+            long seed = DeviceBackends.seed("cuda vs cublas");
+            SplittableRandom r = new SplittableRandom(seed);
+            for (int[] shape : new int[][] {{64, 784, 1024}, {1000, 300, 77}, {3, 4096, 128}}) {
+                int b = shape[0], in = shape[1], out = shape[2];
+                Buffer x = be.alloc(DType.F32, (long) b * in), w = be.alloc(DType.F32, (long) out * in),
+                        y = be.alloc(DType.F32, (long) b * out), ref = be.alloc(DType.F32, (long) b * out);
+                be.upload(x, random(r, b * in));
+                be.upload(w, random(r, out * in));
+                be.fill(y, Float.NaN);
+                be.fill(ref, Float.NaN);
+                be.linearForward(y, x, w, null, b, in, out, false);
+                cublas.linear(ref, x, w, b, in, out);
+                float[] a = new float[b * out], c = new float[b * out];
+                be.download(a, y);
+                be.download(c, ref);
+                double worst = 0;
+                for (int i = 0; i < a.length; i++) {
+                    // Sums of `in` products of values in [-1, 1]: relative error with a floor of 1e-2.
+                    double e = Math.abs(a[i] - c[i]) / Math.max(Math.abs(c[i]), 1e-2);
+                    if (!(e <= worst)) worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+                }
+                System.out.printf("[cuda] linearForward vs cuBLAS %dx%dx%d: max rel err %.3g%n", b, in, out, worst);
+                assertTrue(worst < 1e-4, "linearForward vs cuBLAS " + b + "x" + in + "x" + out + ": max rel err " + worst);
+                for (Buffer q : new Buffer[] {x, w, y, ref}) be.free(q);
+            }
+        }
+    }
 }
