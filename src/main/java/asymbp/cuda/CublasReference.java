@@ -39,7 +39,7 @@ public final class CublasReference implements AutoCloseable {
                 return null;
             }
             return new CublasReference(be, h);
-        } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+        } catch (LinkageError | jcuda.CudaException e) {
             String m = String.valueOf(e.getMessage());
             reason[0] = "JCublas does not load (it needs libcublas.so.12 from CUDA 12): "
                     + (m.length() > 160 ? m.substring(0, 160) + "…" : m);
