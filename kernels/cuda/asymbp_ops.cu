@@ -9,7 +9,19 @@
 // rate) come by value, or from device memory when `dyn` is non-null: a captured CUDA graph is then
 // replayed with new values written into that memory (asymbp.cuda.GraphStep).
 #include "emulate.cuh"
-#include "philox_cuda.cuh"
+#include "common/vendor_cuda.h"
+#include "common/philox.h"
+
+// Everything needed to regenerate V for one weight layer at one step (asymbp.backend.Feedback),
+// bundled so the GEMM loaders carry one value; fb_v is philox.h's feedback_v, the one definition.
+struct FeedbackArgs {
+    int mode; float scale; float p; float sigma; int halfNormal;
+    unsigned seedLo; unsigned seedHi; int layer; int step;
+};
+
+__device__ __forceinline__ float fb_v(const FeedbackArgs& f, float w, long long index) {
+    return feedback_v(f.mode, f.scale, f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, w, (U64) index);
+}
 
 // The first four fields come from the host's plan (one PlannedStep per replay); the halt fields are
 // written on the device by step_guard and stay set for every later replay (divergence is final).
@@ -226,19 +238,19 @@ struct VB { const float* w; int in; FeedbackArgs f;
 struct StoreRowMajor { float* c; int ldc;
     __device__ void operator()(int m, int n, float v) const { c[(long long) m * ldc + n] = v; } };
 
-#define FB_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
+#define FB_CU_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
                   int layer, int step, const StepScalars* dyn
-#define FB_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
+#define FB_CU_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
 
 // dx = g·V(W). Grid (ceil(in/T), ceil(batch/T)).
 template <int T> __device__ __forceinline__ void
-linear_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS) {
-    FeedbackArgs f = feedback_args(FB_ARGS);
+linear_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_CU_PARAMS) {
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     gemm<T, true, true>(GradA{dy, y, out}, VB{w, in, f}, StoreRowMajor{dx, in}, batch, in, 0, out);
 }
 GEMM_VARIANTS(linear_backward_dx,
-              (float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS),
-              (dx, dy, y, w, batch, in, out, FB_ARGS))
+              (float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_CU_PARAMS),
+              (dx, dy, y, w, batch, in, out, FB_CU_ARGS))
 
 struct GradTA { const float* dy; const float* y; int out;
     __device__ float operator()(int m, int k) const { return masked_grad(dy, y, (long long) k * out + m); } };
@@ -388,21 +400,21 @@ struct ConvDxSt { float* dx; ConvArgs a;
 // dx = transposed convolution of g with V(W): M = inC, N = batch·H·W, K = outC·kh·kw.
 // Grid (ceil(N/T), ceil(inC/T)).
 template <int T> __device__ __forceinline__ void
-conv2d_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS) {
+conv2d_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_CU_PARAMS) {
     ConvArgs a = CONV_ARGS;
-    FeedbackArgs f = feedback_args(FB_ARGS);
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     gemm<T, true, true>(ConvVA{w, a, f}, ConvDxB{dy, y, a}, ConvDxSt{dx, a}, C, B * H * W, 0, OC * KH * KW);
 }
-GEMM_VARIANTS(conv2d_backward_dx, (float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS),
-              (dx, dy, y, w, CONV_ARG_NAMES, FB_ARGS))
+GEMM_VARIANTS(conv2d_backward_dx, (float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_CU_PARAMS),
+              (dx, dy, y, w, CONV_ARG_NAMES, FB_CU_ARGS))
 
 // V(W) written out once for a step, when a backward product would otherwise regenerate every element
 // of V many times (once per tile of the other operand): v[i] = V(w[i], i). One thread per element.
 // The buffer is scratch, overwritten at every use; no V outlives its step.
-extern "C" __global__ void feedback_materialize(float* v, const float* w, long long n, FB_PARAMS) {
+extern "C" __global__ void feedback_materialize(float* v, const float* w, long long n, FB_CU_PARAMS) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    FeedbackArgs f = feedback_args(FB_ARGS);
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     v[i] = fb_v(f, w[i], i);
 }
 
@@ -801,7 +813,7 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
         firstStep = dyn->firstStep;
     }
     float th = params[i], g = grads[i];
-    float d = (rule == 1 ? fb_sign(g) : g) + weightDecay * th;
+    float d = (rule == 1 ? sign0(g) : g) + weightDecay * th;
     float v = firstStep ? d : momentum * velocity[i] + d;
     velocity[i] = v;
     params[i] = th - lr * v;
