@@ -8,9 +8,20 @@
 // Step-dependent scalars (the batch start, brsf's Philox step, the first-step flag, the learning
 // rate) come by value, or from device memory when `dyn` is non-null: a captured CUDA graph is then
 // replayed with new values written into that memory (asymbp.cuda.GraphStep).
+//
+// Shared with the portable bodies (kernels/*.cl) through kernels/common/ under vendor_cuda.h's dialect:
+// V(W) and Philox (philox.h, the only device copy) and the per-element rules (elementwise.h: the
+// update, standardisation, max-pool window scan and gather, the first arg max, batch norm's affine
+// map, dx and running statistics). What stays here is structurally different and CUDA-only: the
+// 2-D-grid register-blocked GEMMs and implicit-GEMM convolutions (the portable gemm.h tiles differ),
+// the BN and loss reductions (block/column sums, split partials), the graph's device-resident
+// StepScalars `dyn` and the halt logic (step_guard, apply_update, stats_accumulate,
+// step_scalars_advance). This file builds with --fmad=true, so the shared a*b+c rules fuse here as
+// they did before sharing, and not in the portable bodies (elementwise.h).
 #include "emulate.cuh"
 #include "common/vendor_cuda.h"
 #include "common/philox.h"
+#include "common/elementwise.h"
 
 // Everything needed to regenerate V for one weight layer at one step (asymbp.backend.Feedback),
 // bundled so the GEMM loaders carry one value; fb_v is philox.h's feedback_v, the one definition.
@@ -449,15 +460,14 @@ batchnorm_forward_nchw(float* y, float* saveMean, float* saveInvStd, float* runM
     const float g = gamma[c], bt = beta[c];
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
         int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
-        float v = g * ((x[j] - mean) * inv) + bt;
-        y[j] = relu ? (v > 0.f ? v : 0.f) : v;
+        y[j] = bn_affine(x[j], mean, inv, g, bt, relu);
     }
     if (threadIdx.x == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
         float unbiased = n > 1 ? var * ((float) n / (float) (n - 1)) : var;
-        runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-        runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+        runMean[c] = bn_running(runMean[c], momentum, mean);
+        runVar[c] = bn_running(runVar[c], momentum, unbiased);
     }
 }
 
@@ -498,15 +508,14 @@ batchnorm_forward_rows(float* y, float* saveMean, float* saveInvStd, float* runM
     const float g = gamma[c], bt = beta[c];
     for (int b = row; b < batch; b += BN_ROWS) {
         int j = b * channels + c;
-        float v = g * ((x[j] - mean) * inv) + bt;
-        y[j] = relu ? (v > 0.f ? v : 0.f) : v;
+        y[j] = bn_affine(x[j], mean, inv, g, bt, relu);
     }
     if (row == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
         float unbiased = batch > 1 ? var * ((float) batch / (float) (batch - 1)) : var;
-        runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-        runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+        runMean[c] = bn_running(runMean[c], momentum, mean);
+        runVar[c] = bn_running(runVar[c], momentum, unbiased);
     }
 }
 
@@ -517,13 +526,7 @@ extern "C" __global__ void batchnorm_forward_eval(float* y, const float* runMean
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * spatial) return;
     int c = (i / spatial) % channels;
-    float v = gamma[c] * ((x[i] - runMean[c]) * bn_inv_std(runVar[c], eps)) + beta[c];
-    y[i] = relu ? (v > 0.f ? v : 0.f) : v;
-}
-
-// dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma).
-__device__ __forceinline__ float bn_dx(float g, float xhat, float k, float nf, float dbeta, float dgamma) {
-    return k * (nf * g - dbeta - xhat * dgamma);
+    y[i] = bn_affine(x[i], runMean[c], bn_inv_std(runVar[c], eps), gamma[c], beta[c], relu);
 }
 
 extern "C" __global__ void __launch_bounds__(RED_THREADS)
@@ -640,8 +643,8 @@ extern "C" __global__ void batchnorm_combine_forward(float* saveMean, float* sav
     saveMean[c] = mean;
     saveInvStd[c] = inv;
     float unbiased = n > 1.f ? var * (n / (n - 1.f)) : var;
-    runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-    runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+    runMean[c] = bn_running(runMean[c], momentum, mean);
+    runVar[c] = bn_running(runVar[c], momentum, unbiased);
 }
 
 // y = gamma·(x − mean)·invStd + beta (+ReLU), one thread per element.
@@ -651,8 +654,7 @@ extern "C" __global__ void batchnorm_apply_forward(float* y, const float* x, con
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * spatial) return;
     int c = (i / spatial) % channels;
-    float v = gamma[c] * ((x[i] - saveMean[c]) * saveInvStd[c]) + beta[c];
-    y[i] = relu ? (v > 0.f ? v : 0.f) : v;
+    y[i] = bn_affine(x[i], saveMean[c], saveInvStd[c], gamma[c], beta[c], relu);
 }
 
 // Backward partials (Σg, Σg·xhat, unused) of chunk blockIdx.y, same block layouts as the forward.
@@ -725,17 +727,8 @@ extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x
     int oh = h / k, ow = w / k;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * oh * ow) return;
-    int ox = i % ow, oy = (i / ow) % oh, plane = i / (oh * ow);
-    int base = plane * h * w;
-    int best = base + (oy * k) * w + ox * k;
-    float bv = x[best];
-    for (int dy = 0; dy < k; dy++)
-        for (int dx = 0; dx < k; dx++) {
-            int j = base + (oy * k + dy) * w + ox * k + dx;
-            float v = x[j];
-            if (v > bv) { bv = v; best = j; }
-        }
-    y[i] = bv;
+    int best;
+    y[i] = maxpool_window(x, i, h, w, k, &best);
     argmax[i] = best;
 }
 
@@ -743,17 +736,9 @@ extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x
 // maximum, else 0 (windows do not overlap), so dx is written completely without a separate zeroing.
 extern "C" __global__ void maxpool_backward(float* dx, const float* dy, const int* argmax, int batch, int channels,
                                             int h, int w, int k) {
-    int oh = h / k, ow = w / k;
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= batch * channels * h * w) return;
-    int ix = j % w, iy = (j / w) % h, plane = j / (h * w);
-    int oy = iy / k, ox = ix / k;
-    float v = 0.f;
-    if (oy < oh && ox < ow) {
-        int o = (plane * oh + oy) * ow + ox;
-        if (argmax[o] == j) v = dy[o];
-    }
-    dx[j] = v;
+    dx[j] = maxpool_grad(dy, argmax, j, h, w, k);
 }
 
 // ------------------------------------------------------------------------------ loss and update
@@ -767,9 +752,8 @@ softmax_cross_entropy(float* dlogits, float* stats, const float* logits, const i
     for (int b = threadIdx.x; b < batch; b += RED_THREADS) {
         const float* z = logits + (long long) b * classes;
         float* d = dlogits + (long long) b * classes;
-        int arg = 0;
-        float mx = z[0];
-        for (int j = 1; j < classes; j++) if (z[j] > mx) { mx = z[j]; arg = j; }
+        float mx;
+        int arg = row_argmax(z, classes, &mx);
         float sum = 0.f;
         for (int j = 0; j < classes; j++) sum += expf(z[j] - mx);
         int label = labels[b];
@@ -796,8 +780,7 @@ extern "C" __global__ void gather_standardize(float* x, int* labelsOut, const un
     int b = i / features, f = i - b * features;
     int channels = features / plane, c = f / plane;
     long long n = indices[start + b];
-    float px = (float) images[n * features + f];
-    x[i] = (px / 255.0f - meanInvStd[c]) * meanInvStd[channels + c];
+    x[i] = standardize_pixel(images[n * features + f], meanInvStd, c, channels);
     if (f == 0) labelsOut[b] = labels[n];
 }
 
@@ -812,11 +795,7 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
         lr = dyn->lr;
         firstStep = dyn->firstStep;
     }
-    float th = params[i], g = grads[i];
-    float d = (rule == 1 ? sign0(g) : g) + weightDecay * th;
-    float v = firstStep ? d : momentum * velocity[i] + d;
-    velocity[i] = v;
-    params[i] = th - lr * v;
+    update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weightDecay, firstStep);
 }
 
 // ------------------------------------------------------------------------------ CUDA graph support
