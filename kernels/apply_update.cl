@@ -3,7 +3,7 @@
  * (rule 1, bm; sign(0) = 0); v ← d if first_step else μ·v + d; θ ← θ − η·v.
  * Launch: ceil(n / WG) groups of WG.
  */
-#include "common/philox.h"
+#include "common/elementwise.h"
 
 KERNEL void apply_update(GLOBAL float* RESTRICT params, int params_off,
                          GLOBAL float* RESTRICT velocity, int velocity_off,
@@ -12,9 +12,5 @@ KERNEL void apply_update(GLOBAL float* RESTRICT params, int params_off,
     params += params_off; velocity += velocity_off; grads += grads_off;
     const int i = GLOBAL_ID();
     if (i >= n) return;
-    const float g = grads[i], theta = params[i];
-    const float d = (rule == 1 ? sign0(g) : g) + weight_decay * theta;
-    const float v = first_step ? d : momentum * velocity[i] + d;
-    velocity[i] = v;
-    params[i] = theta - lr * v;
+    update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weight_decay, first_step);
 }

@@ -5,6 +5,7 @@
  * Launch: channels groups of WG (one group per channel, deterministic tree sums).
  */
 #include "common/reduce.h"
+#include "common/elementwise.h"
 
 #define BNB_WG 256
 
@@ -38,6 +39,6 @@ KERNEL void batchnorm_backward(GLOBAL float* RESTRICT dx, int dx_off,
         int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
         float g = (has_y && !(y[i] > 0.0f)) ? 0.0f : dy[i];
         float xhat = (x[i] - mean) * invStd;
-        dx[i] = k * (fn * g - db - xhat * dg);
+        dx[i] = bn_dx(g, xhat, k, fn, db, dg);
     }
 }

@@ -8,6 +8,7 @@
  * Launch: channels groups of WG (one group per channel, deterministic tree sums).
  */
 #include "common/reduce.h"
+#include "common/elementwise.h"
 
 #define BN_WG 256
 
@@ -48,14 +49,12 @@ KERNEL void batchnorm_forward(GLOBAL float* RESTRICT y, int y_off,
         save_mean[c] = mean;
         save_inv_std[c] = invStd;
         float unbiased = n > 1 ? batchVar * (float) n / (float) (n - 1) : batchVar;
-        run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mean;
-        run_var[c] = (1.0f - momentum) * run_var[c] + momentum * unbiased;
+        run_mean[c] = bn_running(run_mean[c], momentum, mean);
+        run_var[c] = bn_running(run_var[c], momentum, unbiased);
     }
     const float g = gamma[c], bt = beta[c];
     for (int e = lid; e < n; e += BN_WG) {
         int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
-        float v = g * ((x[i] - mean) * invStd) + bt;
-        if (relu && !(v > 0.0f)) v = 0.0f;
-        y[i] = v;
+        y[i] = bn_affine(x[i], mean, invStd, g, bt, relu);
     }
 }

@@ -4,6 +4,8 @@
  *   labels_out[b] = labels[n].   mean_inv_std holds C means, then C inverse standard deviations.
  * Launch: ceil(batch·features / WG) groups of WG.
  */
+#include "common/elementwise.h"
+
 KERNEL void gather_standardize(GLOBAL float* RESTRICT x, int x_off,
                                GLOBAL int* RESTRICT labels_out, int labels_out_off,
                                GLOBAL const uchar* RESTRICT images, int images_off,
@@ -17,6 +19,6 @@ KERNEL void gather_standardize(GLOBAL float* RESTRICT x, int x_off,
     if (i >= batch * features) return;
     const int b = i / features, f = i - b * features, c = f / plane, channels = features / plane;
     const int n = indices[start + b];
-    x[i] = ((float) images[n * features + f] / 255.0f - mean_inv_std[c]) * mean_inv_std[channels + c];
+    x[i] = standardize_pixel(images[n * features + f], mean_inv_std, c, channels);
     if (f == 0) labels_out[b] = labels[n];
 }

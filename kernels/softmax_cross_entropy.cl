@@ -5,6 +5,7 @@
  * Launch: 1 group of WG (threads stride over rows; fixed-order tree sums, so results repeat).
  */
 #include "common/reduce.h"
+#include "common/elementwise.h"
 
 #define SCE_WG 256
 
@@ -20,9 +21,8 @@ KERNEL void softmax_cross_entropy(GLOBAL float* RESTRICT dlogits, int dlogits_of
     float loss = 0.0f, errors = 0.0f;
     for (int b = lid; b < batch; b += SCE_WG) {
         GLOBAL const float* l = logits + b * classes;
-        int arg = 0;
-        float mx = l[0];
-        for (int j = 1; j < classes; j++) if (l[j] > mx) { mx = l[j]; arg = j; }
+        float mx;
+        const int arg = row_argmax(l, classes, &mx);
         const int label = labels[b];
         float sum = 0.0f, others = 0.0f;
         for (int j = 0; j < classes; j++) {

@@ -7,6 +7,8 @@
  *   uniform = (w0 >> 8) * 2^-24                                         in [0,1)
  *   normal  = (float)((w0>>8)+(w1>>8)+(w2>>8)+(w3>>8) - 2^25) * PHILOX_NORMAL_SCALE
  *
+ * The one device-side copy: the OpenCL bodies, their kernels/<op>.cu wrappers and the CUDA module
+ * kernels/cuda/asymbp_ops.cu all include it (emulate.cuh also compiles it as host C++ for the V check).
  * Needs the dialect of vendor_cl.h / vendor_cuda.h. Exactness: integer ops, one int->float
  * conversion (round to nearest even everywhere) and plain products only, nothing an FMA can fuse.
  */
@@ -90,19 +92,28 @@ DEVICE_FN float fb_magnitude(FB_ARGS, U64 index) {
     return philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, mstep, index);
 }
 
-/* V at flat index `index`, given W there: Feedback.v, bit for bit. */
+/* V at flat index `index`, given W there: Feedback.v, bit for bit. Also the CUDA module's V (through
+   fb_v in kernels/cuda/asymbp_ops.cu). Written as a switch in this case order: as an if-chain, nvcc
+   unswitched the loop-invariant mode out of the unrolled GEMM tile loads there (4x the code, +10..30
+   registers in linear_backward_dx). */
 DEVICE_FN float feedback_v(FB_ARGS, float w, U64 index) {
-    if (fb_mode == FB_BP) return w;
-    if (fb_mode == FB_USF) return fb_scale * sign0(w);
-    if (fb_mode == FB_FA)
-        return fb_sigma * philox_normal(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, 0, index);
-    float m = fb_scale * fb_magnitude(FB_PASS, index);
-    float s = sign0(w);
-    if (fb_mode == FB_PSF) {
-        float u = philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_FLIP, fb_layer, 0, index);
-        s = u < fb_p ? s : -s;
+    switch (fb_mode) {
+    case FB_BP: return w;
+    case FB_USF: return fb_scale * sign0(w);
+    case FB_BRSF:
+    case FB_FRSF: {
+        float m = fb_scale * fb_magnitude(FB_PASS, index);
+        return m * sign0(w);
     }
-    return m * s;
+    case FB_FA:
+        return fb_sigma * philox_normal(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, 0, index);
+    default: { /* FB_PSF */
+        float u = philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_FLIP, fb_layer, 0, index);
+        float s = u < fb_p ? sign0(w) : -sign0(w);
+        float m = fb_scale * fb_magnitude(FB_PASS, index);
+        return m * s;
+    }
+    }
 }
 
 #endif

@@ -4,6 +4,9 @@
  *                              #include "<op>.cl"
  * Compile with -fmad=false (no implicit contraction, as OpenCL's FP_CONTRACT OFF and Java; FMA(a,b,c) is
  * the explicit fused form) and nvcc's default IEEE division and sqrt (-prec-div=true -prec-sqrt=true).
+ * The CUDA module kernels/cuda/asymbp_ops.cu includes it too, for the shared helpers in common/
+ * (philox.h, elementwise.h); it builds with -fmad=true and includes emulate.cuh first, which maps the
+ * few CUDA names used here (__umulhi, __global__, ...) onto host C++ for the CPU check in kernels/cuda/test/.
  */
 #ifndef ASYMBP_VENDOR_H
 #define ASYMBP_VENDOR_H

@@ -8,8 +8,31 @@
 // Step-dependent scalars (the batch start, brsf's Philox step, the first-step flag, the learning
 // rate) come by value, or from device memory when `dyn` is non-null: a captured CUDA graph is then
 // replayed with new values written into that memory (asymbp.cuda.GraphStep).
+//
+// Shared with the portable bodies (kernels/*.cl) through kernels/common/ under vendor_cuda.h's dialect:
+// V(W) and Philox (philox.h, the only device copy) and the per-element rules (elementwise.h: the
+// update, standardisation, max-pool window scan and gather, the first arg max, batch norm's affine
+// map, dx and running statistics). What stays here is structurally different and CUDA-only: the
+// 2-D-grid register-blocked GEMMs and implicit-GEMM convolutions (the portable gemm.h tiles differ),
+// the BN and loss reductions (block/column sums, split partials), the graph's device-resident
+// StepScalars `dyn` and the halt logic (step_guard, apply_update, stats_accumulate,
+// step_scalars_advance). This file builds with --fmad=true, so the shared a*b+c rules fuse here as
+// they did before sharing, and not in the portable bodies (elementwise.h).
 #include "emulate.cuh"
-#include "philox_cuda.cuh"
+#include "common/vendor_cuda.h"
+#include "common/philox.h"
+#include "common/elementwise.h"
+
+// Everything needed to regenerate V for one weight layer at one step (asymbp.backend.Feedback),
+// bundled so the GEMM loaders carry one value; fb_v is philox.h's feedback_v, the one definition.
+struct FeedbackArgs {
+    int mode; float scale; float p; float sigma; int halfNormal;
+    unsigned seedLo; unsigned seedHi; int layer; int step;
+};
+
+__device__ __forceinline__ float fb_v(const FeedbackArgs& f, float w, long long index) {
+    return feedback_v(f.mode, f.scale, f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, w, (U64) index);
+}
 
 // The first four fields come from the host's plan (one PlannedStep per replay); the halt fields are
 // written on the device by step_guard and stay set for every later replay (divergence is final).
@@ -226,19 +249,19 @@ struct VB { const float* w; int in; FeedbackArgs f;
 struct StoreRowMajor { float* c; int ldc;
     __device__ void operator()(int m, int n, float v) const { c[(long long) m * ldc + n] = v; } };
 
-#define FB_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
+#define FB_CU_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
                   int layer, int step, const StepScalars* dyn
-#define FB_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
+#define FB_CU_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
 
 // dx = g·V(W). Grid (ceil(in/T), ceil(batch/T)).
 template <int T> __device__ __forceinline__ void
-linear_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS) {
-    FeedbackArgs f = feedback_args(FB_ARGS);
+linear_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_CU_PARAMS) {
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     gemm<T, true, true>(GradA{dy, y, out}, VB{w, in, f}, StoreRowMajor{dx, in}, batch, in, 0, out);
 }
 GEMM_VARIANTS(linear_backward_dx,
-              (float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_PARAMS),
-              (dx, dy, y, w, batch, in, out, FB_ARGS))
+              (float* dx, const float* dy, const float* y, const float* w, int batch, int in, int out, FB_CU_PARAMS),
+              (dx, dy, y, w, batch, in, out, FB_CU_ARGS))
 
 struct GradTA { const float* dy; const float* y; int out;
     __device__ float operator()(int m, int k) const { return masked_grad(dy, y, (long long) k * out + m); } };
@@ -388,21 +411,21 @@ struct ConvDxSt { float* dx; ConvArgs a;
 // dx = transposed convolution of g with V(W): M = inC, N = batch·H·W, K = outC·kh·kw.
 // Grid (ceil(N/T), ceil(inC/T)).
 template <int T> __device__ __forceinline__ void
-conv2d_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS) {
+conv2d_backward_dx_body(float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_CU_PARAMS) {
     ConvArgs a = CONV_ARGS;
-    FeedbackArgs f = feedback_args(FB_ARGS);
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     gemm<T, true, true>(ConvVA{w, a, f}, ConvDxB{dy, y, a}, ConvDxSt{dx, a}, C, B * H * W, 0, OC * KH * KW);
 }
-GEMM_VARIANTS(conv2d_backward_dx, (float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_PARAMS),
-              (dx, dy, y, w, CONV_ARG_NAMES, FB_ARGS))
+GEMM_VARIANTS(conv2d_backward_dx, (float* dx, const float* dy, const float* y, const float* w, CONV_PARAMS, FB_CU_PARAMS),
+              (dx, dy, y, w, CONV_ARG_NAMES, FB_CU_ARGS))
 
 // V(W) written out once for a step, when a backward product would otherwise regenerate every element
 // of V many times (once per tile of the other operand): v[i] = V(w[i], i). One thread per element.
 // The buffer is scratch, overwritten at every use; no V outlives its step.
-extern "C" __global__ void feedback_materialize(float* v, const float* w, long long n, FB_PARAMS) {
+extern "C" __global__ void feedback_materialize(float* v, const float* w, long long n, FB_CU_PARAMS) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    FeedbackArgs f = feedback_args(FB_ARGS);
+    FeedbackArgs f = feedback_args(FB_CU_ARGS);
     v[i] = fb_v(f, w[i], i);
 }
 
@@ -437,15 +460,14 @@ batchnorm_forward_nchw(float* y, float* saveMean, float* saveInvStd, float* runM
     const float g = gamma[c], bt = beta[c];
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
         int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
-        float v = g * ((x[j] - mean) * inv) + bt;
-        y[j] = relu ? (v > 0.f ? v : 0.f) : v;
+        y[j] = bn_affine(x[j], mean, inv, g, bt, relu);
     }
     if (threadIdx.x == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
         float unbiased = n > 1 ? var * ((float) n / (float) (n - 1)) : var;
-        runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-        runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+        runMean[c] = bn_running(runMean[c], momentum, mean);
+        runVar[c] = bn_running(runVar[c], momentum, unbiased);
     }
 }
 
@@ -486,15 +508,14 @@ batchnorm_forward_rows(float* y, float* saveMean, float* saveInvStd, float* runM
     const float g = gamma[c], bt = beta[c];
     for (int b = row; b < batch; b += BN_ROWS) {
         int j = b * channels + c;
-        float v = g * ((x[j] - mean) * inv) + bt;
-        y[j] = relu ? (v > 0.f ? v : 0.f) : v;
+        y[j] = bn_affine(x[j], mean, inv, g, bt, relu);
     }
     if (row == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
         float unbiased = batch > 1 ? var * ((float) batch / (float) (batch - 1)) : var;
-        runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-        runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+        runMean[c] = bn_running(runMean[c], momentum, mean);
+        runVar[c] = bn_running(runVar[c], momentum, unbiased);
     }
 }
 
@@ -505,13 +526,7 @@ extern "C" __global__ void batchnorm_forward_eval(float* y, const float* runMean
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * spatial) return;
     int c = (i / spatial) % channels;
-    float v = gamma[c] * ((x[i] - runMean[c]) * bn_inv_std(runVar[c], eps)) + beta[c];
-    y[i] = relu ? (v > 0.f ? v : 0.f) : v;
-}
-
-// dx = gamma·invStd/n · (n·g − dbeta − xhat·dgamma).
-__device__ __forceinline__ float bn_dx(float g, float xhat, float k, float nf, float dbeta, float dgamma) {
-    return k * (nf * g - dbeta - xhat * dgamma);
+    y[i] = bn_affine(x[i], runMean[c], bn_inv_std(runVar[c], eps), gamma[c], beta[c], relu);
 }
 
 extern "C" __global__ void __launch_bounds__(RED_THREADS)
@@ -628,8 +643,8 @@ extern "C" __global__ void batchnorm_combine_forward(float* saveMean, float* sav
     saveMean[c] = mean;
     saveInvStd[c] = inv;
     float unbiased = n > 1.f ? var * (n / (n - 1.f)) : var;
-    runMean[c] = (1.f - momentum) * runMean[c] + momentum * mean;
-    runVar[c] = (1.f - momentum) * runVar[c] + momentum * unbiased;
+    runMean[c] = bn_running(runMean[c], momentum, mean);
+    runVar[c] = bn_running(runVar[c], momentum, unbiased);
 }
 
 // y = gamma·(x − mean)·invStd + beta (+ReLU), one thread per element.
@@ -639,8 +654,7 @@ extern "C" __global__ void batchnorm_apply_forward(float* y, const float* x, con
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * spatial) return;
     int c = (i / spatial) % channels;
-    float v = gamma[c] * ((x[i] - saveMean[c]) * saveInvStd[c]) + beta[c];
-    y[i] = relu ? (v > 0.f ? v : 0.f) : v;
+    y[i] = bn_affine(x[i], saveMean[c], saveInvStd[c], gamma[c], beta[c], relu);
 }
 
 // Backward partials (Σg, Σg·xhat, unused) of chunk blockIdx.y, same block layouts as the forward.
@@ -713,17 +727,8 @@ extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x
     int oh = h / k, ow = w / k;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch * channels * oh * ow) return;
-    int ox = i % ow, oy = (i / ow) % oh, plane = i / (oh * ow);
-    int base = plane * h * w;
-    int best = base + (oy * k) * w + ox * k;
-    float bv = x[best];
-    for (int dy = 0; dy < k; dy++)
-        for (int dx = 0; dx < k; dx++) {
-            int j = base + (oy * k + dy) * w + ox * k + dx;
-            float v = x[j];
-            if (v > bv) { bv = v; best = j; }
-        }
-    y[i] = bv;
+    int best;
+    y[i] = maxpool_window(x, i, h, w, k, &best);
     argmax[i] = best;
 }
 
@@ -731,17 +736,9 @@ extern "C" __global__ void maxpool_forward(float* y, int* argmax, const float* x
 // maximum, else 0 (windows do not overlap), so dx is written completely without a separate zeroing.
 extern "C" __global__ void maxpool_backward(float* dx, const float* dy, const int* argmax, int batch, int channels,
                                             int h, int w, int k) {
-    int oh = h / k, ow = w / k;
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= batch * channels * h * w) return;
-    int ix = j % w, iy = (j / w) % h, plane = j / (h * w);
-    int oy = iy / k, ox = ix / k;
-    float v = 0.f;
-    if (oy < oh && ox < ow) {
-        int o = (plane * oh + oy) * ow + ox;
-        if (argmax[o] == j) v = dy[o];
-    }
-    dx[j] = v;
+    dx[j] = maxpool_grad(dy, argmax, j, h, w, k);
 }
 
 // ------------------------------------------------------------------------------ loss and update
@@ -755,9 +752,8 @@ softmax_cross_entropy(float* dlogits, float* stats, const float* logits, const i
     for (int b = threadIdx.x; b < batch; b += RED_THREADS) {
         const float* z = logits + (long long) b * classes;
         float* d = dlogits + (long long) b * classes;
-        int arg = 0;
-        float mx = z[0];
-        for (int j = 1; j < classes; j++) if (z[j] > mx) { mx = z[j]; arg = j; }
+        float mx;
+        int arg = row_argmax(z, classes, &mx);
         float sum = 0.f;
         for (int j = 0; j < classes; j++) sum += expf(z[j] - mx);
         int label = labels[b];
@@ -784,8 +780,7 @@ extern "C" __global__ void gather_standardize(float* x, int* labelsOut, const un
     int b = i / features, f = i - b * features;
     int channels = features / plane, c = f / plane;
     long long n = indices[start + b];
-    float px = (float) images[n * features + f];
-    x[i] = (px / 255.0f - meanInvStd[c]) * meanInvStd[channels + c];
+    x[i] = standardize_pixel(images[n * features + f], meanInvStd, c, channels);
     if (f == 0) labelsOut[b] = labels[n];
 }
 
@@ -800,11 +795,7 @@ extern "C" __global__ void apply_update(float* params, float* velocity, const fl
         lr = dyn->lr;
         firstStep = dyn->firstStep;
     }
-    float th = params[i], g = grads[i];
-    float d = (rule == 1 ? fb_sign(g) : g) + weightDecay * th;
-    float v = firstStep ? d : momentum * velocity[i] + d;
-    velocity[i] = v;
-    params[i] = th - lr * v;
+    update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weightDecay, firstStep);
 }
 
 // ------------------------------------------------------------------------------ CUDA graph support

@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-g++ -std=c++20 -O1 -pthread -I "$root/kernels/cuda" -o "$tmp/emulate_check" "$root/kernels/cuda/test/emulate_check.cpp"
+g++ -std=c++20 -O1 -pthread -I "$root/kernels" -I "$root/kernels/cuda" -o "$tmp/emulate_check" "$root/kernels/cuda/test/emulate_check.cpp"
 "$tmp/emulate_check" "$tmp/v.txt" ${1:-}
 [[ -d "$root/target/classes/asymbp" ]] || (cd "$root" && mvn -q compile)
 java -cp "$root/target/classes" "$root/kernels/cuda/test/VCheck.java" "$tmp/v.txt"

@@ -102,7 +102,7 @@ class CudaArtifactsTest {
 
     @Test
     void kernelConstantsMatchJava() throws IOException {
-        String h = Files.readString(KERNELS.resolve("cuda/philox_cuda.cuh"));
+        String h = Files.readString(KERNELS.resolve("common/philox.h"));
         Matcher m = Pattern.compile("#define FB_(\\w+) (\\d+)").matcher(h);
         int seen = 0;
         while (m.find()) {
