@@ -6,7 +6,7 @@
  * `state` is I32 {halted, halt_step}; `halt_loss` F32 1.
  */
 #include "common/step_guard.h"
-#include "common/philox.h"
+#include "common/elementwise.h"
 
 KERNEL void step_guard(GLOBAL int* state, int state_off, GLOBAL float* halt_loss, int halt_loss_off,
                        GLOBAL const float* RESTRICT stats, int stats_off, int batch, float bound_floor, int step) {
@@ -22,11 +22,7 @@ KERNEL void apply_update_guarded(GLOBAL float* RESTRICT params, int params_off,
     params += params_off; velocity += velocity_off; grads += grads_off; state += state_off;
     const int i = GLOBAL_ID();
     if (i >= n || state[0]) return;
-    const float g = grads[i], theta = params[i];
-    const float d = (rule == 1 ? sign0(g) : g) + weight_decay * theta;
-    const float v = first_step ? d : momentum * velocity[i] + d;
-    velocity[i] = v;
-    params[i] = theta - lr * v;
+    update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weight_decay, first_step);
 }
 
 KERNEL void stats_accumulate(GLOBAL float* RESTRICT acc, int acc_off, GLOBAL const float* RESTRICT stats, int stats_off,

@@ -22,6 +22,7 @@
 #include "common/vendor_cuda.h"
 #include "common/philox.h"
 #include "common/elementwise.h"
+#include "common/step_guard.h"
 
 // Everything needed to regenerate V for one weight layer at one step (asymbp.backend.Feedback),
 // bundled so the GEMM loaders carry one value; fb_v is philox.h's feedback_v, the one definition.
@@ -281,18 +282,29 @@ GEMM_VARIANTS(linear_backward_dw,
 
 #define RED_THREADS 256
 
-// Block-wide sum of one value per thread, fixed order (deterministic). All threads get the result.
+// Sum of the 32 lanes' values in a fixed shuffle tree (deterministic); lane 0 gets the total.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Block-wide sum of one value per thread (RED_THREADS threads), fixed order (deterministic): warps
+// reduce with shuffles, then one warp reduces the warp totals; two barriers instead of one per tree
+// level. All threads get the result. Every thread of the block must call it (barriers inside).
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
-    const int tid = threadIdx.x;
-    scratch[tid] = v;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    v = warp_sum(v);
+    if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    for (int s = RED_THREADS / 2; s > 0; s >>= 1) {
-        if (tid < s) scratch[tid] += scratch[tid + s];
-        __syncthreads();
-    }
-    float r = scratch[0];
+    // Every warp reduces the warp totals (only warp 0's result is used), so all lanes take part in
+    // every shuffle, as __shfl_down_sync's full mask requires.
+    float r = warp_sum(tid < RED_THREADS / 32 ? scratch[lane] : 0.f);
+    if (tid == 0) scratch[RED_THREADS / 32] = r;
     __syncthreads();
-    return r;
+    // No third barrier: a next call writes scratch[0..7] only after this call's second barrier (their
+    // reads are done) and scratch[8] only after its own first barrier (every thread has read it).
+    return scratch[RED_THREADS / 32];
 }
 
 // db[c] = Σ over batch and space of g, g = dy·[y>0]; x viewed as batch×channels×spatial.
@@ -815,19 +827,13 @@ extern "C" __global__ void step_scalars_advance(StepScalars* current, const Plan
     }
 }
 
-// Between the loss and the backward of a captured step: the Trainer's divergence rule on the device.
-// The batch's mean loss stats[0]/batch (the same float division as the host) that is NaN, ±Inf or
-// above `bound` halts the run: apply_update and stats_accumulate then do nothing, in this replay and
-// every later one, and the host reads which step halted and its loss after the replays.
-extern "C" __global__ void step_guard(StepScalars* current, const float* stats, int batch, double bound) {
-    if (threadIdx.x == 0 && blockIdx.x == 0 && !current->halted) {
-        float loss = stats[0] / (float) batch;
-        if (!(isfinite(loss) && (double) loss <= bound)) {
-            current->halted = 1;
-            current->haltStep = current->step;
-            current->haltLoss = loss;
-        }
-    }
+// Between the loss and the backward of a captured step: the Trainer's divergence rule on the device
+// (common/step_guard.h, shared with the OpenCL replay). A halted run's apply_update and
+// stats_accumulate do nothing, in this replay and every later one; the host reads which step halted
+// and its loss after the replays.
+extern "C" __global__ void step_guard(StepScalars* current, const float* stats, int batch, float boundFloor) {
+    if (threadIdx.x == 0 && blockIdx.x == 0)
+        step_guard_apply(&current->halted, &current->haltStep, &current->haltLoss, stats[0], batch, boundFloor, current->step);
 }
 
 // Last node of a captured step: acc[j] += stats[j] unless the run has halted, so replays accumulate

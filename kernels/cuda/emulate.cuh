@@ -20,6 +20,17 @@ extern thread_local emu_dim3 threadIdx, blockIdx;
 extern emu_dim3 blockDim, gridDim;
 extern std::barrier<>* emu_barrier;
 inline void __syncthreads() { emu_barrier->arrive_and_wait(); }
+// A shuffle among the 32 lanes of a warp, emulated block-wide: every thread of the block must call it
+// together (block_sum's warp_sum does). Out-of-warp sources return the caller's own value, as on a GPU.
+extern float emu_shfl_buf[1024];
+inline float __shfl_down_sync(unsigned, float v, int delta) {
+    unsigned t = threadIdx.x, src = t + (unsigned) delta;
+    emu_shfl_buf[t] = v;
+    __syncthreads();
+    float r = ((src >> 5) == (t >> 5) && src < blockDim.x) ? emu_shfl_buf[src] : v;
+    __syncthreads();
+    return r;
+}
 inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned long long) a * b) >> 32); }
 inline float __int2float_rn(int v) { return (float) v; }
 inline float __fmul_rn(float a, float b) { return a * b; }

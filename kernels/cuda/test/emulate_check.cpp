@@ -17,6 +17,7 @@
 thread_local emu_dim3 threadIdx, blockIdx;
 emu_dim3 blockDim, gridDim;
 std::barrier<>* emu_barrier;
+float emu_shfl_buf[1024];
 
 template <class F>
 static void launch(unsigned gx, unsigned gy, unsigned gz, unsigned bx, F body) {
@@ -428,13 +429,15 @@ static void test_gather_update() {
 
     // step_guard: the host rule !(isFinite(loss) && loss <= bound) with loss = stats[0]/batch in float.
     struct GuardCase { float sum; int batch; double bound; bool halts; };
+    // The host passes the largest float not above its double bound (StepReplay.boundFloor).
+    auto floor_of = [](double b) { float f = (float) b; return (double) f > b ? std::nextafter(f, -INFINITY) : f; };
     const float inf = INFINITY, nan = __int_as_float(0x7fc00000);
     GuardCase cases[] = {{230.f, 100, 2.3, false}, {231.f, 100, 2.3, true}, {inf, 64, 1e30, true},
                          {nan, 64, 1e30, true}, {-inf, 64, 1e30, true}, {147.2f, 64, 2.3, false}};
     for (const GuardCase& c : cases) {
         StepScalars g = {0, 41, 0, 0.1f, 0, 0, 0.f, 0};
         std::vector<float> gs = {c.sum, 0.f};
-        launch(1, 1, 1, 32, [&] { step_guard(&g, gs.data(), c.batch, c.bound); });
+        launch(1, 1, 1, 32, [&] { step_guard(&g, gs.data(), c.batch, floor_of(c.bound)); });
         float loss = c.sum / (float) c.batch;
         bool ok = g.halted == (c.halts ? 1 : 0) && (!c.halts || (g.haltStep == 41 && std::memcmp(&g.haltLoss, &loss, 4) == 0));
         if (!ok) failures++;
@@ -445,9 +448,9 @@ static void test_gather_update() {
     {
         StepScalars h = {0, 5, 0, 0.1f, 0, 0, 0.f, 0};
         std::vector<float> bad = {1e9f, 0.f}, good = {1.f, 0.f};
-        launch(1, 1, 1, 32, [&] { step_guard(&h, bad.data(), 10, 2.3); });
+        launch(1, 1, 1, 32, [&] { step_guard(&h, bad.data(), 10, floor_of(2.3)); });
         h.step = 6;
-        launch(1, 1, 1, 32, [&] { step_guard(&h, good.data(), 10, 2.3); });
+        launch(1, 1, 1, 32, [&] { step_guard(&h, good.data(), 10, floor_of(2.3)); });
         std::vector<PlannedStep> t2 = {{0, 7, 0, 0.2f}};
         int c2 = 0;
         launch(1, 1, 1, 32, [&] { step_scalars_advance(&h, t2.data(), &c2); });

@@ -454,7 +454,6 @@ public final class CudaBackend implements Backend {
         if (a instanceof CUdeviceptr p) return Pointer.to(p);
         if (a instanceof Integer i) return Pointer.to(new int[] {i});
         if (a instanceof Float f) return Pointer.to(new float[] {f});
-        if (a instanceof Double d) return Pointer.to(new double[] {d});
         if (a instanceof Long l) return Pointer.to(new long[] {l});
         throw new IllegalArgumentException("unsupported kernel argument " + a);
     }

@@ -110,7 +110,7 @@ public final class GraphStep implements StepReplay {
             try {
                 // Placeholder scalars: captured ops read the real ones from `current`.
                 step.forwardLoss(0);
-                backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, bound);
+                backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, StepReplay.boundFloor(bound));
                 step.backwardUpdate(0, 0f, false);
             } finally {
                 backend.endCapture();
