@@ -61,6 +61,42 @@ public final class CudaBackend implements Backend {
     private final int multiprocessors;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Thread owner = Thread.currentThread();
+    /** The driver calls the ops make (JCuda here; CudaLaunchAbiTest records them without a GPU). */
+    private final Device dev;
+
+    /**
+     * The four driver calls on the ops' path: allocate, free, launch, wait. Everything else (copies,
+     * memsets, graph capture) calls JCuda directly. A test implementation records the launches and
+     * checks each argument list against the compiled kernels' signatures in the PTX.
+     */
+    interface Device {
+        CUdeviceptr alloc(long bytes);
+        void free(CUdeviceptr p);
+        void launch(String kernel, int gx, int gy, int gz, int block, Object[] args);
+        void sync();
+    }
+
+    /** The real device: JCuda's driver API on this backend's stream and module. */
+    private final class JCudaDevice implements Device {
+        @Override public CUdeviceptr alloc(long bytes) {
+            CUdeviceptr p = new CUdeviceptr();
+            check(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc(" + bytes + " bytes)");
+            return p;
+        }
+
+        @Override public void free(CUdeviceptr p) { check(JCudaDriver.cuMemFree(p), "cuMemFree"); }
+
+        @Override public void launch(String kernel, int gx, int gy, int gz, int block, Object[] args) {
+            Pointer[] params = new Pointer[args.length];
+            for (int i = 0; i < args.length; i++) params[i] = param(args[i]);
+            check(JCudaDriver.cuLaunchKernel(function(kernel), gx, gy, gz, block, 1, 1, 0, stream,
+                    Pointer.to(params), null), "cuLaunchKernel(" + kernel + ")");
+        }
+
+        @Override public void sync() {
+            check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
+        }
+    }
 
     /**
      * Scratch memory, grow-only, one slot per use: split-K partial sums of convolution weight
@@ -82,7 +118,7 @@ public final class CudaBackend implements Backend {
     int bnSplit = -1;
 
     private CudaBackend(CUdevice device, CUcontext context, CUstream stream, CUmodule module, String deviceName,
-                        String moduleSource, int multiprocessors) {
+                        String moduleSource, int multiprocessors, Device dev) {
         this.device = device;
         this.context = context;
         this.stream = stream;
@@ -90,6 +126,12 @@ public final class CudaBackend implements Backend {
         this.deviceName = deviceName;
         this.moduleSource = moduleSource;
         this.multiprocessors = multiprocessors;
+        this.dev = dev != null ? dev : new JCudaDevice();
+    }
+
+    /** A backend without a GPU whose ops go to {@code dev} (tests of the launch arguments only). */
+    static CudaBackend withoutGpu(Device dev, int multiprocessors) {
+        return new CudaBackend(null, null, null, null, "no GPU (launches recorded)", "none", multiprocessors, dev);
     }
 
     /** Opens device {@code index}; every failure is one line. Call only after {@link CudaDriver#probe}. */
@@ -112,7 +154,7 @@ public final class CudaBackend implements Backend {
             check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
             int[] sms = new int[1];
             check(JCudaDriver.cuDeviceGetAttribute(sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), "cuDeviceGetAttribute");
-            return new CudaBackend(dev, ctx, st, mod, CudaDriver.describe(dev), source, sms[0]);
+            return new CudaBackend(dev, ctx, st, mod, CudaDriver.describe(dev), source, sms[0], null);
         } catch (CudaDriver.CudaError e) {
             if (retained) JCudaDriver.cuDevicePrimaryCtxRelease(dev);
             throw new BackendUnavailableException(e.getMessage(), e);
@@ -160,9 +202,8 @@ public final class CudaBackend implements Backend {
     @Override public Buffer alloc(DType dtype, long length) {
         ensureOpen();
         notCapturing("alloc");
-        CUdeviceptr p = new CUdeviceptr();
         long bytes = Math.max(1, length) * dtype.bytes;
-        check(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc(" + bytes + " bytes)");
+        CUdeviceptr p = dev.alloc(bytes);
         return new CudaBuffer(new CudaBuffer.Allocation(p, bytes), dtype, 0, length);
     }
 
@@ -172,7 +213,7 @@ public final class CudaBackend implements Backend {
         CudaBuffer b = cb(buffer, null, "free");
         if (b.allocation.freed) return;
         sync();
-        check(JCudaDriver.cuMemFree(b.allocation.ptr), "cuMemFree");
+        dev.free(b.allocation.ptr);
         b.allocation.freed = true;
     }
 
@@ -225,7 +266,7 @@ public final class CudaBackend implements Backend {
     @Override public void sync() {
         ensureOpen();
         notCapturing("sync");
-        check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
+        dev.sync();
     }
 
     @Override public void close() {
@@ -375,16 +416,18 @@ public final class CudaBackend implements Backend {
                     concat(conv(new Object[] {f32(dx, "dx"), f32(dy, "dy"), f32n(y, "y"), v[0]}, s), (Object[]) v[1]));
         }
         // Weight gradient: K' = batch·outH·outW is long and M×N small, so split K' over grid z into
-        // enough blocks to fill the GPU; partial sums are added in fixed order (deterministic).
+        // enough blocks to fill the GPU; partial sums are added in fixed order (deterministic). 128-tiles
+        // (8×8 per thread, half the operand loads per FMA) once both sides of dW span a whole tile.
         int n = s.inC() * s.kh() * s.kw();
+        int t = forceTile != 0 ? forceTile : (s.outC() >= BIG_TILE && n >= BIG_TILE ? BIG_TILE : TILE);
         long kTotal = (long) s.batch() * s.outH() * s.outW();
-        int tiles = ceil(s.outC(), TILE) * ceil(n, TILE);
+        int tiles = ceil(s.outC(), t) * ceil(n, t);
         long splits = Math.max(1, Math.min((2L * multiprocessors + tiles - 1) / tiles, (kTotal + 255) / 256));
         int kChunk = (int) ((((kTotal + splits - 1) / splits) + 15) / 16 * 16);
         splits = (kTotal + kChunk - 1) / kChunk;
         long partialLen = splits * s.outC() * (long) n;
         CudaBuffer partial = scratch(SCRATCH_CONV, partialLen, "conv2dBackward");
-        launch("conv2d_backward_dw", ceil(n, TILE), ceil(s.outC(), TILE), (int) splits, GEMM_THREADS,
+        launch(variant("conv2d_backward_dw", t), ceil(n, t), ceil(s.outC(), t), (int) splits, GEMM_THREADS,
                 concat(conv(new Object[] {partial.ptr(), f32(dy, "dy"), f32n(y, "y"), f32(x, "x")}, s), kChunk));
         int dwLen = s.outC() * n;
         launch("conv2d_backward_dw_reduce", blocks(dwLen, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
@@ -438,14 +481,11 @@ public final class CudaBackend implements Backend {
         if (gx == 0 || gy == 0 || gz == 0) return; // empty problem
         if (gy > 65535 || gz > 65535)
             throw new IllegalArgumentException(kernel + ": grid " + gx + "×" + gy + "×" + gz + " exceeds CUDA's limits");
-        Pointer[] params = new Pointer[args.length];
-        for (int i = 0; i < args.length; i++) params[i] = param(args[i]);
-        check(JCudaDriver.cuLaunchKernel(function(kernel), gx, gy, gz, block, 1, 1, 0, stream,
-                Pointer.to(params), null), "cuLaunchKernel(" + kernel + ")");
+        dev.launch(kernel, gx, gy, gz, block, args);
     }
 
     /** A null device pointer argument (absent bias, no fused ReLU, no device step scalars). */
-    private static final Object NULL_PTR = new Object() {
+    static final Object NULL_PTR = new Object() {
         @Override public String toString() { return "NULL"; }
     };
 
@@ -476,7 +516,7 @@ public final class CudaBackend implements Backend {
                     + "run one step eagerly before replay()");
         if (b != null) {
             sync();
-            check(JCudaDriver.cuMemFree(b.allocation.ptr), "cuMemFree");
+            dev.free(b.allocation.ptr);
             scratch[slot] = null;
             scratchGeneration++;
         }

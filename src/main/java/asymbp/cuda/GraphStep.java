@@ -91,31 +91,43 @@ public final class GraphStep implements StepReplay {
         }
     }
 
-    private void record() {
-        destroyGraph();
+    /** The names of the graph's own kernels, around the step's ops. */
+    static final String[] BOOKKEEPING = {"step_scalars_advance", "step_guard", "stats_accumulate"};
+
+    /** What the graph records: the bookkeeping kernels around the step's ops, which read `current`. */
+    void enqueueStep() {
         CUdeviceptr counter = ((CudaBuffer) control).ptr();
         CUdeviceptr current = ((CudaBuffer) control.slice(CURRENT, SCALARS)).ptr();
         CUdeviceptr table = ((CudaBuffer) control.slice(TABLE, (long) PLANNED * capacity)).ptr();
         CUdeviceptr statsPtr = ((CudaBuffer) stats).ptr(), accPtr = ((CudaBuffer) statsAcc).ptr();
-        for (String k : new String[] {"step_scalars_advance", "step_guard", "stats_accumulate"})
-            backend.function(k); // resolve outside the capture
+        backend.launch("step_scalars_advance", 1, 1, 1, 32, current, table, counter);
+        backend.beginCapture(current);
+        try {
+            // Placeholder scalars: captured ops read the real ones from `current`.
+            step.forwardLoss(0);
+            backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, StepReplay.boundFloor(bound));
+            step.backwardUpdate(0, 0f, false);
+        } finally {
+            backend.endCapture();
+        }
+        backend.launch("stats_accumulate", 1, 1, 1, 32, accPtr, statsPtr, 2, current);
+    }
+
+    /** Without recording (CudaLaunchAbiTest: a backend whose launches are recorded, no GPU). */
+    static GraphStep uncaptured(CudaBackend be, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
+        return new GraphStep(be, step, stats, batch, bound, capacity);
+    }
+
+    private void record() {
+        destroyGraph();
+        for (String k : BOOKKEEPING) backend.function(k); // resolve outside the capture
         scratchGeneration = backend.scratchGeneration();
         check(JCudaDriver.cuStreamBeginCapture(backend.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
                 "cuStreamBeginCapture");
         CUgraph captured = new CUgraph();
         Throwable failure = null;
         try {
-            backend.launch("step_scalars_advance", 1, 1, 1, 32, current, table, counter);
-            backend.beginCapture(current);
-            try {
-                // Placeholder scalars: captured ops read the real ones from `current`.
-                step.forwardLoss(0);
-                backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, StepReplay.boundFloor(bound));
-                step.backwardUpdate(0, 0f, false);
-            } finally {
-                backend.endCapture();
-            }
-            backend.launch("stats_accumulate", 1, 1, 1, 32, accPtr, statsPtr, 2, current);
+            enqueueStep();
         } catch (RuntimeException | Error e) {
             failure = e;
         } finally {

@@ -60,13 +60,14 @@ class OpConformanceTest {
             {37, 75, 53}, {1, 1, 1}, {65, 129, 63}, {64, 400, 120}, {64, 120, 84}, {64, 84, 10},
             {64, 784, 1024}, {64, 1024, 1024}, {64, 1024, 10}};
 
-    /** LeNet's two convolutions, odd shapes with stride and padding, a wider one. */
+    /** LeNet's two convolutions, odd shapes with stride and padding, wider ones (the last: CUDA's 128-tile dW). */
     static final ConvShape[] CONV = {
             new ConvShape(64, 1, 28, 28, 6, 5, 5, 1, 2),
             new ConvShape(64, 6, 14, 14, 16, 5, 5, 1, 0),
             new ConvShape(3, 3, 11, 9, 7, 3, 3, 2, 1),
             new ConvShape(5, 2, 13, 12, 70, 4, 2, 3, 0),
-            new ConvShape(2, 33, 9, 9, 65, 3, 3, 1, 1)};
+            new ConvShape(2, 33, 9, 9, 65, 3, 3, 1, 1),
+            new ConvShape(3, 20, 10, 11, 130, 3, 3, 1, 1)};
 
     // ------------------------------------------------------------------ ops
 
