@@ -13,6 +13,8 @@ One step = gather the batch from uint8 images on the device and standardise, for
 cross-entropy, backward, SGD (momentum 0.9, weight decay 1e-4, lr 0.01) - what GpuBench times.
 
   python3 bench/gpu/torch_bench.py [--quick] [--no-compile] [--json FILE]
+  python3 bench/gpu/torch_bench.py --smoke     # no GPU: every model and mode for 3 steps on the CPU
+                                               # (checks this script; times nothing)
 """
 import argparse
 import json
@@ -26,12 +28,15 @@ def main():
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile (saves minutes)")
     ap.add_argument("--compile-mlp", action="store_true", help="also torch.compile the MLP")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--smoke", action="store_true", help="no GPU: run every model and mode 3 steps on the CPU")
     args = ap.parse_args()
     try:
         import torch
     except ImportError as e:
         print(f"torch_bench: PyTorch not importable ({e})", file=sys.stderr)
         return 3
+    if args.smoke:
+        return smoke(torch)
     if not torch.cuda.is_available():
         print("torch_bench: torch.cuda.is_available() is False (no GPU or no CUDA build)", file=sys.stderr)
         return 3
@@ -171,14 +176,25 @@ def build(torch, model, mode):
     return nn.Sequential(*layers)
 
 
-def step_time(torch, model, mode, batch, steps, compiled):
+def smoke(torch):
+    """The models, modes and step on the CPU, small: the losses must be finite and the weights move."""
+    for model, batch in (("lenet", 8), ("mlp", 8)):
+        for mode in ("bp", "brsf"):
+            ms = step_time(torch, model, mode, batch, 3, compiled=False, device="cpu", check=True)
+            print(f"smoke {model} {mode}: 3 steps, {ms:.1f} ms/step on the CPU", flush=True)
+    print("smoke: PASSED")
+    return 0
+
+
+def step_time(torch, model, mode, batch, steps, compiled, device="cuda", check=False):
     torch.manual_seed(7)
-    net = build(torch, model, mode).cuda()
+    net = build(torch, model, mode).to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     n = batch * 16
-    images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, device="cuda")
-    labels = torch.arange(n, device="cuda") % 10
-    order = (torch.arange(n, device="cuda") * 7919) % n
+    images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, device=device)
+    labels = torch.arange(n, device=device) % 10
+    order = (torch.arange(n, device=device) * 7919) % n
     mean, inv_std = 0.5, 3.5
 
     def fwd_loss(x, y):
@@ -195,14 +211,20 @@ def step_time(torch, model, mode, batch, steps, compiled):
         opt.step()
         return loss
 
-    warm = max(5, steps // 10) + (10 if compiled else 0)
+    if check:
+        before = [p.detach().clone() for p in net.parameters()]
+        losses = [float(step(i)) for i in range(steps)]
+        assert all(l == l and abs(l) < 1e6 for l in losses), f"{model} {mode}: losses {losses}"
+        moved = sum(int(not torch.equal(a, p.detach())) for a, p in zip(before, net.parameters()))
+        assert moved == len(before), f"{model} {mode}: only {moved} of {len(before)} parameter tensors changed"
+    warm = max(5, steps // 10) + (10 if compiled else 0) if not check else 1
     for i in range(warm):
         step(i)
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     for i in range(steps):
         step(i)
-    torch.cuda.synchronize()
+    sync()
     return (time.perf_counter() - t0) * 1e3 / steps
 
 
