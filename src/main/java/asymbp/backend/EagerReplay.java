@@ -4,7 +4,7 @@ package asymbp.backend;
  * The portable {@link StepReplay}: each step is enqueued op by op and its two loss statistics are
  * read back before the update (one sync per step), exactly as {@code Trainer.step()} runs.
  */
-public final class EagerReplay implements StepReplay {
+public final class EagerReplay extends PlannedReplay {
 
     private final Backend be;
     private final TrainStep step;
@@ -12,10 +12,7 @@ public final class EagerReplay implements StepReplay {
     private final int batch;
     private final double bound;
     private final float[] host = new float[2];
-    private int[] starts = new int[0];
-    private int firstStep, launched;
-    private float lr;
-    private boolean firstIsFirst, halted;
+    private boolean halted;
     private int haltStep, updated;
     private float haltLoss;
     private double lossSum, wrongSum;
@@ -28,29 +25,18 @@ public final class EagerReplay implements StepReplay {
         this.bound = bound;
     }
 
-    @Override public void plan(int[] batchStarts, int firstStep, float lr, boolean firstIsFirstStep) {
-        this.starts = batchStarts.clone();
-        this.firstStep = firstStep;
-        this.lr = lr;
-        this.firstIsFirst = firstIsFirstStep;
-        this.launched = 0;
-    }
-
-    @Override public void launch() {
-        if (launched >= starts.length)
-            throw new IllegalStateException("StepReplay.launch: all " + starts.length + " planned steps were launched; call plan() first");
-        int i = launched++;
+    @Override protected void launch(int start, int t, float lr, boolean firstStep) {
         if (halted) return;
-        step.forwardLoss(starts[i]);
+        step.forwardLoss(start);
         be.download(host, stats);
         float loss = host[0] / batch;
         if (!Float.isFinite(loss) || loss > bound) {
             halted = true;
-            haltStep = firstStep + i;
+            haltStep = t;
             haltLoss = loss;
             return;
         }
-        step.backwardUpdate(firstStep + i, lr, i == 0 && firstIsFirst);
+        step.backwardUpdate(t, lr, firstStep);
         lossSum += host[0];
         wrongSum += host[1];
         updated++;

@@ -2,6 +2,7 @@ package asymbp.opencl;
 
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
+import asymbp.backend.PlannedReplay;
 import asymbp.backend.StepReplay;
 import asymbp.backend.TrainStep;
 
@@ -12,7 +13,7 @@ import asymbp.backend.TrainStep;
  * instead of once per step. OpenCL sets kernel arguments at each enqueue, so unlike CUDA graphs the
  * step scalars simply go by value.
  */
-final class OpenClReplay implements StepReplay {
+final class OpenClReplay extends PlannedReplay {
 
     private final OpenClBackend be;
     private final TrainStep step;
@@ -21,10 +22,6 @@ final class OpenClReplay implements StepReplay {
     private final float boundFloor;
     /** I32 {halted, halt_step}; F32 {halt_loss}; F32 {Σ loss, Σ wrong}. */
     private final Buffer state, haltLoss, acc;
-    private int[] starts = new int[0];
-    private int firstStep, launched;
-    private float lr;
-    private boolean firstIsFirst;
 
     OpenClReplay(OpenClBackend be, TrainStep step, Buffer stats, int batch, double bound) {
         if (batch < 1) throw new IllegalArgumentException("OpenClReplay: batch " + batch);
@@ -41,24 +38,12 @@ final class OpenClReplay implements StepReplay {
         be.fill(acc, 0f);
     }
 
-    @Override public void plan(int[] batchStarts, int firstStep, float lr, boolean firstIsFirstStep) {
-        this.starts = batchStarts.clone();
-        this.firstStep = firstStep;
-        this.lr = lr;
-        this.firstIsFirst = firstIsFirstStep;
-        this.launched = 0;
-    }
-
-    @Override public void launch() {
-        if (launched >= starts.length)
-            throw new IllegalStateException("StepReplay.launch: all " + starts.length + " planned steps were launched; call plan() first");
-        int i = launched++;
-        int t = firstStep + i;
+    @Override protected void launch(int start, int t, float lr, boolean firstStep) {
         be.guardUpdates(state);
         try {
-            step.forwardLoss(starts[i]);
+            step.forwardLoss(start);
             be.launch("step_guard", 1, state, haltLoss, stats, batch, boundFloor, t);
-            step.backwardUpdate(t, lr, i == 0 && firstIsFirst);
+            step.backwardUpdate(t, lr, firstStep);
             be.launch("stats_accumulate", 1, acc, stats, state);
         } finally {
             be.guardUpdates(null);
@@ -73,7 +58,7 @@ final class OpenClReplay implements StepReplay {
         be.download(sums, acc);
         be.fill(acc, 0f);
         boolean halted = st[0] != 0;
-        int updated = halted ? Math.max(0, Math.min(launched, st[1] - firstStep)) : launched;
+        int updated = halted ? Math.max(0, Math.min(launched(), st[1] - planFirstStep())) : launched();
         return new Outcome(sums[0], sums[1], updated, halted, st[1], hl[0]);
     }
 
