@@ -33,6 +33,7 @@ public final class GpuBench {
     private final CudaBackend be;
     private final boolean quick;
     private final Map<String, Double> results = new LinkedHashMap<>();
+    private final java.util.List<String> failures = new java.util.ArrayList<>();
 
     private GpuBench(CudaBackend be, boolean quick) {
         this.be = be;
@@ -65,19 +66,26 @@ public final class GpuBench {
             GpuBench g = new GpuBench(cuda, quick);
             g.run();
             if (json != null) g.writeJson(json);
+            if (!g.failures.isEmpty()) {
+                System.out.println("GpuBench: " + g.failures.size() + " part(s) failed: " + g.failures);
+                System.exit(1);
+            }
         }
     }
 
     private void run() {
-        copyBandwidth();
-        kernelBandwidth();
-        gemm();
+        phase("copy bandwidth", this::copyBandwidth);
+        phase("BN and update bandwidth", this::kernelBandwidth);
+        phase("SGEMM", this::gemm);
         for (String fb : new String[] {"bp", "brsf"}) {
-            model("lenet", "lenet", 1, 28, 28, 64, fb, quick ? 100 : 400);
-            model("mlp", "mlp:4096-4096-4096-4096", 1, 28, 28, 1024, fb, quick ? 10 : 40);
+            phase("lenet " + fb, () -> model("lenet", "lenet", 1, 28, 28, 64, fb, quick ? 100 : 400));
+            phase("mlp " + fb, () -> model("mlp", "mlp:4096-4096-4096-4096", 1, 28, 28, 1024, fb, quick ? 10 : 40));
         }
-        put("lenet_brsf_over_bp", results.get("lenet_brsf_graph_ms") / results.get("lenet_bp_graph_ms"));
-        put("mlp_brsf_over_bp", results.get("mlp_brsf_graph_ms") / results.get("mlp_bp_graph_ms"));
+        for (String m : new String[] {"lenet", "mlp"})
+            for (String how : new String[] {"graph", "eager"}) {
+                Double bp = results.get(m + "_bp_" + how + "_ms"), br = results.get(m + "_brsf_" + how + "_ms");
+                if (bp != null && br != null) put(m + "_brsf_over_bp_" + how, br / bp);
+            }
     }
 
     private void put(String key, double v) {
@@ -284,17 +292,31 @@ public final class GpuBench {
         String k = key + "_" + feedback;
         float lr = 0.01f;
         try (Step s = new Step(model, c, h, w, batch, feedback, 16)) {
-            // Validate: graph replay of steps 1..K equals the same steps run eagerly (bit for bit is
-            // expected; the tolerance only absorbs nothing but allows reporting the difference).
-            int check = 5;
+            // Eager step time: ops enqueued one by one, one sync at the end (no per-step host read).
+            int warm = Math.max(5, steps / 10);
             s.enqueue(0, 0, lr, true);
-            for (int i = 1; i <= check; i++) s.enqueue(i, i, lr, false);
-            float[] eager = s.download(s.params, s.net.params().size());
-            s.reset();
-            s.enqueue(0, 0, lr, true);
-            // No divergence bound here (synthetic labels): every replay updates.
-            StepReplay g = be.replay(s, s.stats, batch, Double.MAX_VALUE);
-            if (!(g instanceof GraphStep)) throw new IllegalStateException("GpuBench: the cuda backend did not record a graph");
+            for (int i = 1; i < warm; i++) s.enqueue(i, i, lr, false);
+            be.sync();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) s.enqueue(i, i, lr, false);
+            be.sync();
+            put(k + "_eager_ms", (System.nanoTime() - t0) * 1e-6 / steps);
+            phase(k + " graph", () -> graph(s, k, batch, steps, warm, lr));
+        }
+    }
+
+    /** Validates the graph replay against eager steps (bit for bit expected), then times it. */
+    private void graph(Step s, String k, int batch, int steps, int warm, float lr) {
+        int check = 5;
+        s.reset();
+        s.enqueue(0, 0, lr, true);
+        for (int i = 1; i <= check; i++) s.enqueue(i, i, lr, false);
+        float[] eager = s.download(s.params, s.net.params().size());
+        s.reset();
+        s.enqueue(0, 0, lr, true);
+        // No divergence bound here (synthetic labels): every replay updates.
+        try (StepReplay g = be.replay(s, s.stats, batch, Double.MAX_VALUE)) {
+            if (!(g instanceof GraphStep)) throw new IllegalStateException("the cuda backend did not record a graph");
             int[] starts = new int[check];
             for (int i = 0; i < check; i++) starts[i] = s.startOf(i + 1);
             g.plan(starts, 1, lr, false);
@@ -308,30 +330,38 @@ public final class GpuBench {
             }
             put(k + "_graph_vs_eager_maxrel", maxRel);
             if (!(maxRel < 1e-4))
-                throw new IllegalStateException(k + ": graph replay differs from eager steps (max rel " + maxRel + ")");
+                throw new IllegalStateException("graph replay differs from eager steps (max rel " + maxRel + ")");
 
-            // Eager step time: ops enqueued one by one, one sync at the end (no per-step host read).
-            int warm = Math.max(5, steps / 10);
-            for (int i = 0; i < warm; i++) s.enqueue(i, i, lr, false);
-            be.sync();
-            long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) s.enqueue(i, i, lr, false);
-            be.sync();
-            put(k + "_eager_ms", (System.nanoTime() - t0) * 1e-6 / steps);
-
-            // Graph replay.
             int[] all = new int[steps + warm];
             for (int i = 0; i < all.length; i++) all[i] = s.startOf(i);
             g.plan(all, 100, lr, false);
             for (int i = 0; i < warm; i++) g.launch();
             be.sync();
-            t0 = System.nanoTime();
+            long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) g.launch();
             be.sync();
             put(k + "_graph_ms", (System.nanoTime() - t0) * 1e-6 / steps);
             StepReplay.Outcome st = g.finish();
             put(k + "_mean_loss", st.lossSum() / ((double) st.updated() * batch));
-            g.close();
+        }
+    }
+
+    /**
+     * Runs one part of the benchmark; a failure is reported ("PHASE-FAILED") and the rest still runs:
+     * the GPU check gets one try per GPU session, so one broken part must not cost the others.
+     */
+    private void phase(String name, Runnable part) {
+        try {
+            part.run();
+        } catch (RuntimeException | LinkageError e) {
+            System.out.println("PHASE-FAILED " + name + ": " + e);
+            e.printStackTrace(System.out);
+            failures.add(name + ": " + e.getMessage());
+            try {
+                be.sync();
+            } catch (RuntimeException ignored) {
+                // a sticky CUDA error: the remaining phases will report theirs
+            }
         }
     }
 
