@@ -38,15 +38,22 @@ class PhiloxVectorRandomizedTest {
             long index0 = start(r);
             int n = r.nextInt(1100);
             boolean all = r.nextBoolean();
+            // The engine's generator, and the bench's candidate (VectorPhiloxFolded) on alternate trials.
+            boolean folded = trial % 2 == 1;
             int[][] w = new int[4][n + 3];
             for (int[] a : w) java.util.Arrays.fill(a, 0xDEADBEEF);
-            if (all) VectorPhilox.words(seed, purpose, layer, step, index0, n, w[0], w[1], w[2], w[3]);
-            else VectorPhilox.words(seed, purpose, layer, step, index0, n, w[0], null, null, null);
+            if (folded) {
+                if (all) VectorPhiloxFolded.words(seed, purpose, layer, step, index0, n, w[0], w[1], w[2], w[3]);
+                else VectorPhiloxFolded.words(seed, purpose, layer, step, index0, n, w[0], null, null, null);
+            } else {
+                if (all) VectorPhilox.words(seed, purpose, layer, step, index0, n, w[0], w[1], w[2], w[3]);
+                else VectorPhilox.words(seed, purpose, layer, step, index0, n, w[0], null, null, null);
+            }
             for (int j = 0; j < n; j++) {
                 Philox.block(seed, purpose, layer, step, index0 + j, block);
                 for (int k = 0; k < (all ? 4 : 1); k++) {
                     if (block[k] != w[k][j])
-                        assertEquals(block[k], w[k][j], "word " + k + ", trial " + trial + ", index " + (index0 + j)
+                        assertEquals(block[k], w[k][j], (folded ? "folded " : "") + "word " + k + ", trial " + trial + ", index " + (index0 + j)
                                 + " (index0 " + index0 + ", n " + n + ")");
                 }
                 checked++;

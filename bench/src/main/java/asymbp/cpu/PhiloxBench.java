@@ -19,14 +19,15 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * V generation on one thread, in elements per microsecond. Rows of 256, the run the backward GEMM asks
- * for at the MLP's 1024-wide layers on two threads; 64 rows (one 1024×... block's worth) per call.
+ * V generation on one thread, in elements per microsecond. Rows of 256: the run the backward GEMM asks
+ * for at the MLP's 1024-wide layers on two threads; 64 rows per call.
  *
  * <ul>
  *   <li>{@code words}: the Philox blocks alone ({@code word0}: word 0, what brsf's uniform M needs;
  *       {@code all}: four words, for |N(0,1)|), by {@code impl} = scalar ({@link Philox#block}),
- *       baseline (the previous vector code, {@link VectorPhiloxBaseline}) or vector ({@link VectorPhilox}).
- *   <li>{@code fill}: whole brsf V rows, {@link FeedbackRow} (scalar) against {@link VectorFeedbackRow}.
+ *       vector (the engine's {@link VectorPhilox}) or folded (the candidate {@link VectorPhiloxFolded}).
+ *   <li>{@code fill}: whole brsf V rows, {@link FeedbackRow} (scalar) against {@link VectorFeedbackRow}
+ *       ({@code -p impl=scalar,vector}; impl=folded fails on purpose).
  * </ul>
  * Each parameter set runs in its own JVM, so one implementation's profile does not shape another's code.
  */
@@ -39,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class PhiloxBench {
     static final int ROW = 256, ROWS = 64;
 
-    @Param({"scalar", "baseline", "vector"})
+    @Param({"scalar", "vector", "folded"})
     public String impl;
 
     @Param({"word0", "all"})
@@ -78,9 +79,9 @@ public class PhiloxBench {
                         if (all) { w1[j] = block[1]; w2[j] = block[2]; w3[j] = block[3]; }
                     }
                     break;
-                case "baseline":
-                    if (all) VectorPhiloxBaseline.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, 2, s, index0, ROW, w0, w1, w2, w3);
-                    else VectorPhiloxBaseline.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, 2, s, index0, ROW, w0, null, null, null);
+                case "folded":
+                    if (all) VectorPhiloxFolded.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, 2, s, index0, ROW, w0, w1, w2, w3);
+                    else VectorPhiloxFolded.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, 2, s, index0, ROW, w0, null, null, null);
                     break;
                 default:
                     if (all) VectorPhilox.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, 2, s, index0, ROW, w0, w1, w2, w3);
@@ -91,11 +92,11 @@ public class PhiloxBench {
         return acc;
     }
 
-    /** brsf V rows: uniform magnitudes for words = word0, half-normal for all. No baseline here. */
+    /** brsf V rows: uniform magnitudes for words = word0, half-normal for all. scalar and vector only. */
     @Benchmark
     @OperationsPerInvocation(ROW * ROWS)
     public float fill() {
-        if (row == null) return 0f;
+        if (row == null) throw new IllegalStateException("fill has no folded variant: run it with -p impl=scalar,vector");
         Feedback f = fb.atStep(step++);
         float acc = 0f;
         for (int k = 0; k < ROWS; k++) {
