@@ -486,25 +486,9 @@ public final class CpuBackend implements Backend {
         float[] th = f(params), v = f(velocity), g = f(grads);
         int tho = off(params), vo = off(velocity), go = off(grads);
         boolean manhattan = rule == UpdateRule.BM;
-        par.forRange(n, 1024, n, (lo, hi, t) -> {
-            // d = g + λθ (sgd) or sign(g) + λθ (bm); v ← d on the first step, else μ·v + d; θ ← θ − η·v
-            if (firstStep) {
-                for (int q = lo; q < hi; q++) {
-                    float gq = g[go + q];
-                    float d = (manhattan ? Branchless.sign(gq) : gq) + weightDecay * th[tho + q];
-                    v[vo + q] = d;
-                    th[tho + q] = th[tho + q] - lr * d;
-                }
-            } else {
-                for (int q = lo; q < hi; q++) {
-                    float gq = g[go + q];
-                    float d = (manhattan ? Branchless.sign(gq) : gq) + weightDecay * th[tho + q];
-                    float vq = momentum * v[vo + q] + d;
-                    v[vo + q] = vq;
-                    th[tho + q] = th[tho + q] - lr * vq;
-                }
-            }
-        });
+        UpdateKernel update = kernels.update;
+        par.forRange(n, 1024, n, (lo, hi, t) ->
+                update.apply(th, tho, v, vo, g, go, lo, hi, manhattan, lr, momentum, weightDecay, firstStep));
     }
 
     // ================================================================ helpers

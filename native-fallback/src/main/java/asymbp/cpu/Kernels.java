@@ -18,6 +18,7 @@ final class Kernels {
         DotKernel dot();
         BatchNormKernels batchNorm();
         PoolKernel pool();
+        UpdateKernel update();
     }
 
     static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -27,20 +28,23 @@ final class Kernels {
     final DotKernel dot;
     final BatchNormKernels batchNorm;
     final PoolKernel pool;
+    final UpdateKernel update;
     final String description;
 
     private Kernels(MicroKernel kernel, Supplier<FeedbackRow> feedback, DotKernel dot, BatchNormKernels batchNorm,
-                    PoolKernel pool, String description) {
+                    PoolKernel pool, UpdateKernel update, String description) {
         this.kernel = kernel;
         this.feedback = feedback;
         this.dot = dot;
         this.batchNorm = batchNorm;
         this.pool = pool;
+        this.update = update;
         this.description = description;
     }
 
     static Kernels scalar(String why) {
-        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), new BatchNormKernels(), new PoolKernel(), "scalar (" + why + ")");
+        return new Kernels(new ScalarKernel(), FeedbackRow::new, new DotKernel(), new BatchNormKernels(), new PoolKernel(), new UpdateKernel(),
+                "scalar (" + why + ")");
     }
 
     /** The fastest kernels this JVM and CPU allow. */
@@ -51,7 +55,7 @@ final class Kernels {
             MicroKernel k = f.kernel();
             if (k == null) return scalar("vectors narrower than 256 bits");
             Supplier<FeedbackRow> p = f.feedback() != null ? f.feedback() : FeedbackRow::new;
-            return new Kernels(k, p, f.dot(), f.batchNorm(), f.pool(), k.describe());
+            return new Kernels(k, p, f.dot(), f.batchNorm(), f.pool(), f.update(), k.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return scalar("Vector API failed to load: " + e);
         }

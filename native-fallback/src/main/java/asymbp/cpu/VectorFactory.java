@@ -25,6 +25,11 @@ final class VectorFactory implements Kernels.Factory {
     }
 
     @Override
+    public UpdateKernel update() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorUpdateKernel() : new UpdateKernel();
+    }
+
+    @Override
     public DotKernel dot() {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new VectorDotKernel() : new DotKernel();
     }
