@@ -26,8 +26,9 @@ import java.util.Map;
 import static org.jocl.CL.*;
 
 /**
- * The OpenCL backend: one context and one in-order queue on one device, one program built from the
- * kernel sources packaged in the jar, one cached cl_kernel per op. Every op is one launch; nothing
+ * The OpenCL backend: one in-order queue on one device, the program built from the kernel sources
+ * packaged in the jar, one cached cl_kernel per op. The context and the built program are shared by
+ * every backend on the same device for the life of the JVM (see {@link Shared}). Every op is one launch; nothing
  * crosses to the host except what the caller downloads. Buffer views pass (cl_mem, element offset)
  * to the kernels (see kernels/common/vendor_cl.h). Not thread-safe: one thread drives a backend.
  */
@@ -88,17 +89,10 @@ public final class OpenClBackend implements Backend {
     OpenClBackend(ClDevices.Entry entry, Boolean direct) throws BackendUnavailableException {
         this.device = entry.device();
         this.deviceName = entry.description();
-        cl_context_properties props = new cl_context_properties();
-        props.addProperty(CL_CONTEXT_PLATFORM, entry.platform());
-        this.context = clCreateContext(props, 1, new cl_device_id[]{device}, null, null, null);
+        Shared shared = Shared.of(entry);
+        this.context = shared.context;
+        this.program = shared.program;
         this.queue = clCreateCommandQueue(context, device, 0, null);   // in order
-        try {
-            this.program = build(KernelSource.program());
-        } catch (BackendUnavailableException | RuntimeException e) {
-            clReleaseCommandQueue(queue);
-            clReleaseContext(context);
-            throw e;
-        }
         this.dummy = (ClBuffer) alloc(DType.F32, 1);
         String forced = System.getProperty("asymbp.opencl.products", "auto");
         if (direct != null) this.directProducts = direct;
@@ -106,13 +100,52 @@ public final class OpenClBackend implements Backend {
         else this.directProducts = (ClDevices.deviceLong(device, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) != 0;
     }
 
+    /**
+     * One context and the engine's program per device, created on first use and kept for the JVM's
+     * life: creating contexts after others had been released crashed pocl 3.1 (SIGSEGV, no JVM error
+     * file) in about one CI run in ten, and the build costs seconds per backend. Backends own only
+     * their queue, kernels and buffers.
+     */
+    private static final class Shared {
+        private static final Map<String, Shared> BY_DEVICE = new HashMap<>();
+        final cl_context context;
+        final cl_program program;
+
+        private Shared(cl_context context, cl_program program) {
+            this.context = context;
+            this.program = program;
+        }
+
+        static synchronized Shared of(ClDevices.Entry entry) throws BackendUnavailableException {
+            String key = entry.device().toString(); // the native handle
+            Shared s = BY_DEVICE.get(key);
+            if (s != null) return s;
+            cl_context_properties props = new cl_context_properties();
+            props.addProperty(CL_CONTEXT_PLATFORM, entry.platform());
+            cl_context ctx = clCreateContext(props, 1, new cl_device_id[]{entry.device()}, null, null, null);
+            try {
+                s = new Shared(ctx, build(ctx, entry.device(), entry.description(), KernelSource.program()));
+            } catch (BackendUnavailableException | RuntimeException e) {
+                clReleaseContext(ctx);
+                throw e;
+            }
+            BY_DEVICE.put(key, s);
+            return s;
+        }
+    }
+
     /** Builds a program for this device; a failure carries the build log. */
     cl_program build(String source) throws BackendUnavailableException {
+        return build(context, device, deviceName, source);
+    }
+
+    private static cl_program build(cl_context context, cl_device_id device, String deviceName, String source)
+            throws BackendUnavailableException {
         cl_program p = clCreateProgramWithSource(context, 1, new String[]{source}, null, null);
         try {
             clBuildProgram(p, 1, new cl_device_id[]{device}, BUILD_OPTIONS, null, null);
         } catch (CLException e) {
-            String log = buildLog(p);
+            String log = buildLog(p, device);
             clReleaseProgram(p);
             throw new BackendUnavailableException("opencl: kernel build failed on " + deviceName + " ("
                     + OpenClProvider.firstLine(e) + "); build log: " + oneLine(log), e);
@@ -131,7 +164,7 @@ public final class OpenClBackend implements Backend {
         return sb.toString();
     }
 
-    private String buildLog(cl_program p) {
+    private static String buildLog(cl_program p, cl_device_id device) {
         try {
             long[] size = new long[1];
             clGetProgramBuildInfo(p, device, CL_PROGRAM_BUILD_LOG, 0, null, size);
@@ -226,9 +259,7 @@ public final class OpenClBackend implements Backend {
         kernels.clear();
         free(dummy);
         if (scratch != null) free(scratch);
-        clReleaseProgram(program);
-        clReleaseCommandQueue(queue);
-        clReleaseContext(context);
+        clReleaseCommandQueue(queue); // the context and program stay: Shared
     }
 
     private void ensureOpen() {
