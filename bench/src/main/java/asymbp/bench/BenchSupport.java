@@ -10,15 +10,17 @@ import asymbp.train.Trainer;
 
 import java.util.SplittableRandom;
 
-/** What every CPU benchmark opens: the cpu backend and a dataset (MNIST, or MNIST-shaped noise). */
+/** What the benchmarks open: a backend (the cpu one unless named) and a dataset (MNIST, or MNIST-shaped noise). */
 final class BenchSupport {
     private BenchSupport() {}
 
-    static Backend openCpu() {
+    static Backend openCpu() { return open("cpu"); }
+
+    static Backend open(String backend) {
         try {
-            return Backends.provider("cpu").open(0);
+            return Backends.provider(backend).open(0);
         } catch (BackendUnavailableException e) {
-            throw new IllegalStateException("cpu backend: " + e.getMessage(), e);
+            throw new IllegalStateException(backend + " backend: " + e.getMessage(), e);
         }
     }
 
@@ -49,7 +51,7 @@ final class BenchSupport {
     }
 
     /**
-     * A Trainer on the cpu backend for one benchmark configuration: BN on, SGD or BM with lr 0.01, momentum
+     * A Trainer on {@code backend} for one benchmark configuration: BN on, SGD or BM with lr 0.01, momentum
      * 0.9, no weight decay (as bench/pytorch/train_bench.py), the engine's defaults for everything else.
      */
     static Trainer trainer(Backend backend, Dataset data, String model, String mode, String update, int batch) {
@@ -61,7 +63,7 @@ final class BenchSupport {
                 .withLr(0.01)
                 .withMomentum(0.9)
                 .withWeightDecay(0.0)
-                .withBackend("cpu");
+                .withBackend(backend.name());
         cfg.validate();
         return new Trainer(backend, data, cfg);
     }

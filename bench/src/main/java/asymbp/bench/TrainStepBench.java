@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One training step (gather, forward, loss, asymmetric backward, update, loss read back) of LeNet+BN at
- * batch 64 or the MLP 784-1024-1024-1024-10+BN at batch 128, on the cpu backend. Primary score: steps
- * per second; the {@code images} counter: training images per second.
+ * batch 64 or the MLP 784-1024-1024-1024-10+BN at batch 128, on the cpu backend (or {@code -p
+ * backend=opencl,cpu}: a device next to the cpu backend in the same run). Primary score: steps per
+ * second; the {@code images} counter: training images per second.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -42,11 +43,14 @@ public class TrainStepBench {
     @Param({"sgd"})
     public String update;
 
+    @Param({"cpu"})
+    public String backend;
+
     /** "synthetic" (MNIST-shaped noise) or a dataset spec such as "mnist". */
     @Param({"synthetic"})
     public String data;
 
-    Backend backend;
+    Backend be;
     Trainer trainer;
     int batch;
 
@@ -61,19 +65,19 @@ public class TrainStepBench {
     public void setUp() {
         Dataset ds = BenchSupport.dataset(data);
         batch = BenchSupport.defaultBatch(model);
-        backend = BenchSupport.openCpu();
-        trainer = BenchSupport.trainer(backend, ds, model, mode, update, batch);
+        be = BenchSupport.open(backend);
+        trainer = BenchSupport.trainer(be, ds, model, mode, update, batch);
         // Validate before timing: a few steps must give finite losses.
         for (int i = 0; i < 3; i++) {
             float loss = trainer.step();
-            if (!Float.isFinite(loss)) throw new IllegalStateException(model + "/" + mode + ": loss " + loss);
+            if (!Float.isFinite(loss)) throw new IllegalStateException(backend + " " + model + "/" + mode + ": loss " + loss);
         }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         trainer.close();
-        backend.close();
+        be.close();
     }
 
     @Benchmark
