@@ -79,10 +79,7 @@ class GradientCheckTest {
                 be.linearBackward(dx, dw, db, CpuTestSupport.upload(be, rr, r), relu ? CpuTestSupport.upload(be, y, r) : null,
                         CpuTestSupport.upload(be, x, r), CpuTestSupport.upload(be, w, r), Feedback.bp(), batch, in, out);
                 String name = String.format("linear %dx%d->%d bias=%b relu=%b", batch, in, out, bias, relu);
-                float[][] inputs = {x, w, b};
-                check(name + " dx", f, inputs, 0, CpuTestSupport.download(be, dx), rr, relu ? H_RELU : H_LINEAR, r);
-                check(name + " dW", f, inputs, 1, CpuTestSupport.download(be, dw), rr, relu ? H_RELU : H_LINEAR, r);
-                if (bias) check(name + " db", f, inputs, 2, CpuTestSupport.download(be, db), rr, relu ? H_RELU : H_LINEAR, r);
+                checkInputWeightBias(name, f, new float[][] {x, w, b}, dx, dw, db, rr, relu, r);
             }
     }
 
@@ -126,10 +123,7 @@ class GradientCheckTest {
                 be.conv2dBackward(dx, dw, db, CpuTestSupport.upload(be, rr, r), relu ? CpuTestSupport.upload(be, y, r) : null,
                         CpuTestSupport.upload(be, x, r), CpuTestSupport.upload(be, w, r), Feedback.bp(), s);
                 String name = "conv " + s + " bias=" + bias + " relu=" + relu;
-                float[][] inputs = {x, w, b};
-                check(name + " dx", f, inputs, 0, CpuTestSupport.download(be, dx), rr, relu ? H_RELU : H_LINEAR, r);
-                check(name + " dW", f, inputs, 1, CpuTestSupport.download(be, dw), rr, relu ? H_RELU : H_LINEAR, r);
-                if (bias) check(name + " db", f, inputs, 2, CpuTestSupport.download(be, db), rr, relu ? H_RELU : H_LINEAR, r);
+                checkInputWeightBias(name, f, new float[][] {x, w, b}, dx, dw, db, rr, relu, r);
             }
     }
 
@@ -248,6 +242,15 @@ class GradientCheckTest {
      * Compares analytic[i] with (L(in[which]+h·e_i) − L(in[which]−h·e_i)) / 2h over up to MAX_COORDS
      * random coordinates i, L = Σ r·y, h scaled by the coordinate's size.
      */
+    /** dx, dW and (when present) db of a product layer against finite differences of its forward. */
+    private void checkInputWeightBias(String name, Forward f, float[][] inputs, Buffer dx, Buffer dw, Buffer db,
+                                      float[] rr, boolean relu, SplittableRandom r) {
+        double h = relu ? H_RELU : H_LINEAR;
+        check(name + " dx", f, inputs, 0, CpuTestSupport.download(be, dx), rr, h, r);
+        check(name + " dW", f, inputs, 1, CpuTestSupport.download(be, dw), rr, h, r);
+        if (db != null) check(name + " db", f, inputs, 2, CpuTestSupport.download(be, db), rr, h, r);
+    }
+
     private static void check(String name, Forward f, float[][] inputs, int which, float[] analytic, float[] rr,
                               double hRel, SplittableRandom rnd) {
         float[] theta = inputs[which];
