@@ -30,7 +30,7 @@ public final class EagerReplay extends PlannedReplay {
         step.forwardLoss(start);
         be.download(host, stats);
         float loss = host[0] / batch;
-        if (!Float.isFinite(loss) || loss > bound) {
+        if (StepReplay.diverged(loss, bound)) {
             halted = true;
             haltStep = t;
             haltLoss = loss;

@@ -29,6 +29,11 @@ public interface StepReplay extends AutoCloseable {
      * The largest float not above {@code bound}: for a float loss, {@code loss > bound} (the host's
      * float-vs-double test) is exactly {@code loss > boundFloor(bound)}, so device guards compare floats.
      */
+    /** The divergence rule, on the host: a mean loss that is NaN, ±Inf or above the bound. */
+    static boolean diverged(float meanLoss, double bound) {
+        return !Float.isFinite(meanLoss) || meanLoss > bound;
+    }
+
     static float boundFloor(double bound) {
         float f = (float) bound;
         return f > bound ? Math.nextDown(f) : f;
@@ -44,5 +49,16 @@ public interface StepReplay extends AutoCloseable {
      * @param haltStep the Philox step of the diverged step, when halted
      * @param haltLoss its mean loss, when halted
      */
-    record Outcome(double lossSum, double wrongSum, int updated, boolean halted, int haltStep, float haltLoss) {}
+    record Outcome(double lossSum, double wrongSum, int updated, boolean halted, int haltStep, float haltLoss) {
+
+        /**
+         * The outcome of a plan that started at Philox step {@code firstStep} and launched {@code launched}
+         * steps, from device-side sums and halt fields: a halted run updated only the steps before haltStep.
+         */
+        public static Outcome fromDevice(float lossSum, float wrongSum, int firstStep, int launched,
+                                         boolean halted, int haltStep, float haltLoss) {
+            int updated = halted ? Math.max(0, Math.min(launched, haltStep - firstStep)) : launched;
+            return new Outcome(lossSum, wrongSum, updated, halted, haltStep, haltLoss);
+        }
+    }
 }

@@ -172,19 +172,14 @@ public final class GraphStep implements StepReplay {
         launched++;
     }
 
-    /** Replays left in the current plan. */
-    public int remaining() { return planned - launched; }
-
     @Override public Outcome finish() {
         int[] c = new int[TABLE];
         float[] s = new float[2];
         backend.download(c, control.slice(0, TABLE));
         backend.download(s, statsAcc);
         backend.fill(statsAcc, 0f);
-        boolean halted = c[HALTED] != 0;
-        int updated = launched;
-        if (halted) updated = Math.max(0, Math.min(launched, c[HALT_STEP] - planFirstStep));
-        return new Outcome(s[0], s[1], updated, halted, c[HALT_STEP], Float.intBitsToFloat(c[HALT_LOSS]));
+        return Outcome.fromDevice(s[0], s[1], planFirstStep, launched, c[HALTED] != 0, c[HALT_STEP],
+                Float.intBitsToFloat(c[HALT_LOSS]));
     }
 
     private void destroyGraph() {

@@ -57,9 +57,7 @@ final class OpenClReplay extends PlannedReplay {
         be.download(hl, haltLoss);
         be.download(sums, acc);
         be.fill(acc, 0f);
-        boolean halted = st[0] != 0;
-        int updated = halted ? Math.max(0, Math.min(launched(), st[1] - planFirstStep())) : launched();
-        return new Outcome(sums[0], sums[1], updated, halted, st[1], hl[0]);
+        return Outcome.fromDevice(sums[0], sums[1], planFirstStep(), launched(), st[0] != 0, st[1], hl[0]);
     }
 
     @Override public void close() {

@@ -262,7 +262,7 @@ public final class Trainer implements AutoCloseable {
         ensureOrder();
         int b = forwardLoss(stepInEpoch, true);
         float loss = statsHost[0] / b;
-        if (!Float.isFinite(loss) || loss > bound) {
+        if (StepReplay.diverged(loss, bound)) {
             diverged = true;
             divergedStep = step;
             divergedLoss = loss;
