@@ -20,24 +20,9 @@ KERNEL void softmax_cross_entropy(GLOBAL float* RESTRICT dlogits, int dlogits_of
     const float invB = 1.0f / (float) batch;
     float loss = 0.0f, errors = 0.0f;
     for (int b = lid; b < batch; b += SCE_WG) {
-        GLOBAL const float* l = logits + b * classes;
-        float mx;
-        const int arg = row_argmax(l, classes, &mx);
-        const int label = labels[b];
-        float sum = 0.0f, others = 0.0f;
-        for (int j = 0; j < classes; j++) {
-            float e = EXPF(l[j] - mx);
-            sum += e;
-            if (j != label) others += e;
-        }
-        loss += LOGF(sum) - (l[label] - mx);
-        if (arg != label) errors += 1.0f;
-        const float inv = 1.0f / sum;
-        for (int j = 0; j < classes; j++) {
-            /* p − 1 at the label is −(Σ_{j≠label} e_j)/sum: no cancellation when p is near 1 */
-            float d = (j == label) ? -(others * inv) : EXPF(l[j] - mx) * inv;
-            dlogits[b * classes + j] = d * invB;
-        }
+        float wrong;
+        loss += softmax_ce_row(dlogits + b * classes, logits + b * classes, classes, labels[b], invB, &wrong);
+        errors += wrong;
     }
     loss = group_sum(red, loss, lid, SCE_WG);
     errors = group_sum(red, errors, lid, SCE_WG);

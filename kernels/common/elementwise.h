@@ -76,6 +76,29 @@ DEVICE_FN int row_argmax(GLOBAL const float* l, int n, float* mx) {
     return arg;
 }
 
+/* Softmax cross-entropy of one row l[0..classes) with label `label`: writes d[j] = (softmax − onehot)_j ·
+   inv_batch, where p − 1 at the label is −(Σ_{j≠label} e_j)/sum (no cancellation when p is near 1);
+   returns the row's loss log Σ_j e_j − (l_label − max), e_j = exp(l_j − max); *wrong = 1 when the first
+   arg max is not the label, else 0. */
+DEVICE_FN float softmax_ce_row(GLOBAL float* d, GLOBAL const float* l, int classes, int label, float inv_batch,
+                               float* wrong) {
+    float mx;
+    const int arg = row_argmax(l, classes, &mx);
+    float sum = 0.0f, others = 0.0f;
+    for (int j = 0; j < classes; j++) {
+        float e = EXPF(l[j] - mx);
+        sum += e;
+        if (j != label) others += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < classes; j++) {
+        float dj = (j == label) ? -(others * inv) : EXPF(l[j] - mx) * inv;
+        d[j] = dj * inv_batch;
+    }
+    *wrong = arg != label ? 1.0f : 0.0f;
+    return LOGF(sum) - (l[label] - mx);
+}
+
 /* Batch norm's affine map of one element, gamma·((x − mean)·invStd) + beta, then the fused ReLU
    (relu: anything not > 0, NaN included, becomes 0). */
 DEVICE_FN float bn_affine(float x, float mean, float inv_std, float gamma, float beta, int relu) {

@@ -762,20 +762,10 @@ softmax_cross_entropy(float* dlogits, float* stats, const float* logits, const i
     float loss = 0.f, wrong = 0.f;
     const float invB = 1.0f / (float) batch;
     for (int b = threadIdx.x; b < batch; b += RED_THREADS) {
-        const float* z = logits + (long long) b * classes;
-        float* d = dlogits + (long long) b * classes;
-        float mx;
-        int arg = row_argmax(z, classes, &mx);
-        float sum = 0.f;
-        for (int j = 0; j < classes; j++) sum += expf(z[j] - mx);
-        int label = labels[b];
-        loss += logf(sum) - (z[label] - mx);
-        wrong += arg != label ? 1.f : 0.f;
-        float invSum = 1.0f / sum;
-        for (int j = 0; j < classes; j++) {
-            float pj = expf(z[j] - mx) * invSum;
-            d[j] = (pj - (j == label ? 1.f : 0.f)) * invB;
-        }
+        float w;
+        loss += softmax_ce_row(dlogits + (long long) b * classes, logits + (long long) b * classes, classes, labels[b],
+                               invB, &w);
+        wrong += w;
     }
     loss = block_sum(loss, scratch);
     wrong = block_sum(wrong, scratch);

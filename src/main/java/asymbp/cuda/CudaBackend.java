@@ -425,13 +425,15 @@ public final class CudaBackend implements Backend {
         long splits = Math.max(1, Math.min((2L * multiprocessors + tiles - 1) / tiles, (kTotal + 255) / 256));
         int kChunk = (int) ((((kTotal + splits - 1) / splits) + 15) / 16 * 16);
         splits = (kTotal + kChunk - 1) / kChunk;
-        long partialLen = splits * s.outC() * (long) n;
-        CudaBuffer partial = scratch(SCRATCH_CONV, partialLen, "conv2dBackward");
+        // One split: the product writes dW itself (partial slice 0 has dW's layout), no scratch, no reduce.
+        CUdeviceptr partial = splits == 1 ? f32(dw, "dw")
+                : scratch(SCRATCH_CONV, splits * s.outC() * (long) n, "conv2dBackward").ptr();
         launch(variant("conv2d_backward_dw", t), ceil(n, t), ceil(s.outC(), t), (int) splits, GEMM_THREADS,
-                concat(conv(new Object[] {partial.ptr(), f32(dy, "dy"), f32n(y, "y"), f32(x, "x")}, s), kChunk));
+                concat(conv(new Object[] {partial, f32(dy, "dy"), f32n(y, "y"), f32(x, "x")}, s), kChunk));
         int dwLen = s.outC() * n;
-        launch("conv2d_backward_dw_reduce", blocks(dwLen, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
-                f32(dw, "dw"), partial.ptr(), dwLen, (int) splits);
+        if (splits > 1)
+            launch("conv2d_backward_dw_reduce", blocks(dwLen, ELEMENTWISE_THREADS), 1, 1, ELEMENTWISE_THREADS,
+                    f32(dw, "dw"), partial, dwLen, (int) splits);
         if (db != null)
             launch("channel_grad_sum", s.outC(), 1, 1, RED_THREADS, f32(db, "db"), f32(dy, "dy"), f32n(y, "y"),
                     s.batch(), s.outC(), s.outH() * s.outW());
