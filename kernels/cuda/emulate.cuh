@@ -32,11 +32,7 @@ inline float __shfl_down_sync(unsigned, float v, int delta) {
     return r;
 }
 inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned long long) a * b) >> 32); }
-inline float __int2float_rn(int v) { return (float) v; }
-inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
-#define __ldg(p) (*(p))
-using std::isfinite;
 inline int min(int a, int b) { return a < b ? a : b; }
 inline long long min(long long a, long long b) { return a < b ? a : b; }
 #endif

@@ -195,7 +195,6 @@ public final class CudaBackend implements Backend {
     /** Which prebuilt artifact the module came from (a cubin or a PTX resource path). */
     public String moduleSource() { return moduleSource; }
 
-    public int multiprocessors() { return multiprocessors; }
 
     // ------------------------------------------------------------------------------------ memory
 

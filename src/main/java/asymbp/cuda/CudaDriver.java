@@ -1,5 +1,6 @@
 package asymbp.cuda;
 
+import asymbp.io.Text;
 import asymbp.backend.BackendUnavailableException;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUresult;
@@ -39,10 +40,10 @@ final class CudaDriver {
             failed = new BackendUnavailableException(linkFailure(e.getMessage()), e);
             throw failed;
         } catch (LinkageError e) {
-            failed = new BackendUnavailableException("cuda: the JCuda binding cannot load: " + firstLine(e.toString()), e);
+            failed = new BackendUnavailableException("cuda: the JCuda binding cannot load: " + Text.firstLine(e.toString()), e);
             throw failed;
         } catch (RuntimeException e) {
-            failed = new BackendUnavailableException("cuda: probe failed: " + firstLine(e.toString()), e);
+            failed = new BackendUnavailableException("cuda: probe failed: " + Text.firstLine(e.toString()), e);
             throw failed;
         }
     }
@@ -107,14 +108,9 @@ final class CudaDriver {
                         + " cannot open shared object file";
             }
         }
-        return "cuda: JCuda's native library cannot load: " + firstLine(m);
+        return "cuda: JCuda's native library cannot load: " + Text.firstLine(m);
     }
 
-    static String firstLine(String s) {
-        if (s == null) return "(no message)";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 
     /** A CUDA driver call failed after the backend opened (out of memory, launch failure, ...). */
     static final class CudaError extends RuntimeException {

@@ -1,5 +1,6 @@
 package asymbp.cuda;
 
+import asymbp.io.Text;
 import asymbp.backend.Backend;
 import asymbp.backend.BackendProvider;
 import asymbp.backend.BackendUnavailableException;
@@ -24,7 +25,7 @@ public final class CudaProvider implements BackendProvider {
         try {
             return CudaDriver.probe();
         } catch (LinkageError e) {
-            throw new BackendUnavailableException("cuda: the JCuda binding is not usable: " + firstLine(e.toString()), e);
+            throw new BackendUnavailableException("cuda: the JCuda binding is not usable: " + Text.firstLine(e.toString()), e);
         }
     }
 
@@ -36,8 +37,4 @@ public final class CudaProvider implements BackendProvider {
         return CudaBackend.open(index);
     }
 
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

@@ -1,5 +1,6 @@
 package asymbp.grid;
 
+import asymbp.io.Text;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,10 +94,10 @@ public final class GridRunner {
 
     /** One line: the exception's simple class name and first message line, and its cause's if any. */
     static String describe(Throwable e) {
-        String s = e.getClass().getSimpleName() + ": " + ResultStore.firstLine(e.getMessage());
+        String s = e.getClass().getSimpleName() + ": " + Text.firstLine(e.getMessage());
         Throwable c = e.getCause();
         if (c != null && c != e && c.getMessage() != null && !s.contains(c.getMessage()))
-            s += " (cause: " + c.getClass().getSimpleName() + ": " + ResultStore.firstLine(c.getMessage()) + ")";
+            s += " (cause: " + c.getClass().getSimpleName() + ": " + Text.firstLine(c.getMessage()) + ")";
         return s;
     }
 

@@ -1,5 +1,6 @@
 package asymbp.grid;
 
+import asymbp.io.Text;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -73,15 +74,10 @@ public final class ResultStore {
                 if (r.cell() == null || r.status() == null) throw new IOException("no cell or status");
                 out.add(r);
             } catch (IOException e) {
-                warn.accept(f + ": unreadable result, ignored (" + firstLine(e.getMessage()) + ")");
+                warn.accept(f + ": unreadable result, ignored (" + Text.firstLine(e.getMessage()) + ")");
             }
         }
         return out;
     }
 
-    static String firstLine(String s) {
-        if (s == null) return "";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

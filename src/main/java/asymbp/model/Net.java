@@ -70,8 +70,6 @@ public final class Net {
         public int outSize() { return channels * (h / k) * (w / k); }
     }
 
-    private final String spec;
-    private final boolean bn;
     private final List<Layer> layers;
     private final List<WeightLayer> weightLayers;
     private final ParamLayout params, state;
@@ -81,8 +79,6 @@ public final class Net {
     private final int inputFeatures, classes;
 
     private Net(Builder b) {
-        this.spec = b.spec;
-        this.bn = b.bn;
         this.layers = Collections.unmodifiableList(b.layers);
         List<WeightLayer> ws = new ArrayList<>();
         for (Layer l : layers) if (l instanceof WeightLayer w) ws.add(w);
@@ -104,7 +100,7 @@ public final class Net {
      */
     public static Net build(String model, int channels, int height, int width, int classes, boolean bn) {
         String m = model == null ? "" : model.trim().toLowerCase(Locale.ROOT);
-        Builder b = new Builder(model, bn, channels, height, width);
+        Builder b = new Builder(bn, channels, height, width);
         try {
             if (m.startsWith("mlp")) {
                 for (int w : parseMlp(model)) b.linear(w, true);
@@ -159,7 +155,6 @@ public final class Net {
     }
 
     private static final class Builder {
-        final String spec;
         final boolean bn;
         final List<Layer> layers = new ArrayList<>();
         final ParamLayout params = new ParamLayout(), state = new ParamLayout();
@@ -169,9 +164,9 @@ public final class Net {
         int c, h, w; // current activation shape (h = w = 1 once flat)
         int weightIndex;
 
-        Builder(String spec, boolean bn, int c, int h, int w) {
+        Builder(boolean bn, int c, int h, int w) {
             if (c < 1 || h < 1 || w < 1) throw new IllegalArgumentException("bad input shape");
-            this.spec = spec; this.bn = bn; this.c = c; this.h = h; this.w = w;
+            this.bn = bn; this.c = c; this.h = h; this.w = w;
             actSizes.add((long) c * h * w);
         }
 
@@ -229,16 +224,12 @@ public final class Net {
 
     // ------------------------------------------------------------------ accessors
 
-    public String spec() { return spec; }
-    public boolean bn() { return bn; }
     public List<Layer> layers() { return layers; }
     public List<WeightLayer> weightLayers() { return weightLayers; }
     public ParamLayout params() { return params; }
     public ParamLayout state() { return state; }
     public int inputFeatures() { return inputFeatures; }
     public int classes() { return classes; }
-    public int activationCount() { return actSizes.length; }
-    public long activationSize(int act) { return actSizes[act]; }
 
     /** The initialisation bound of a weight layer: 1/√fan_in, or Xavier's √(6/(fan_in+fan_out)). */
     public static float initBound(WeightLayer l, boolean xavier) {
@@ -396,20 +387,5 @@ public final class Net {
                 be.maxpoolBackward(dx, dy, ws.argmax(p, b), b, p.channels(), p.h(), p.w(), p.k());
             }
         }
-    }
-
-    /** One line per layer, for logs. */
-    public String describe() {
-        StringBuilder sb = new StringBuilder();
-        for (Layer l : layers) {
-            if (l instanceof Linear li) sb.append(li.name()).append(" linear ").append(li.in()).append("→").append(li.out());
-            else if (l instanceof Conv c) sb.append(c.name()).append(" conv ").append(c.shape().outC()).append('@')
-                    .append(c.shape().kh()).append('×').append(c.shape().kw()).append(" pad ").append(c.shape().pad());
-            else if (l instanceof BatchNorm n) sb.append(n.name()).append(" batchnorm ").append(n.channels());
-            else if (l instanceof MaxPool p) sb.append("maxpool ").append(p.k());
-            boolean relu = (l instanceof WeightLayer w && w.relu()) || (l instanceof BatchNorm n && n.relu());
-            sb.append(relu ? " +relu" : "").append('\n');
-        }
-        return sb.toString();
     }
 }

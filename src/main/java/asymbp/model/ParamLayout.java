@@ -46,7 +46,6 @@ public final class ParamLayout {
         return e;
     }
 
-    public boolean contains(String name) { return entries.containsKey(name); }
 
     public List<Entry> entries() { return Collections.unmodifiableList(new ArrayList<>(entries.values())); }
 }

@@ -180,7 +180,6 @@ public final class OpenClBackend implements Backend {
         return kernels.computeIfAbsent(name, n -> clCreateKernel(program, n, null));
     }
 
-    cl_context context() { return context; }
     cl_command_queue queue() { return queue; }
 
     @Override public String name() { return "opencl"; }

@@ -58,8 +58,6 @@ public final class OpenClProvider implements BackendProvider {
     }
 
     static String firstLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return asymbp.io.Text.firstLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
     }
 }

@@ -60,7 +60,6 @@ public final class CpuBackend implements Backend {
         return "cpu: " + par.threads() + (par.threads() == 1 ? " thread, " : " threads, ") + kernels.description;
     }
 
-    Gemm gemm() { return gemm; }
     Parallel parallel() { return par; }
 
     // ================================================================ memory
