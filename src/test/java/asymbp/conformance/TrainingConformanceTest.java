@@ -28,7 +28,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * largest inputs lie within rounding of each other picks a different arg max (traced: 1 window of 25 600
  * in LeNet's pool2 in one MNIST step, which alone moves every gradient below it by ~1e-2 normwise); and
  * in the sign-based modes a weight within rounding of 0 can take the other sign and flip its V element. Both leave the loss
- * nearly unchanged (LOSS_TOL) and the parameter vector close as a whole (PARAM_NORM_TOL, normwise),
+ * nearly unchanged (every step starts from the oracle's parameters, so each step's loss is held to
+ * LOSS_TOL_FIRST), the last step's gradient close as a whole (GRAD_NORM_TOL: measured ~1e-6, a wrong
+ * gradient is ~1), and the parameter vector close as a whole (PARAM_NORM_TOL, normwise),
  * but can move single elements by percent. Under Batch Manhattan the share of parameters whose
  * gradient sign differs is bounded (FLIP_SHARE where |g| is clearly non-zero, FLIP_SHARE_NEAR_ZERO at
  * |g| ~ 0) — BM turns each of those into a move of ±2η.
@@ -39,8 +41,9 @@ class TrainingConformanceTest {
 
     static final int STEPS = 5;
     static final double LOSS_TOL_FIRST = 1e-5;
-    static final double LOSS_TOL = 1e-3;
     static final double PARAM_NORM_TOL = 1e-2;
+    /** The last step's gradient vectors (same parameters, same batch), normwise. */
+    static final double GRAD_NORM_TOL = 5e-2;
     /** Share of parameters whose gradient sign differs while |g| is clearly non-zero. */
     static final double FLIP_SHARE = 1e-2;
     /**
@@ -108,7 +111,8 @@ class TrainingConformanceTest {
                     double err = Math.abs(la - lb) / Math.abs(lb);
                     worst = Math.max(worst, err);
                     int at = s;
-                    double tol = s == 0 ? LOSS_TOL_FIRST : LOSS_TOL;
+                    // Each step starts from the oracle's parameters: its loss agrees to rounding like step 0's.
+                    double tol = LOSS_TOL_FIRST;
                     assertTrue(err <= tol, () -> what + ": step " + at + " loss " + la + ", cpu " + lb
                             + " (relative " + err + " > " + tol + ")");
                 }
@@ -127,15 +131,20 @@ class TrainingConformanceTest {
                 float[] ga = a.gradients(), gb = b.gradients();
                 double sq = 0;
                 for (float g : gb) sq += (double) g * g;
-                double rms = Math.sqrt(sq / gb.length);
+                double rms = Math.sqrt(sq / gb.length), gdiff = 0;
+                for (int i = 0; i < gb.length; i++) gdiff += Math.pow((double) ga[i] - gb[i], 2);
+                // The last step's gradients, both taken at the oracle's parameters: a wrong device
+                // gradient shows here even where lr·|Δg| is too small to move the parameters measurably.
+                double g = Math.sqrt(gdiff / Math.max(sq, 1e-300));
                 int flips = 0, nearZero = 0;
                 for (int i = 0; i < gb.length; i++) {
                     if (Math.signum(ga[i]) == Math.signum(gb[i])) continue;
                     flips++;
                     if (Math.abs(gb[i]) <= FLIP_NEAR_ZERO * rms) nearZero++;
                 }
-                System.out.printf("  %-36s step-loss rel err ≤ %.1e, params (normwise) %.1e, gradient sign flips %d/%d (%d at |g|~0)%n",
-                        what, worst, p, flips, gb.length, nearZero);
+                System.out.printf("  %-36s step-loss rel err ≤ %.1e, params (normwise) %.1e, gradient (normwise) %.1e, gradient sign flips %d/%d (%d at |g|~0)%n",
+                        what, worst, p, g, flips, gb.length, nearZero);
+                assertTrue(g <= GRAD_NORM_TOL, what + ": last-step gradients differ normwise by " + g + " > " + GRAD_NORM_TOL);
                 assertTrue(p <= PARAM_NORM_TOL, what + ": parameters differ normwise by " + p + " > " + PARAM_NORM_TOL);
                 if (bm) {
                     double clear = (double) (flips - nearZero) / gb.length, faint = (double) nearZero / gb.length;
