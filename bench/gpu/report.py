@@ -101,7 +101,8 @@ def main():
     conf_line = ("n/a" if not m else
                  f"{m.group(1)} passed, {f.group(1) if f else '?'} failed, {ab.group(1) if ab else '?'} aborted (skipped), "
                  f"{s.group(1) if s else '?'} skipped")
-    conf_ok = bool(m) and f is not None and f.group(1) == "0"
+    # At least one test must have run: a suite that was all skipped (aborted) proves nothing.
+    conf_ok = bool(m) and int(m.group(1)) > 0 and f is not None and f.group(1) == "0"
     te = re.search(r"test error ([0-9.]+)%", mnist)
     mnist_eager = read(os.path.join(a.dir, "mnist-eager.txt"))
     te_eager = re.search(r"test error ([0-9.]+)%", mnist_eager)
@@ -114,8 +115,9 @@ def main():
     if smi:
         out.append(f"- nvidia-smi: {smi[0].strip()}")
     out.append(f"- conformance (cuda + opencl via NVIDIA ICD where present): {conf_line} -> {'PASS' if conf_ok else 'FAIL'}")
+    mnist_ok = bool(te) and float(te.group(1)) < 3.0
     out.append(f"- MNIST LeNet+BN brsf, 1 epoch, cuda backend: test error {te.group(1) + '%' if te else 'n/a'}"
-               f" -> {'PASS' if te and float(te.group(1)) < 3.0 else 'FAIL'} (target < 3%)")
+               f" -> {'PASS' if mnist_ok else 'FAIL'} (target < 3%)")
     out.append(f"- the same epoch with eager steps (-Dasymbp.cuda.graph=false): test error "
                f"{te_eager.group(1) + '%' if te_eager else 'n/a'}; Trainer img/s graph {ips.group(1) if ips else 'n/a'} vs eager "
                f"{ips_eager.group(1) if ips_eager else 'n/a'}"
@@ -124,6 +126,7 @@ def main():
     gv = [x for x in gv if x is not None]
     out.append(f"- graph replay vs eager steps, max rel diff of parameters: {fmt(max(gv)) if gv else 'n/a'}")
     java_txt = read(os.path.join(a.dir, "java.txt"))
+    phase_failed = any(line.startswith("PHASE-FAILED") for line in java_txt.splitlines())
     for line in java_txt.splitlines():
         if line.startswith("PHASE-FAILED") or line.startswith("RESULT-NOTE"):
             out.append(f"- GpuBench: {line.strip()[:300]}")
@@ -138,7 +141,12 @@ def main():
         with open(p, "w") as fh:
             fh.write(text)
     sys.stdout.write(text)
-    return 0
+    # The exit status is the correctness verdict (tests, MNIST, every benchmark part ran); speed targets
+    # missed are reported in the table, not as a failure of the check.
+    correct = conf_ok and mnist_ok and not phase_failed
+    if not correct:
+        print("GPU check: FAILED (conformance, MNIST or a GpuBench part; see above)", file=sys.stderr)
+    return 0 if correct else 1
 
 
 if __name__ == "__main__":

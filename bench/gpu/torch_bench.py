@@ -176,12 +176,66 @@ def build(torch, model, mode):
     return nn.Sequential(*layers)
 
 
+class SmokeFailure(Exception):
+    pass
+
+
+def require(ok, what):
+    """An explicit check (assert statements vanish under python -O)."""
+    if not ok:
+        raise SmokeFailure(what)
+
+
+def with_torch_layers(torch, net):
+    """A copy of net whose asymmetric layers are torch's own linear/conv (same weights): plain backprop."""
+    import copy
+    F = torch.nn.functional
+    ref = copy.deepcopy(net)
+    for m in ref.modules():
+        if type(m).__name__ == "AsymConv":
+            m.forward = (lambda mod: lambda x: F.conv2d(x, mod.weight, mod.bias, padding=mod.pad))(m)
+        elif type(m).__name__ == "AsymLinear":
+            m.forward = (lambda mod: lambda x: F.linear(x, mod.weight, mod.bias))(m)
+    return ref
+
+
+def gradients(torch, net, x):
+    x = x.clone().requires_grad_(True)
+    net.zero_grad(set_to_none=True)
+    net(x).square().sum().backward()
+    return x.grad, [p.grad for p in net.parameters()]
+
+
+def check_feedback(torch, model):
+    """bp through the custom Functions equals torch's autograd; brsf changes the error passed back but
+    not the last layer's weight gradient (its error is the loss gradient itself)."""
+    torch.manual_seed(3)
+    x = torch.randn(6, 1, 28, 28)
+    bp = build(torch, model, "bp")
+    gx, gp = gradients(torch, bp, x)
+    rx, rp = gradients(torch, with_torch_layers(torch, bp), x)
+    require(torch.allclose(gx, rx, rtol=1e-4, atol=1e-6), f"{model} bp: input gradient differs from autograd's")
+    for i, (a, b) in enumerate(zip(gp, rp)):
+        require(torch.allclose(a, b, rtol=1e-4, atol=1e-6), f"{model} bp: parameter {i} gradient differs from autograd's")
+    brsf = build(torch, model, "brsf")
+    brsf.load_state_dict(bp.state_dict())
+    fx, fp = gradients(torch, brsf, x)
+    require(not torch.allclose(fx, gx, rtol=1e-3, atol=1e-6), f"{model} brsf: the error passed back equals bp's")
+    require(torch.allclose(fp[-2], gp[-2], rtol=1e-4, atol=1e-6), f"{model} brsf: the last weight gradient differs from bp's")
+
+
 def smoke(torch):
-    """The models, modes and step on the CPU, small: the losses must be finite and the weights move."""
-    for model, batch in (("lenet", 8), ("mlp", 8)):
-        for mode in ("bp", "brsf"):
-            ms = step_time(torch, model, mode, batch, 3, compiled=False, device="cpu", check=True)
-            print(f"smoke {model} {mode}: 3 steps, {ms:.1f} ms/step on the CPU", flush=True)
+    """No GPU: the custom backward against autograd, then the models, modes and step on the CPU, small:
+    finite losses and every weight moving."""
+    try:
+        for model, batch in (("lenet", 8), ("mlp", 8)):
+            check_feedback(torch, model)
+            for mode in ("bp", "brsf"):
+                ms = step_time(torch, model, mode, batch, 3, compiled=False, device="cpu", check=True)
+                print(f"smoke {model} {mode}: 3 steps, {ms:.1f} ms/step on the CPU", flush=True)
+    except SmokeFailure as e:
+        print(f"smoke: FAILED: {e}", file=sys.stderr)
+        return 1
     print("smoke: PASSED")
     return 0
 
@@ -214,9 +268,9 @@ def step_time(torch, model, mode, batch, steps, compiled, device="cuda", check=F
     if check:
         before = [p.detach().clone() for p in net.parameters()]
         losses = [float(step(i)) for i in range(steps)]
-        assert all(l == l and abs(l) < 1e6 for l in losses), f"{model} {mode}: losses {losses}"
+        require(all(l == l and abs(l) < 1e6 for l in losses), f"{model} {mode}: losses {losses}")
         moved = sum(int(not torch.equal(a, p.detach())) for a, p in zip(before, net.parameters()))
-        assert moved == len(before), f"{model} {mode}: only {moved} of {len(before)} parameter tensors changed"
+        require(moved == len(before), f"{model} {mode}: only {moved} of {len(before)} parameter tensors changed")
     warm = max(5, steps // 10) + (10 if compiled else 0) if not check else 1
     for i in range(warm):
         step(i)
