@@ -23,7 +23,11 @@ public class VCheck {
                 if (bad++ < 10) System.out.println("MISMATCH " + line + ": java " + v + " cuda " + Float.intBitsToFloat(vbits));
             }
         }
-        System.out.println((bad == 0 ? "ok   " : "FAIL ") + "V(W) kernel vs Feedback.v: " + n + " samples, " + bad + " mismatches");
-        System.exit(bad == 0 ? 0 : 1);
+        // emulate_check.cpp's dump_v writes 6 modes × 2 magnitudes × 3 steps × 5 indices × 6 weights.
+        int expected = 6 * 2 * 3 * 5 * 6;
+        boolean ok = bad == 0 && n == expected;
+        System.out.println((ok ? "ok   " : "FAIL ") + "V(W) kernel vs Feedback.v: " + n + " samples (expected " + expected + "), "
+                + bad + " mismatches");
+        System.exit(ok ? 0 : 1);
     }
 }

@@ -63,10 +63,8 @@ class MainTest {
             "--no-such-flag | 1"})
     void badFlagFailsBeforeAnyWorkWithOneLineAndCode2(String flag, String value, @TempDir Path dir) {
         Path out = dir.resolve("run");
-        long t0 = System.nanoTime();
         Run r = flag.equals("--backend") ? run("train", flag, value, "--out", out.toString())
                 : run("train", flag, value, "--out", out.toString(), "--backend", "cpu");
-        double sec = (System.nanoTime() - t0) / 1e9;
         assertEquals(2, r.code(), "exit code for " + flag + " " + value + "; stderr: " + r.err());
         String err = r.err().strip();
         assertFalse(err.contains("\n"), "one line expected, got:\n" + err);
@@ -74,7 +72,6 @@ class MainTest {
         assertTrue(err.contains(value), "message must name the value " + value + ": " + err);
         assertFalse(err.contains("Exception") || err.contains("\tat "), "no stack trace: " + err);
         assertFalse(Files.exists(out), "no work (not even the output directory) before the flags are checked");
-        assertTrue(sec < 5, "took " + sec + " s: work was done before validation?");
     }
 
     @Test

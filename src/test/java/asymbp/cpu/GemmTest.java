@@ -117,15 +117,4 @@ class GemmTest {
             }
         }
     }
-
-    /** Prints (does not assert) the throughput of a 1024×1024×1024 product on this machine. */
-    @Test
-    void printThroughput() {
-        for (Kernels k : new Kernels[] {Kernels.best(), Kernels.scalar("benchmark")}) {
-            double gflops = GemmBenchmark.gflops(k, 1024, Runtime.getRuntime().availableProcessors(), 400);
-            System.out.printf("SGEMM 1024x1024x1024, %s, %d threads: %.1f GFLOP/s%n", k.description,
-                    Runtime.getRuntime().availableProcessors(), gflops);
-            assertTrue(gflops > 0);
-        }
-    }
 }

@@ -18,9 +18,7 @@ class UpdateKernelParityTest {
     void vectorUpdateIsTheScalarLoopBitForBit() {
         Kernels k = Kernels.best();
         assertTrue(k.update instanceof VectorUpdateKernel, "Vector API update not selected: " + k.description);
-        long seed = System.nanoTime();
-        System.out.println("[seed] UpdateKernelParityTest: " + seed);
-        SplittableRandom r = new SplittableRandom(seed);
+        SplittableRandom r = CpuTestSupport.random("UpdateKernelParityTest");
         float[] special = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE};
         UpdateKernel scalar = new UpdateKernel();
         for (int trial = 0; trial < 64; trial++) {

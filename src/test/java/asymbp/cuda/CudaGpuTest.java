@@ -28,6 +28,8 @@ class CudaGpuTest {
 
     private static CudaBackend cubin, ptx;
     private static String skip;
+    /** A device is listed but did not open: a bug, not a reason to skip (as DeviceBackends.openOrSkip). */
+    private static boolean listed;
 
     @BeforeAll
     static void open() {
@@ -42,6 +44,11 @@ class CudaGpuTest {
             System.out.println("[cuda] " + cubin.deviceName() + ": modules " + cubin.moduleSource() + " and " + ptx.moduleSource());
         } catch (BackendUnavailableException e) {
             skip = "backend cuda unavailable: " + e.getMessage();
+            try {
+                listed = !new CudaProvider().devices().isEmpty();
+            } catch (BackendUnavailableException none) {
+                listed = false;
+            }
         }
     }
 
@@ -53,6 +60,7 @@ class CudaGpuTest {
 
     private static void requireGpu() {
         if (skip != null) {
+            if (listed) org.junit.jupiter.api.Assertions.fail("cuda lists a device but does not open: " + skip);
             if (DeviceBackends.required("cuda")) org.junit.jupiter.api.Assertions.fail("-Dasymbp.require names cuda, but " + skip);
             System.out.println("[skip] " + skip);
             org.junit.jupiter.api.Assumptions.abort(skip);
