@@ -4,9 +4,9 @@ package asymbp.backend;
  * Runs many training steps of one {@link TrainStep} with the Trainer's divergence rule: a step whose
  * mean loss (stats[0] / batch) is NaN, ±Inf or above the bound halts the run before its update, and
  * every later step of the replay does nothing visible. How the steps run is the backend's business:
- * {@link EagerReplay} enqueues each and reads its loss back (cpu, opencl); the CUDA backend records the
- * step once as a graph and replays it with its scalars and the divergence test in device memory, so
- * the host reads nothing until {@link #finish}.
+ * {@link EagerReplay} enqueues each and reads its loss back (cpu); OpenCL enqueues the steps back to
+ * back and CUDA records the step once as a graph and replays it, both with the divergence test in
+ * device memory, so the host reads nothing until {@link #finish}.
  */
 public interface StepReplay extends AutoCloseable {
 
@@ -25,15 +25,15 @@ public interface StepReplay extends AutoCloseable {
 
     @Override void close();
 
-    /**
-     * The largest float not above {@code bound}: for a float loss, {@code loss > bound} (the host's
-     * float-vs-double test) is exactly {@code loss > boundFloor(bound)}, so device guards compare floats.
-     */
     /** The divergence rule, on the host: a mean loss that is NaN, ±Inf or above the bound. */
     static boolean diverged(float meanLoss, double bound) {
         return !Float.isFinite(meanLoss) || meanLoss > bound;
     }
 
+    /**
+     * The largest float not above {@code bound}: for a float loss, {@code loss > bound} (the host's
+     * float-vs-double test) is exactly {@code loss > boundFloor(bound)}, so device guards compare floats.
+     */
     static float boundFloor(double bound) {
         float f = (float) bound;
         return f > bound ? Math.nextDown(f) : f;

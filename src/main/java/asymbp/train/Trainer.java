@@ -33,10 +33,10 @@ import java.util.function.Consumer;
  * step the device gathers and standardises the batch, runs forward, loss, the asymmetric backward and
  * one update over the flat parameter buffer.
  *
- * <p>Epochs run their full batches through the backend's {@link StepReplay} in chunks: on cpu and
- * opencl each step still reads back its two loss statistics (the divergence test before the update);
- * on cuda the step is a CUDA graph replayed with its scalars and that test in device memory, so the
- * host reads once per chunk. The run's first step, the first after a resume and a partial last batch
+ * <p>Epochs run their full batches through the backend's {@link StepReplay} in chunks: on cpu each
+ * step still reads back its two loss statistics (the divergence test before the update); on opencl
+ * the steps are enqueued back to back and on cuda replayed as a CUDA graph, both with that test in
+ * device memory, so the host reads once per chunk. The run's first step, the first after a resume and a partial last batch
  * run eagerly ({@link #step}), with the same ops.
  */
 public final class Trainer implements AutoCloseable {
@@ -51,6 +51,8 @@ public final class Trainer implements AutoCloseable {
     private final float[] initStd;
     private final double bound;
     private final int trainN, testN, maxBatch, evalBatch, stepsPerEpoch;
+    /** The batch size of every step but possibly an epoch's last. */
+    private final int fullBatch;
 
     private final Buffer images, labels, testImages, testLabels, meanInvStd, order, testOrder;
     private final Buffer batchLabels, stats, params, grads, velocity, state, stateBackup;
@@ -74,6 +76,8 @@ public final class Trainer implements AutoCloseable {
     private final TrainStep trainStep = new FullBatchStep();
     private StepReplay replay;
     private boolean replayEnabled = true;
+    /** A step ran eagerly since this Trainer was built or restored: the backend's scratch memory is sized. */
+    private boolean replayReady;
     private long eagerSteps, replayedSteps;
 
     public Trainer(Backend backend, Dataset dataset, TrainConfig config) {
@@ -89,7 +93,8 @@ public final class Trainer implements AutoCloseable {
         this.trainN = data.trainCount();
         this.testN = data.testCount();
         if (trainN < 1) throw new IllegalArgumentException("--dataset " + cfg.dataset() + ": no training images");
-        int b = Math.min(cfg.batch(), trainN);
+        this.fullBatch = Math.min(cfg.batch(), trainN);
+        int b = fullBatch;
         int steps = (trainN + b - 1) / b;
         // A last batch of one image has no batch variance: drop it under BN.
         if (cfg.bn() && steps > 1 && trainN % b == 1) steps--;
@@ -215,22 +220,20 @@ public final class Trainer implements AutoCloseable {
     }
 
     private int batchAt(int stepIndex) {
-        int b = Math.min(cfg.batch(), trainN);
-        return Math.min(b, trainN - stepIndex * b);
+        return Math.min(fullBatch, trainN - stepIndex * fullBatch);
     }
-
-    private int fullBatch() { return Math.min(cfg.batch(), trainN); }
 
     /** Loads batch {@code stepIndex} of the current order, runs forward and the loss; returns the batch size. */
     private int forwardLoss(int stepIndex, boolean training) {
         int b = batchAt(stepIndex);
-        enqueueForwardLoss(stepIndex * fullBatch(), b, training);
+        enqueueForwardLoss(images, labels, order, stepIndex * fullBatch, b, training);
         be.download(statsHost, stats);
         return b;
     }
 
-    private void enqueueForwardLoss(int start, int b, boolean training) {
-        be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), images, labels, order, meanInvStd,
+    /** Gathers batch [start, start+b) of {@code order} over {@code imgs}/{@code labs}, forward, loss into stats. */
+    private void enqueueForwardLoss(Buffer imgs, Buffer labs, Buffer ord, int start, int b, boolean training) {
+        be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), imgs, labs, ord, meanInvStd,
                 start, b, data.features(), data.plane());
         net.forward(be, ws, params, state, b, training);
         be.softmaxCrossEntropy(ws.dlogits(b), stats, ws.logits(b), batchLabels.slice(0, b), b, data.classes());
@@ -243,8 +246,8 @@ public final class Trainer implements AutoCloseable {
 
     /** A training step on a full batch, as the backend's StepReplay runs it. */
     private final class FullBatchStep implements TrainStep {
-        @Override public void forwardLoss(int start) { enqueueForwardLoss(start, fullBatch(), true); }
-        @Override public void backwardUpdate(int t, float lr, boolean firstStep) { enqueueBackwardUpdate(fullBatch(), t, lr, firstStep); }
+        @Override public void forwardLoss(int start) { enqueueForwardLoss(images, labels, order, start, fullBatch, true); }
+        @Override public void backwardUpdate(int t, float lr, boolean firstStep) { enqueueBackwardUpdate(fullBatch, t, lr, firstStep); }
     }
 
     /** The feedback of weight layer {@code layer} at global step {@code t}. */
@@ -275,6 +278,7 @@ public final class Trainer implements AutoCloseable {
         stepInEpoch++;
         step++;
         eagerSteps++;
+        replayReady = true;
         return loss;
     }
 
@@ -284,15 +288,15 @@ public final class Trainer implements AutoCloseable {
      * (the first one sizes the backend's scratch memory) or when the next batch is partial.
      */
     private int replayable() {
-        if (!replayEnabled || eagerSteps == 0) return 0;
-        int fb = fullBatch(), full = 0;
-        while (stepInEpoch + full < stepsPerEpoch && full < REPLAY_CHUNK && batchAt(stepInEpoch + full) == fb) full++;
-        return full;
+        if (!replayEnabled || !replayReady) return 0;
+        // Only an epoch's last batch can be partial.
+        int fullSteps = batchAt(stepsPerEpoch - 1) == fullBatch ? stepsPerEpoch : stepsPerEpoch - 1;
+        return Math.max(0, Math.min(REPLAY_CHUNK, fullSteps - stepInEpoch));
     }
 
     /** {@code full} full-batch steps through the backend's StepReplay; returns their mean loss (or the diverged loss). */
     private float replayChunk(int full) {
-        int fb = fullBatch();
+        int fb = fullBatch;
         if (replay == null) replay = be.replay(trainStep, stats, fb, bound);
         int[] starts = new int[full];
         for (int i = 0; i < full; i++) starts[i] = (stepInEpoch + i) * fb;
@@ -359,10 +363,7 @@ public final class Trainer implements AutoCloseable {
         int eb = Math.min(evalBatch, maxBatch);
         for (int start = 0; start < testN; start += eb) {
             int b = Math.min(eb, testN - start);
-            be.gatherStandardize(ws.input(b), batchLabels.slice(0, b), testImages, testLabels, testOrder, meanInvStd,
-                    start, b, data.features(), data.plane());
-            net.forward(be, ws, params, state, b, false);
-            be.softmaxCrossEntropy(ws.dlogits(b), stats, ws.logits(b), batchLabels.slice(0, b), b, data.classes());
+            enqueueForwardLoss(testImages, testLabels, testOrder, start, b, false);
             be.download(statsHost, stats);
             wrong += Math.round(statsHost[1]);
         }
@@ -462,7 +463,7 @@ public final class Trainer implements AutoCloseable {
                 || c.state().length != net.state().size())
             throw new IllegalArgumentException("--resume: checkpoint sizes do not match the model");
         closeReplay();
-        eagerSteps = 0; // the first step after a resume runs eagerly again
+        replayReady = false; // the first step after a resume runs eagerly again
         be.upload(params, c.params());
         be.upload(velocity, c.velocity());
         be.upload(state, padState(c.state()));
