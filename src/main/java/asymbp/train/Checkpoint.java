@@ -48,37 +48,31 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
 
     /** Only the header (configuration, epochs, step, history) of a checkpoint file. */
     public static Header readHeader(Path file) throws IOException {
+        return read(file, false).header();
+    }
+
+    public static Checkpoint read(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    /** Magic, version and JSON header, then (if {@code arrays}) parameters, velocity and BN state. */
+    private static Checkpoint read(Path file, boolean arrays) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no checkpoint to resume from");
         try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             DataInputStream in = new DataInputStream(is);
             if (!Arrays.equals(in.readNBytes(MAGIC.length), MAGIC)) throw new IOException(file + ": not an asymbp checkpoint");
             int version = in.readInt();
             if (version != VERSION) throw new IOException(file + ": checkpoint version " + version + ", expected " + VERSION);
-            return Json.MAPPER.readValue(in.readNBytes(in.readInt()), Header.class);
-        } catch (java.io.EOFException e) {
-            throw new IOException(file + ": truncated checkpoint", e);
-        }
-    }
-
-    public static Checkpoint read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException(file + ": no checkpoint to resume from");
-        try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            DataInputStream in = new DataInputStream(is);
-            byte[] magic = in.readNBytes(MAGIC.length);
-            if (!Arrays.equals(magic, MAGIC)) throw new IOException(file + ": not an asymbp checkpoint");
-            int version = in.readInt();
-            if (version != VERSION) throw new IOException(file + ": checkpoint version " + version + ", expected " + VERSION);
-            byte[] json = in.readNBytes(in.readInt());
-            Header h = Json.MAPPER.readValue(json, Header.class);
-            float[][] arrays = new float[3][];
+            Header h = Json.MAPPER.readValue(in.readNBytes(in.readInt()), Header.class);
+            if (!arrays) return new Checkpoint(h, null, null, null);
+            float[][] a = new float[3][];
             for (int k = 0; k < 3; k++) {
                 int n = in.readInt();
                 if (n < 0) throw new IOException(file + ": corrupt array length " + n);
-                float[] a = new float[n];
-                for (int i = 0; i < n; i++) a[i] = in.readFloat();
-                arrays[k] = a;
+                a[k] = new float[n];
+                for (int i = 0; i < n; i++) a[k][i] = in.readFloat();
             }
-            return new Checkpoint(h, arrays[0], arrays[1], arrays[2]);
+            return new Checkpoint(h, a[0], a[1], a[2]);
         } catch (java.io.EOFException e) {
             throw new IOException(file + ": truncated checkpoint", e);
         }
