@@ -1,0 +1,97 @@
+package asymbp.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * An exclusive lock on an output folder (a run's or a grid's), held by this process until closed, so
+ * two processes never write one folder. An OS file lock on {@code DIR/.lock}: the OS drops it when the
+ * process dies (kill -9 included), so a stale file never blocks a later run. The file names the holder.
+ */
+public final class FolderLock implements AutoCloseable {
+
+    /** Another process (or another lock in this one) holds the folder; the message is one line. */
+    public static final class HeldException extends IOException {
+        public HeldException(String message) { super(message); }
+    }
+
+    public static final String FILE = ".lock";
+
+    private final FileChannel channel;
+    private final FileLock lock;
+    private final Path file;
+
+    private FolderLock(FileChannel channel, FileLock lock, Path file) {
+        this.channel = channel;
+        this.lock = lock;
+        this.file = file;
+    }
+
+    /**
+     * Locks {@code dir} (created if missing) for {@code what} (e.g. "train", "grid run").
+     * @throws HeldException when another process holds it, naming the folder and the holder
+     * @throws IOException when the folder or its lock file cannot be created (the message names the path)
+     */
+    public static FolderLock acquire(Path dir, String what) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("cannot create output folder " + dir + ": " + reason(e), e);
+        }
+        Path file = dir.resolve(FILE);
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new IOException("cannot write lock file " + file + ": " + reason(e), e);
+        }
+        FileLock l;
+        try {
+            l = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot lock " + file + ": " + reason(e), e);
+        }
+        if (l == null) {
+            String holder;
+            try {
+                holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                holder = "";
+            }
+            ch.close();
+            throw new HeldException("output folder " + dir + " is in use by another process"
+                    + (holder.isEmpty() ? "" : " (" + holder + ")") + "; wait for it to finish or choose another folder");
+        }
+        String me = what + ", pid " + ProcessHandle.current().pid() + ", since " + java.time.Instant.now();
+        ch.truncate(0);
+        ch.write(java.nio.ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
+        ch.force(false);
+        return new FolderLock(ch, l, file);
+    }
+
+    private static String reason(IOException e) {
+        String m = e.getMessage();
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file or folder";
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) return fse.getReason();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    @Override public void close() throws IOException {
+        try {
+            if (lock.isValid()) lock.release();
+        } finally {
+            channel.close();
+            try { Files.deleteIfExists(file); } catch (IOException ignored) { /* another process may hold it already */ }
+        }
+    }
+}
