@@ -12,7 +12,7 @@ import java.nio.file.StandardOpenOption;
 /**
  * An exclusive lock on an output folder (a run's or a grid's), held by this process until closed, so
  * two processes never write one folder. An OS file lock on {@code DIR/.lock}: the OS drops it when the
- * process dies (kill -9 included), so a stale file never blocks a later run. The file names the holder.
+ * process dies (kill -9 included), so a stale file never blocks a later run. The file names the last holder.
  */
 public final class FolderLock implements AutoCloseable {
 
@@ -90,8 +90,9 @@ public final class FolderLock implements AutoCloseable {
         try {
             if (lock.isValid()) lock.release();
         } finally {
+            // The file stays: deleting it would let a second process lock the old inode while a third
+            // creates a new file and locks that too.
             channel.close();
-            try { Files.deleteIfExists(file); } catch (IOException ignored) { /* another process may hold it already */ }
         }
     }
 }
