@@ -13,7 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy's .npy format, version 1.0, for little-endian float32 arrays in C order: the 6-byte magic
+ * NumPy's .npy format, version 1.0, for little-endian float32 arrays in C order (and int64 ones, written
+ * only: PyTorch's BN {@code num_batches_tracked}): the 6-byte magic
  * {@code \x93NUMPY}, version bytes 1 0, a little-endian uint16 header length, an ASCII dict header
  * padded with spaces and ending in '\n' so that data starts at a multiple of 64 bytes, then the data.
  */
@@ -23,19 +24,22 @@ public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
 
     /** The header dict as NumPy writes it, e.g. {@code {'descr': '<f4', 'fortran_order': False, 'shape': (6, 1, 5, 5), }}. */
-    static String headerDict(int[] shape) {
+    static String headerDict(int[] shape) { return headerDict("<f4", shape); }
+
+    static String headerDict(String descr, int[] shape) {
         StringBuilder s = new StringBuilder("(");
         for (int i = 0; i < shape.length; i++) s.append(i > 0 ? ", " : "").append(shape[i]);
         if (shape.length == 1) s.append(',');
         s.append(')');
-        return "{'descr': '<f4', 'fortran_order': False, 'shape': " + s + ", }";
+        return "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + s + ", }";
     }
 
-    public static void write(OutputStream out, int[] shape, float[] data, int offset, int length) throws IOException {
+    /** Magic, version 1.0 and the padded header for {@code length} elements of {@code descr}. */
+    private static void writeHeader(OutputStream out, String descr, int[] shape, long length) throws IOException {
         long n = 1;
         for (int d : shape) n *= d;
         if (n != length) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, not " + length);
-        String dict = headerDict(shape);
+        String dict = headerDict(descr, shape);
         int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
         int pad = (64 - unpadded % 64) % 64;
         String header = dict + " ".repeat(pad) + "\n";
@@ -45,6 +49,10 @@ public final class Npy {
         out.write(header.length() & 0xff);
         out.write((header.length() >>> 8) & 0xff);
         out.write(header.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    public static void write(OutputStream out, int[] shape, float[] data, int offset, int length) throws IOException {
+        writeHeader(out, "<f4", shape, length);
         ByteBuffer bb = ByteBuffer.allocate(4 * length).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < length; i++) bb.putFloat(data[offset + i]);
         out.write(bb.array());
@@ -52,6 +60,18 @@ public final class Npy {
 
     public static void write(Path file, int[] shape, float[] data, int offset, int length) throws IOException {
         AtomicFiles.write(file, out -> write(out, shape, data, offset, length));
+    }
+
+    /** An int64 array ('<i8'); shape {@code new int[0]} is a 0-d array (one value), as PyTorch's counters. */
+    public static void writeInt64(OutputStream out, int[] shape, long[] data) throws IOException {
+        writeHeader(out, "<i8", shape, data.length);
+        ByteBuffer bb = ByteBuffer.allocate(8 * data.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : data) bb.putLong(v);
+        out.write(bb.array());
+    }
+
+    public static void writeInt64(Path file, int[] shape, long[] data) throws IOException {
+        AtomicFiles.write(file, out -> writeInt64(out, shape, data));
     }
 
     /**

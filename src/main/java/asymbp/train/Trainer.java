@@ -475,7 +475,12 @@ public final class Trainer implements AutoCloseable {
         history.addAll(c.header().history());
     }
 
-    /** Writes every named tensor (parameters and BN statistics) as DIR/NAME.npy, PyTorch shapes. */
+    /**
+     * Writes every named tensor (parameters and BN statistics) as DIR/NAME.npy, PyTorch shapes, and what
+     * PyTorch needs besides to rebuild the run (docs/spec.md §6): each BN layer's num_batches_tracked
+     * (int64, the training steps so far), the input standardisation exactly as gatherStandardize applies
+     * it (input_mean.npy, input_inv_std.npy, per channel) and model.json (model, input shape, classes).
+     */
     public void exportWeights(Path dir) throws IOException {
         Files.createDirectories(dir);
         float[] p = parameters(), s = bnState();
@@ -483,6 +488,18 @@ public final class Trainer implements AutoCloseable {
             Npy.write(dir.resolve(e.name() + ".npy"), e.shape(), p, (int) e.offset(), (int) e.size());
         for (ParamLayout.Entry e : net.state().entries())
             Npy.write(dir.resolve(e.name() + ".npy"), e.shape(), s, (int) e.offset(), (int) e.size());
+        for (Net.Layer l : net.layers())
+            if (l instanceof Net.BatchNorm n)
+                Npy.writeInt64(dir.resolve(n.name() + ".num_batches_tracked.npy"), new int[0], new long[] {step});
+        int c = data.channels();
+        float[] norm = download(meanInvStd, 2L * c);
+        Npy.write(dir.resolve("input_mean.npy"), new int[] {c}, norm, 0, c);
+        Npy.write(dir.resolve("input_inv_std.npy"), new int[] {c}, norm, c, c);
+        var model = Json.MAPPER.createObjectNode().put("model", cfg.model()).put("bn", cfg.bn())
+                .put("channels", c).put("height", data.height()).put("width", data.width())
+                .put("classes", data.classes()).put("bn_eps", Net.BN_EPS).put("bn_momentum", Net.BN_MOMENTUM);
+        byte[] json = Json.MAPPER.writeValueAsBytes(model);
+        asymbp.io.AtomicFiles.write(dir.resolve("model.json"), out -> out.write(json));
     }
 
     private void loadNpy(Path dir, float[] p, float[] s) {

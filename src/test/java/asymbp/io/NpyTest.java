@@ -41,6 +41,23 @@ class NpyTest {
     }
 
     @Test
+    void int64ScalarIsNumpyV1ZeroDimensional() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long value = 0x0102030405060708L;
+        Npy.writeInt64(out, new int[0], new long[] {value});
+        byte[] b = out.toByteArray();
+        assertArrayEquals(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}, Arrays.copyOf(b, 8));
+        int headerLen = (b[8] & 0xff) | (b[9] & 0xff) << 8;
+        assertEquals(0, (10 + headerLen) % 64, "data must start 64-byte aligned");
+        String header = new String(b, 10, headerLen, StandardCharsets.US_ASCII);
+        assertEquals("{'descr': '<i8', 'fortran_order': False, 'shape': (), }", header.stripTrailing());
+        assertEquals(10 + headerLen + 8, b.length);
+        assertEquals(value, ByteBuffer.wrap(b, 10 + headerLen, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+        assertEquals(8, b[10 + headerLen], "little-endian: the lowest byte first");
+        assertThrows(IllegalArgumentException.class, () -> Npy.writeInt64(new ByteArrayOutputStream(), new int[] {2}, new long[] {1}));
+    }
+
+    @Test
     void oneDimensionalShapeHasTrailingComma() {
         assertEquals("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", Npy.headerDict(new int[] {6}));
     }
@@ -85,6 +102,18 @@ class NpyTest {
             assertTrue(Files.isRegularFile(dir.resolve("conv1.weight.npy")));
             assertFalse(Files.exists(dir.resolve("conv1.bias.npy")), "a conv followed by BN has no bias");
             assertTrue(Files.isRegularFile(dir.resolve("fc5.bias.npy")));
+            // What PyTorch needs besides: BN step counters, the input standardisation, the model
+            byte[] nbt = Files.readAllBytes(dir.resolve("bn4.num_batches_tracked.npy"));
+            assertEquals(t.steps(), ByteBuffer.wrap(nbt, nbt.length - 8, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+            assertEquals(2, t.steps());
+            float[] mean = new float[1], invStd = new float[1];
+            Npy.read(dir.resolve("input_mean.npy"), new int[] {1}, mean, 0);
+            Npy.read(dir.resolve("input_inv_std.npy"), new int[] {1}, invStd, 0);
+            assertArrayEquals(d.meanInvStd(), new float[] {mean[0], invStd[0]});
+            var model = Json.MAPPER.readTree(dir.resolve("model.json").toFile());
+            assertEquals("lenet", model.get("model").asText());
+            assertEquals(16, model.get("height").asInt());
+            assertEquals(4, model.get("classes").asInt());
         }
         String hdr = new String(Files.readAllBytes(dir.resolve("conv2.weight.npy")), 10, 80, StandardCharsets.US_ASCII);
         assertTrue(hdr.contains("'shape': (16, 6, 5, 5)"), hdr);
