@@ -141,8 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         CommandLine.ParseResult pr = spec.commandLine().getParseResult();
         TrainConfig cfg;
-        Path dir = out != null ? out
-                : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path dir = out != null ? out : freshRunFolder();
         try {
             cfg = config().validate();
             // TrainConfig's limit 0 means "all"; on the command line it is a mistake.
@@ -251,6 +250,14 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return Main.FAILED;
         }
+    }
+
+    /** runs/<time>, with a suffix when a run started in the same second. */
+    private static Path freshRunFolder() {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path p = Path.of("runs", stamp);
+        for (int k = 2; Files.exists(p); k++) p = Path.of("runs", stamp + "-" + k);
+        return p;
     }
 
     /** The command line as typed, for the run's records (arguments with spaces quoted). */

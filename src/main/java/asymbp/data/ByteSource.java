@@ -118,7 +118,7 @@ final class ByteSource implements Closeable {
         long start = offset;
         if (size >= 0 && start + n > size)
             throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".." + (start + n)
-                    + " but the file has " + size + " bytes");
+                    + " but the data ends at byte " + size + " (the file's length)");
         byte[] b = new byte[(int) Math.min(n, size >= 0 ? n : 1 << 20)];
         checkMemory(b.length, n, what);
         int done = 0;
