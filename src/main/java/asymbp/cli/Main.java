@@ -9,8 +9,9 @@ import java.io.PrintWriter;
  * The command line: {@code asymbp train ...}, {@code asymbp devices}, and {@code asymbp grid ...} when
  * the grid module ({@code asymbp.grid.GridCommand}) is on the class path.
  *
- * <p>Exit codes: 0 done, 1 runtime failure (data, backend, I/O), 2 bad flag or value (before any work),
- * 3 the run diverged.
+ * <p>Exit codes: 0 done (or nothing to do), 1 runtime failure (data, backend, I/O, an output folder in
+ * use), 2 bad flag or value, found before any work (including --out, --init, --resume problems, sizes
+ * beyond memory, and no command at all), 3 the run diverged.
  */
 @Command(name = "asymbp", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Asymmetric backpropagation (Liao, Leibo & Poggio, AAAI-16) on cpu, opencl or cuda.",

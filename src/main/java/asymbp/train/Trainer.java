@@ -653,7 +653,14 @@ public final class Trainer implements AutoCloseable {
             if (logFailure[0] != null) throw logFailure[0];
             if (epochsDone() < cfg.epochs()) writeRecords(outDir, result(RunResult.RUNNING, info, started, w0, resumedFrom));
         }
-        if (!diverged) exportWeights(outDir.resolve(WEIGHTS));
+        if (!diverged) {
+            try {
+                Files.createDirectories(outDir.resolve(WEIGHTS));
+            } catch (IOException e) {
+                throw asymbp.io.IoErrors.wrap("create", outDir.resolve(WEIGHTS), e);
+            }
+            exportWeights(outDir.resolve(WEIGHTS));
+        }
         RunResult r = result(diverged ? RunResult.DIVERGED : RunResult.FINISHED, info, started, w0, resumedFrom);
         writeRecords(outDir, r);
         log.accept(String.format(Locale.ROOT, "%s after %d epoch(s); %s written", r.status(), r.epochs(), RESULT));
