@@ -9,13 +9,14 @@ import java.io.PrintWriter;
  * The command line: {@code asymbp train ...}, {@code asymbp devices}, and {@code asymbp grid ...} when
  * the grid module ({@code asymbp.grid.GridCommand}) is on the class path.
  *
- * <p>Exit codes: 0 done, 1 runtime failure (data, backend, I/O), 2 bad flag or value (before any work),
- * 3 the run diverged.
+ * <p>Exit codes: 0 done (or nothing to do), 1 runtime failure (data, backend, I/O, an output folder in
+ * use), 2 bad flag or value, found before any work (including --out, --init, --resume problems, sizes
+ * beyond memory, and no command at all), 3 the run diverged.
  */
 @Command(name = "asymbp", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Asymmetric backpropagation (Liao, Leibo & Poggio, AAAI-16) on cpu, opencl or cuda.",
         subcommands = {TrainCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
     public static final int OK = 0, FAILED = 1, USAGE = 2, DIVERGED = 3;
 
@@ -24,12 +25,26 @@ public final class Main implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Override public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    /** No subcommand: the usage, on stderr, and exit code 2. */
+    @Override public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("error: no command given; one of: train, devices, grid, help");
+        spec.commandLine().usage(err);
+        err.flush();
+        return USAGE;
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // A size was not caught before allocating; say so in one line rather than with a stack trace.
+            System.err.println("error: out of memory (maximum heap " + asymbp.io.Memory.gib(Runtime.getRuntime().maxMemory())
+                    + "); raise it with -Xmx or use a smaller model, batch or dataset");
+            code = FAILED;
+        }
+        System.exit(code);
     }
 
     /** The configured command line (tests set their own out/err writers on it). */
@@ -70,8 +85,8 @@ public final class Main implements Runnable {
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"asymbp " + (v == null ? "0.1.0" : v)};
+            asymbp.train.RunInfo b = asymbp.train.RunInfo.of(java.util.List.of());
+            return new String[] {"asymbp " + b.version() + " (commit " + b.gitCommit() + ")"};
         }
     }
 }

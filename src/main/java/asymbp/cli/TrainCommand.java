@@ -8,6 +8,7 @@ import asymbp.data.Dataset;
 import asymbp.data.Datasets;
 import asymbp.io.WeightsException;
 import asymbp.train.Checkpoint;
+import asymbp.train.RunInfo;
 import asymbp.train.RunResult;
 import asymbp.train.TrainConfig;
 import asymbp.train.Trainer;
@@ -27,9 +28,10 @@ import java.util.concurrent.Callable;
 
 /** {@code asymbp train}: one training run; defaults demonstrate the paper's headline (LeNet+BN, brSF, MNIST). */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train one network with asymmetric backpropagation and write DIR/result.json, "
-                + "a checkpoint per epoch and DIR/weights/*.npy.",
-        footer = {"", "Exit codes: 0 done, 1 runtime failure, 2 bad flag or value, 3 diverged."})
+        description = "Train one network with asymmetric backpropagation. DIR gets train.log, metrics.csv, "
+                + "result.json and checkpoint.npz as each epoch ends, and weights/*.npy at the end.",
+        footer = {"", "Exit codes: 0 done (or nothing to do), 1 runtime failure (data, backend, I/O, DIR in use),",
+                "2 bad flag or value (before any work; --out, --init and --resume problems included), 3 diverged."})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final TrainConfig D = TrainConfig.defaults();
@@ -69,9 +71,11 @@ public final class TrainCommand implements Callable<Integer> {
     int device = D.device();
     @Option(names = "--out", paramLabel = "DIR", description = "output directory (default: runs/<time>)")
     Path out;
-    @Option(names = "--resume", description = "continue DIR's run from DIR/checkpoint.bin up to --epochs (its other settings come from the checkpoint unless given)")
+    @Option(names = "--resume", description = "continue DIR's run from DIR/checkpoint.npz up to --epochs (its other settings come from the checkpoint unless given)")
     boolean resume;
-    @Option(names = "--limit", paramLabel = "N", description = "use only the first N training images (default: all)")
+    @Option(names = "--force", description = "DIR holds a run: delete it and start again (refused if DIR holds files a run does not write)")
+    boolean force;
+    @Option(names = "--limit", paramLabel = "N", description = "use only the first N training images, N ≥ 1 (default: all)")
     int limit = D.limit();
     @Option(names = "--init", paramLabel = "DIR", description = "start from DIR/<name>.npy (PyTorch state_dict names and shapes)")
     Path init;
@@ -135,36 +139,76 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
         TrainConfig cfg;
-        Path dir = out != null ? out
-                : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path dir = out != null ? out : freshRunFolder();
         try {
             cfg = config().validate();
+            // TrainConfig's limit 0 means "all"; on the command line it is a mistake.
+            if (pr.hasMatchedOption("--limit") && limit < 1)
+                throw new IllegalArgumentException("--limit " + limit + ": must be at least 1 (leave it out to train on every image)");
+            if (resume && force) throw new IllegalArgumentException("--resume --force: choose one (continue the run, or delete it and start again)");
             if (resume && out == null) throw new IllegalArgumentException("--resume needs --out DIR (the run to continue)");
             if (resume && !Files.isRegularFile(dir.resolve(Checkpoint.FILE)))
-                throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE));
+                throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE)
+                        + (Files.exists(dir.resolve("checkpoint.bin")) ? " (checkpoint.bin is the older format, which cannot be resumed)" : ""));
             if (resume) {
+                Checkpoint.Header h;
                 try {
-                    cfg = resumed(Checkpoint.readHeader(dir.resolve(Checkpoint.FILE)).config()).validate();
+                    h = Checkpoint.readHeader(dir.resolve(Checkpoint.FILE));
                 } catch (IOException e) {
                     throw new IllegalArgumentException("--resume: " + Main.oneLine(e));
                 }
+                cfg = resumed(h.config()).validate();
+                if (h.epochs() >= cfg.epochs()) {
+                    o.println("nothing to do: " + dir + " already holds " + h.epochs() + " of " + cfg.epochs()
+                            + " epochs (give --epochs N with N > " + h.epochs() + " to train further); nothing was changed");
+                    o.flush();
+                    return Main.OK;
+                }
             }
+            for (int s : cfg.lrSteps())
+                if (s >= cfg.epochs())
+                    throw new IllegalArgumentException("--lr-steps " + s + ": the run has " + cfg.epochs()
+                            + " epoch(s) (--epochs), so this step would never apply");
             if (init != null && !Files.isDirectory(init))
                 throw new IllegalArgumentException("--init " + init + ": not a directory");
-            if (Files.exists(dir) && !Files.isDirectory(dir))
-                throw new IllegalArgumentException("--out " + dir + ": exists and is not a directory");
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             err.flush();
             return Main.USAGE;
         }
 
+        try (RunFolder folder = RunFolder.open(dir, cfg.resume(), force)) {
+            return train(cfg, folder.dir, o, err);
+        } catch (RunFolder.Refused e) {
+            err.println("error: " + e.getMessage());
+            err.flush();
+            return Main.USAGE;
+        } catch (IOException e) {
+            err.println("error: " + Main.oneLine(e));
+            err.flush();
+            return Main.FAILED;
+        }
+    }
+
+    /** Loads the data, opens the backend and runs, in a folder that is ours. */
+    private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err) {
         Dataset data;
         try {
             data = Datasets.load(cfg.dataset());
         } catch (DatasetException e) {
             err.println("error: " + Main.oneLine(e));
+            err.flush();
+            return Main.FAILED;
+        }
+        if (cfg.limit() > data.trainCount()) {
+            err.println("error: --limit " + cfg.limit() + ": " + cfg.dataset() + " has " + data.trainCount() + " training images");
+            err.flush();
+            return Main.USAGE;
+        }
+        if (data.testCount() == 0) {
+            err.println("error: --dataset " + cfg.dataset() + ": no test images, so the run could not report a test error");
             err.flush();
             return Main.FAILED;
         }
@@ -178,10 +222,14 @@ public final class TrainCommand implements Callable<Integer> {
         }
         try (be; Trainer t = new Trainer(be, data, cfg)) {
             t.setLog(line -> { o.println(line); o.flush(); });
+            t.setRunInfo(RunInfo.of(commandLine()));
             RunResult r = t.run(dir);
             if (r.diverged()) {
-                err.println(String.format(Locale.ROOT, "DIVERGED at step %d (loss %s, bound %.4g) after %d good epoch(s); see %s",
-                        r.divergedStep(), r.divergedLoss(), t.divergeBound(), r.epochs(), dir.resolve("result.json")));
+                err.println(String.format(Locale.ROOT, "DIVERGED at step %d (%s, bound %.4g) after %d good epoch(s); %s; see %s",
+                        r.divergedStep(), r.divergedCause() + (r.divergedLoss() != null ? " " + r.divergedLoss() : ""),
+                        t.divergeBound(), r.epochs(),
+                        r.epochs() > 0 ? Checkpoint.FILE + " keeps epoch " + r.epochs() : "no checkpoint was written",
+                        dir.resolve(Trainer.RESULT)));
                 err.flush();
                 return Main.DIVERGED;
             }
@@ -189,14 +237,35 @@ public final class TrainCommand implements Callable<Integer> {
                     r.testError(), r.imagesPerSecond(), r.wallSeconds(), dir));
             o.flush();
             return Main.OK;
+        } catch (WeightsException e) {
+            err.println("error: --init: " + Main.oneLine(e));
+            err.flush();
+            return Main.USAGE;
         } catch (IllegalArgumentException e) {
             err.println("error: " + Main.oneLine(e));
             err.flush();
             return Main.USAGE;
-        } catch (WeightsException | IOException | DatasetException e) {
+        } catch (IOException | DatasetException e) {
             err.println("error: " + Main.oneLine(e));
             err.flush();
             return Main.FAILED;
         }
+    }
+
+    /** runs/<time>, with a suffix when a run started in the same second. */
+    private static Path freshRunFolder() {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path p = Path.of("runs", stamp);
+        for (int k = 2; Files.exists(p); k++) p = Path.of("runs", stamp + "-" + k);
+        return p;
+    }
+
+    /** The command line as typed, for the run's records (arguments with spaces quoted). */
+    private List<String> commandLine() {
+        List<String> args = new java.util.ArrayList<>();
+        args.add("asymbp");
+        for (String a : spec.commandLine().getParseResult().originalArgs())
+            args.add(a.isEmpty() || a.matches(".*[\\s'\"].*") ? "'" + a.replace("'", "'\\''") + "'" : a);
+        return args;
     }
 }

@@ -32,8 +32,10 @@ final class ByteSource implements Closeable {
     private final MessageDigest digest;
     private long offset;
     private final byte[] scratch = new byte[8];
+    /** The file's length when known (a plain file), else -1. */
+    private final long size;
 
-    private ByteSource(String name, InputStream raw, boolean detectGzip, boolean hash) {
+    private ByteSource(String name, InputStream raw, boolean detectGzip, boolean hash, long size) {
         this.name = name;
         try {
             InputStream buffered = raw instanceof BufferedInputStream ? raw : new BufferedInputStream(raw, BUFFER);
@@ -45,6 +47,7 @@ final class ByteSource implements Closeable {
                 gz = b0 == 0x1f && b1 == 0x8b;
             }
             this.gzipped = gz;
+            this.size = gz ? -1 : size;
             InputStream s = gz ? new BufferedInputStream(new GZIPInputStream(buffered, BUFFER), BUFFER) : buffered;
             this.digest = hash ? sha256() : null;
             // The pushback (not mark/reset) lets atEnd() peek without hashing a byte twice.
@@ -63,7 +66,7 @@ final class ByteSource implements Closeable {
         if (!Files.isRegularFile(file))
             throw new DatasetException(file + ": " + (Files.exists(file) ? "not a regular file" : "file not found"));
         try {
-            return new ByteSource(file.toString(), Files.newInputStream(file), true, hash);
+            return new ByteSource(file.toString(), Files.newInputStream(file), true, hash, Files.size(file));
         } catch (NoSuchFileException e) {
             throw new DatasetException(file + ": file not found", e);
         } catch (IOException e) {
@@ -73,7 +76,7 @@ final class ByteSource implements Closeable {
 
     /** Wraps an already-open stream (a classpath resource, or an inflated MAT element). */
     static ByteSource of(String name, InputStream raw, boolean detectGzip, boolean hash) {
-        return new ByteSource(name, raw, detectGzip, hash);
+        return new ByteSource(name, raw, detectGzip, hash, -1);
     }
 
     boolean gzipped() { return gzipped; }
@@ -101,6 +104,54 @@ final class ByteSource implements Closeable {
         if (done < len)
             throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".." + (start + len)
                     + where() + " but the data ends at byte " + offset);
+    }
+
+    /**
+     * Reads n bytes into a new array, allocating only what the data can fill: a plain file's length
+     * is checked against n before anything is allocated, and so is the memory the JVM has left; a
+     * gzipped stream (whose length is unknown) is read into an array grown as data arrives, so a
+     * header that claims more than the file holds is reported as truncated, not as out of memory.
+     */
+    byte[] readArray(long n, String what) {
+        if (n < 0 || n > Integer.MAX_VALUE - 16)
+            throw new DatasetException(name + ": " + what + " = " + n + " bytes, more than one Java array holds");
+        long start = offset;
+        if (size >= 0 && start + n > size)
+            throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".." + (start + n)
+                    + " but the data ends at byte " + size + " (the file's length)");
+        byte[] b = new byte[(int) Math.min(n, size >= 0 ? n : 1 << 20)];
+        checkMemory(b.length, n, what);
+        int done = 0;
+        while (done < n) {
+            if (done == b.length) {
+                int grown = (int) Math.min(n, 2L * b.length);
+                checkMemory(grown, n, what);
+                b = java.util.Arrays.copyOf(b, grown);
+            }
+            int r;
+            try {
+                r = in.read(b, done, b.length - done);
+            } catch (IOException e) {
+                throw failure(e, what, start, n);
+            }
+            if (r < 0)
+                throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".." + (start + n)
+                        + where() + " but the data ends at byte " + offset);
+            done += r;
+            offset += r;
+        }
+        return b;
+    }
+
+    /** Fails naming {@code who} when the JVM cannot allocate {@code bytes} more. */
+    static void requireMemory(long bytes, String who) {
+        String lack = asymbp.io.Memory.shortage(bytes);
+        if (lack != null) throw new DatasetException(who + " " + lack);
+    }
+
+    private void checkMemory(long bytes, long declared, String what) {
+        String lack = asymbp.io.Memory.shortage(bytes);
+        if (lack != null) throw new DatasetException(name + ": " + what + " (" + declared + " bytes) " + lack);
     }
 
     /** A plain InputStream view that keeps this source's offset and digest up to date (for text formats). */

@@ -52,9 +52,13 @@ final class Cifar {
         int[] labels = new int[0];
         int count;
 
-        void ensure(int n) {
+        void ensure(int n, Path file) {
             if (n <= labels.length) return;
-            int cap = Math.max(n, labels.length * 2);
+            long want = Math.max(n, labels.length * 2L);
+            if (want * PIXELS > Integer.MAX_VALUE - 16)
+                throw new DatasetException(file + ": " + want + " images of 32x32x3, more than one Java array holds");
+            ByteSource.requireMemory(want * (PIXELS + 4), file + ": " + want + " images of 32x32x3");
+            int cap = (int) want;
             pixels = Arrays.copyOf(pixels, cap * PIXELS);
             labels = Arrays.copyOf(labels, cap);
         }
@@ -74,14 +78,14 @@ final class Cifar {
                     throw new DatasetException(file + ": " + size + " bytes is not a whole number of " + record
                             + "-byte records (" + size / record + " records and " + size % record
                             + " bytes left over: truncated or not a CIFAR binary batch)");
-                out.ensure(out.count + (int) (size / record));
+                out.ensure((int) Math.min(Integer.MAX_VALUE, out.count + size / record), file);
             }
             byte[] head = new byte[labelBytes];
             int n = 0;
             while (!s.atEnd()) {
                 long at = s.offset();
                 s.readFully(head, 0, labelBytes, "the label of record " + n);
-                out.ensure(out.count + 1);
+                out.ensure(out.count + 1, file);
                 s.readFully(out.pixels, out.count * PIXELS, PIXELS, "the pixels of record " + n);
                 for (int k = 0; k < labelBytes; k++) {
                     int l = head[k] & 0xff, limit = labelBytes == 2 && k == 0 ? 20 : labelBytes == 2 ? 100 : classes;

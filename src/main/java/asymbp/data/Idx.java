@@ -36,8 +36,7 @@ final class Idx {
         if (total > Integer.MAX_VALUE - 16)
             throw new DatasetException(s.name + ": " + count + " images of " + rows + "x" + cols + " = " + total
                     + " bytes, more than one Java array holds");
-        byte[] pixels = new byte[(int) total];
-        s.readFully(pixels, 0, pixels.length, count + " images of " + rows + "x" + cols);
+        byte[] pixels = s.readArray(total, count + " images of " + rows + "x" + cols);
         s.expectEnd("the header says " + count + " images of " + rows + "x" + cols);
         return new Images(count, rows, cols, pixels);
     }
@@ -51,9 +50,10 @@ final class Idx {
         int count = s.readInt(ByteOrder.BIG_ENDIAN, "IDX label count");
         if (count < 0)
             throw new DatasetException(s.name + ": bad label count " + Integer.toUnsignedString(count) + " in the IDX header");
-        byte[] raw = new byte[count];
-        s.readFully(raw, 0, count, count + " labels");
+        byte[] raw = s.readArray(count, count + " labels");
         s.expectEnd("the header says " + count + " labels");
+        String lack = asymbp.io.Memory.shortage(4L * count);
+        if (lack != null) throw new DatasetException(s.name + ": " + count + " labels " + lack);
         int[] labels = new int[count];
         for (int i = 0; i < count; i++) {
             labels[i] = raw[i] & 0xff;

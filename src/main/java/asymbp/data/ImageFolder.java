@@ -182,6 +182,7 @@ final class ImageFolder {
 
     /** Decodes files in parallel into one array; the first failing file (in order) is reported. */
     private static byte[] decodeAll(List<Path> files, Options o, int f) {
+        ByteSource.requireMemory((long) files.size() * f, files.size() + " images of " + f + " bytes");
         byte[] out = new byte[files.size() * f];
         AtomicReference<DatasetException> firstError = new AtomicReference<>();
         int[] errorIndex = {Integer.MAX_VALUE};
@@ -201,11 +202,39 @@ final class ImageFolder {
         return out;
     }
 
+    /**
+     * Decodes an image after reading its declared size from the header: a few bytes can declare a
+     * 100000×100000 picture, and the decoder would allocate it before noticing the data is missing.
+     */
+    static BufferedImage readChecked(Path file) throws IOException {
+        try (javax.imageio.stream.ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) return null;
+            java.util.Iterator<javax.imageio.ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) return null;
+            javax.imageio.ImageReader r = readers.next();
+            try {
+                r.setInput(in, true, true);
+                long w = r.getWidth(0), h = r.getHeight(0);
+                if (w <= 0 || h <= 0) throw new DatasetException(file + ": image size " + w + "x" + h + " in its header");
+                // The decoded image and its ARGB copy, on every decoding thread at once.
+                long threads = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1L;
+                ByteSource.requireMemory(8 * w * h * threads, file + ": a " + w + "x" + h + " image (header)");
+                if (w * h > Integer.MAX_VALUE - 16)
+                    throw new DatasetException(file + ": a " + w + "x" + h + " image, more pixels than one Java array holds");
+                return r.read(0);
+            } finally {
+                r.dispose();
+            }
+        }
+    }
+
     static void decode(Path file, Options o, byte[] out, int offset) {
         BufferedImage img;
         try {
             String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
-            img = n.endsWith(".ppm") || n.endsWith(".pgm") ? Pnm.read(file) : ImageIO.read(file.toFile());
+            img = n.endsWith(".ppm") || n.endsWith(".pgm") ? Pnm.read(file) : readChecked(file);
+        } catch (DatasetException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new DatasetException(file + ": cannot decode image (" + e.getMessage() + ")", e);
         }

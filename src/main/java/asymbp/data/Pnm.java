@@ -14,6 +14,9 @@ final class Pnm {
     private Pnm() {}
 
     static BufferedImage read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > Integer.MAX_VALUE - 16) throw new DatasetException(file + ": " + size + " bytes, more than one Java array holds");
+        ByteSource.requireMemory(size, file + ": " + size + " bytes");
         byte[] b = Files.readAllBytes(file);
         int[] pos = {0};
         String magic = token(b, pos, file);
@@ -29,6 +32,7 @@ final class Pnm {
         if (pos[0] + need > b.length)
             throw new DatasetException(file + ": truncated: " + w + "x" + h + "x" + channels + " samples need bytes "
                     + pos[0] + ".." + (pos[0] + need) + " but the file has " + b.length);
+        ByteSource.requireMemory(4L * w * h, file + ": a " + w + "x" + h + " image");
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         int p = pos[0];
         for (int y = 0; y < h; y++)

@@ -57,6 +57,7 @@ final class Stl10 {
             throw new DatasetException(file + ": " + count + " images but " + labelFile + " has " + expected + " labels");
         if ((long) expected * PIXELS > Integer.MAX_VALUE - 16)
             throw new DatasetException(file + ": " + expected + " images, more than one Java array holds");
+        ByteSource.requireMemory((long) expected * PIXELS, file + ": " + expected + " images of 96x96x3");
         byte[] out = new byte[expected * PIXELS];
         byte[] img = new byte[PIXELS];
         try (ByteSource s = ByteSource.open(file, false)) {

@@ -68,10 +68,17 @@ final class Svhn {
         int n = d.length == 4 ? d[3] : 1;
         if ((long) n * PIXELS > Integer.MAX_VALUE - 16)
             throw new DatasetException(v.file + ": X holds " + n + " images, more than one Java array holds");
-        byte[] out = new byte[n * PIXELS];
+        // Grown as images arrive: a header that declares more than the (compressed) file holds is
+        // reported as truncated, never allocated.
+        byte[] out = new byte[Math.min(n, 4096) * PIXELS];
         byte[] img = new byte[PIXELS];
         for (int k = 0; k < n; k++) {
             v.readBytes(img, 0, PIXELS, "image " + k + " of X");
+            if ((k + 1) * PIXELS > out.length) {
+                long grown = Math.min((long) n * PIXELS, 2L * out.length);
+                ByteSource.requireMemory(grown, v.file + ": X with " + n + " images of 32x32x3");
+                out = java.util.Arrays.copyOf(out, (int) grown);
+            }
             int base = k * PIXELS;
             for (int c = 0; c < 3; c++)
                 for (int col = 0; col < SIDE; col++) {
@@ -89,10 +96,15 @@ final class Svhn {
                     + " " + MatV5.dimsText(d) + ", expected an Nx1 vector of labels");
         int n = Math.max(d[0], d[1]);
         if (d[0] == 0 || d[1] == 0) n = 0;
-        int[] out = new int[n];
+        int[] out = new int[Math.min(n, 1 << 16)];
         final int chunk = 1 << 16;
         for (int start = 0; start < n; start += chunk) {
             double[] vals = v.readDoubles(Math.min(chunk, n - start), "labels " + start + ".. of y");
+            if (start + vals.length > out.length) {
+                long grown = Math.min(n, 2L * out.length);
+                ByteSource.requireMemory(4 * grown, v.file + ": y with " + n + " labels");
+                out = java.util.Arrays.copyOf(out, (int) grown);
+            }
             for (int i = 0; i < vals.length; i++) {
                 double l = vals[i];
                 if (l != Math.rint(l) || l < 1 || l > 10)

@@ -13,8 +13,24 @@ public final class AtomicFiles {
 
     public interface Writer { void write(OutputStream out) throws IOException; }
 
-    /** Writes to {@code target}.tmp in the same directory, forces it to disk, then renames it over target. */
+    /**
+     * Writes to {@code target}.tmp in the same directory, forces it to disk, then renames it over target.
+     * A failure names the file and the reason ("cannot write DIR/x: No space left on device").
+     */
     public static void write(Path target, Writer writer) throws IOException {
+        try {
+            writeOrThrow(target, writer);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(target.resolveSibling(target.getFileName() + ".tmp"));
+            } catch (IOException ignored) {
+                // the first failure is the one to report
+            }
+            throw IoErrors.wrap("write", target, e);
+        }
+    }
+
+    private static void writeOrThrow(Path target, Writer writer) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE);

@@ -79,11 +79,7 @@ public final class FolderLock implements AutoCloseable {
     }
 
     private static String reason(IOException e) {
-        String m = e.getMessage();
-        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
-        if (e instanceof java.nio.file.NoSuchFileException) return "no such file or folder";
-        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) return fse.getReason();
-        return m == null ? e.getClass().getSimpleName() : m;
+        return IoErrors.reason(e);
     }
 
     @Override public void close() throws IOException {

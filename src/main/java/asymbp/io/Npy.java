@@ -76,17 +76,35 @@ public final class Npy {
 
     /**
      * Reads a float32 .npy file of exactly {@code expectedShape} into {@code dst} at {@code offset}.
-     * Throws WeightsException naming the file and what was expected/found.
+     * Throws WeightsException naming the file and what was expected/found; the file's size is checked
+     * against the shape before it is read, and every value must be finite.
      */
     public static void read(Path file, int[] expectedShape, float[] dst, int offset) {
+        long n = 1;
+        for (int d : expectedShape) n *= d;
         byte[] bytes;
         try {
+            long size = Files.size(file);
+            // A header is at most 65535 + 12 bytes; anything larger is not this array.
+            if (size > 4 * n + 65547)
+                throw new WeightsException(file + ": " + size + " bytes, too large for a float32 array of shape "
+                        + shape(expectedShape) + " (" + 4 * n + " data bytes)");
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new WeightsException(file + ": missing (expected a float32 array of shape " + shape(expectedShape) + ")");
         } catch (IOException e) {
-            throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+            throw new WeightsException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
+        float[] a = parse(bytes, file.toString(), expectedShape);
+        int bad = firstNonFinite(a);
+        if (bad >= 0)
+            throw new WeightsException(file + ": element " + bad + " (flat index) is " + a[bad]
+                    + "; every value must be a finite number");
+        System.arraycopy(a, 0, dst, offset, a.length);
+    }
+
+    /** The .npy file in {@code bytes} as a flat float32 array; with {@code expectedShape} non-null its shape must be that. */
+    public static float[] parse(byte[] bytes, String file, int[] expectedShape) {
         if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC))
             throw new WeightsException(file + ": not a .npy file (bad magic)");
         int major = bytes[6] & 0xff;
@@ -101,7 +119,7 @@ public final class Npy {
         } else {
             throw new WeightsException(file + ": unsupported .npy version " + major);
         }
-        if (headerLen < 0 || dataStart > bytes.length) throw new WeightsException(file + ": truncated header");
+        if (headerLen < 0 || dataStart < 0 || dataStart > bytes.length) throw new WeightsException(file + ": truncated header");
         String header = new String(bytes, dataStart - headerLen, headerLen, StandardCharsets.ISO_8859_1);
         String descr = field(header, "descr", "'([^']*)'", file);
         if (!descr.equals("<f4") && !descr.equals("=f4") && !(descr.equals("|f4")))
@@ -116,17 +134,39 @@ public final class Npy {
         } catch (NumberFormatException e) {
             throw new WeightsException(file + ": unreadable shape (" + shapeText + ")");
         }
-        if (!Arrays.equals(found, expectedShape))
+        if (expectedShape != null && !Arrays.equals(found, expectedShape))
             throw new WeightsException(file + ": shape " + shape(found) + ", expected " + shape(expectedShape));
         long n = 1;
-        for (int d : found) n *= d;
+        for (int d : found) {
+            if (d < 0) throw new WeightsException(file + ": negative dimension in shape " + shape(found));
+            n *= d;
+        }
         if (bytes.length - dataStart != 4 * n)
-            throw new WeightsException(file + ": " + (bytes.length - dataStart) + " data bytes, expected " + 4 * n);
-        ByteBuffer bb = ByteBuffer.wrap(bytes, dataStart, (int) (4 * n)).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n; i++) dst[offset + i] = bb.getFloat();
+            throw new WeightsException(file + ": " + (bytes.length - dataStart) + " data bytes, expected " + 4 * n
+                    + " for shape " + shape(found));
+        float[] out = new float[(int) n];
+        ByteBuffer.wrap(bytes, dataStart, (int) (4 * n)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
     }
 
-    private static String field(String header, String key, String valueRegex, Path file) {
+    /** The .npy bytes of a 1-D float32 array. */
+    public static byte[] bytes(float[] data) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(4 * data.length + 128);
+        try {
+            write(out, new int[] {data.length}, data, 0, data.length);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+        }
+        return out.toByteArray();
+    }
+
+    /** Index of the first NaN or ±Inf in {@code a}, or -1. */
+    public static int firstNonFinite(float[] a) {
+        for (int i = 0; i < a.length; i++) if (!Float.isFinite(a[i])) return i;
+        return -1;
+    }
+
+    private static String field(String header, String key, String valueRegex, String file) {
         Matcher m = Pattern.compile("'" + key + "'\\s*:\\s*" + valueRegex).matcher(header);
         if (!m.find()) throw new WeightsException(file + ": header has no '" + key + "'");
         return m.group(1);

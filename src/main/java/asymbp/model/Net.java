@@ -25,6 +25,9 @@ public final class Net {
     /** BN constants (SPEC §2, as PyTorch). */
     public static final float BN_MOMENTUM = 0.1f, BN_EPS = 1e-5f;
 
+    /** The most elements one buffer holds: a Java array's limit. */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
     public sealed interface Layer permits WeightLayer, BatchNorm, MaxPool {
         int inAct();
         int outAct();
@@ -123,6 +126,11 @@ public final class Net {
             throw new IllegalArgumentException("--model " + model + ": does not fit input "
                     + channels + "×" + height + "×" + width + " (" + e.getMessage() + ")");
         }
+        // One flat float array holds them all (and the backends index them with ints).
+        if (b.params.size() > MAX_ELEMENTS || b.state.size() > MAX_ELEMENTS)
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "--model %s: %,d parameters on input %d×%d×%d, more than one buffer holds (%,d)",
+                    model, b.params.size(), channels, height, width, MAX_ELEMENTS));
         return new Net(b);
     }
 
@@ -229,6 +237,14 @@ public final class Net {
     public ParamLayout params() { return params; }
     public ParamLayout state() { return state; }
     public int inputFeatures() { return inputFeatures; }
+    /** Activation elements per example, summed over every activation (the workspace holds two of these per image). */
+    public long activationsPerExample() {
+        long n = 0;
+        for (long a : actSizes) n += a;
+        return n;
+    }
+    /** Max-pool argmax elements per example. */
+    public long argmaxPerExample() { return argmaxPerExample; }
     public int classes() { return classes; }
 
     /** The initialisation bound of a weight layer: 1/√fan_in, or Xavier's √(6/(fan_in+fan_out)). */

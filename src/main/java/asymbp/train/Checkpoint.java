@@ -1,80 +1,169 @@
 package asymbp.train;
 
 import asymbp.io.AtomicFiles;
+import asymbp.io.IoErrors;
 import asymbp.io.Json;
+import asymbp.io.Memory;
+import asymbp.io.Npy;
+import asymbp.io.WeightsException;
 
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
 
 /**
  * The state after a finished epoch: enough to continue bit for bit (parameters, momentum buffer, BN
  * running statistics, epochs done, global step, history, configuration).
  *
- * <p>File layout: magic {@code ASYMBPCK}, int version, int n + n bytes of UTF-8 JSON
- * ({@link Header}), then params, velocity, state, each as int length + that many floats (big-endian,
- * Java's DataOutput). Written atomically: a reader sees the previous checkpoint or the new one.
+ * <p>File: {@code checkpoint.npz}, an uncompressed NumPy archive ({@code np.load} reads it): float32
+ * vectors {@code params.npy}, {@code velocity.npy}, {@code state.npy} (laid out as the model's
+ * {@code ParamLayout}), and {@code header.json} ({@link Stored}: the run's configuration, epochs, step,
+ * history, and the SHA-256 of each .npy entry). On load every entry's CRC-32 (ZIP) and SHA-256 are
+ * verified and every value must be finite; any failure is a {@link CorruptException} naming the file.
+ * Written atomically: a reader sees the previous checkpoint or the new one.
  */
 public record Checkpoint(Header header, float[] params, float[] velocity, float[] state) {
 
-    public static final String FILE = "checkpoint.bin";
-    private static final byte[] MAGIC = "ASYMBPCK".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
+    public static final String FILE = "checkpoint.npz";
+    static final String FORMAT = "asymbp-checkpoint";
+    static final int VERSION = 2;
+    private static final String[] ARRAYS = {"params", "velocity", "state"};
 
     public record Header(TrainConfig config, int epochs, long step, List<EpochRecord> history) {}
 
+    /** What header.json holds. */
+    record Stored(String format, int version, Header header, Map<String, String> sha256) {}
+
+    /** The checkpoint cannot be used: unreadable, damaged, or holding a NaN/Inf; the message is one line naming the file. */
+    public static final class CorruptException extends IOException {
+        CorruptException(String message) { super(message); }
+        CorruptException(String message, Throwable cause) { super(message, cause); }
+    }
+
     public void write(Path file) throws IOException {
-        byte[] json = Json.MAPPER.writeValueAsBytes(header);
+        float[][] arrays = {params, velocity, state};
+        Map<String, byte[]> npy = new LinkedHashMap<>();
+        Map<String, String> sha = new LinkedHashMap<>();
+        for (int k = 0; k < 3; k++) {
+            byte[] b = Npy.bytes(arrays[k]);
+            npy.put(ARRAYS[k] + ".npy", b);
+            sha.put(ARRAYS[k] + ".npy", sha256(b));
+        }
+        byte[] json = Json.MAPPER.writeValueAsBytes(new Stored(FORMAT, VERSION, header, sha));
         AtomicFiles.write(file, os -> {
-            DataOutputStream out = new DataOutputStream(os);
-            out.write(MAGIC);
-            out.writeInt(VERSION);
-            out.writeInt(json.length);
-            out.write(json);
-            for (float[] a : new float[][] {params, velocity, state}) {
-                out.writeInt(a.length);
-                for (float f : a) out.writeFloat(f);
-            }
-            out.flush();
+            ZipOutputStream zip = new ZipOutputStream(os);
+            zip.setMethod(ZipOutputStream.STORED); // as np.savez: readable without inflating
+            put(zip, "header.json", json);
+            for (Map.Entry<String, byte[]> e : npy.entrySet()) put(zip, e.getKey(), e.getValue());
+            zip.finish();
         });
     }
 
-    /** Only the header (configuration, epochs, step, history) of a checkpoint file. */
+    private static void put(ZipOutputStream zip, String name, byte[] b) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        CRC32 crc = new CRC32();
+        crc.update(b);
+        e.setSize(b.length);
+        e.setCompressedSize(b.length);
+        e.setCrc(crc.getValue());
+        e.setTime(0); // the same state gives the same bytes
+        zip.putNextEntry(e);
+        zip.write(b);
+        zip.closeEntry();
+    }
+
+    /** Only the header (configuration, epochs, step, history) of a checkpoint file, fully verified. */
     public static Header readHeader(Path file) throws IOException {
-        return read(file, false).header();
+        return read(file).header();
     }
 
     public static Checkpoint read(Path file) throws IOException {
-        return read(file, true);
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (NoSuchFileException e) {
+            throw new IOException(file + ": no checkpoint to resume from", e);
+        } catch (IOException e) {
+            throw IoErrors.wrap("read", file, e);
+        }
+        String lack = Memory.shortage(2 * size);
+        if (lack != null) throw new IOException(file + ": " + size + " bytes; loading it " + lack);
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (InputStream is = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(is)) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                if (e.getMethod() != ZipEntry.STORED || e.getSize() < 0)
+                    throw new CorruptException(file + ": entry " + e.getName()
+                            + " is compressed; checkpoints are uncompressed .npz (np.savez, not savez_compressed)");
+                if (e.getSize() > size)
+                    throw new CorruptException(file + ": entry " + e.getName() + " claims " + e.getSize()
+                            + " bytes in a file of " + size + " (corrupt)");
+                byte[] b = zip.readNBytes((int) e.getSize());
+                if (b.length != e.getSize()) throw new CorruptException(file + ": truncated in entry " + e.getName());
+                if (zip.read() >= 0) throw new CorruptException(file + ": entry " + e.getName() + " is longer than its header says");
+                zip.closeEntry(); // verifies the entry's CRC-32
+                if (entries.put(e.getName(), b) != null) throw new CorruptException(file + ": entry " + e.getName() + " twice");
+            }
+        } catch (CorruptException e) {
+            throw e;
+        } catch (ZipException | java.io.EOFException e) {
+            throw new CorruptException(file + ": corrupt checkpoint (" + IoErrors.reason(e) + ")", e);
+        } catch (IOException e) {
+            throw IoErrors.wrap("read", file, e);
+        } catch (RuntimeException e) { // a damaged local header can surface as anything
+            throw new CorruptException(file + ": corrupt checkpoint (" + e + ")", e);
+        }
+        byte[] json = entries.get("header.json");
+        if (json == null) throw new CorruptException(file + ": not an asymbp checkpoint (no header.json entry)");
+        Stored st;
+        try {
+            st = Json.MAPPER.readValue(json, Stored.class);
+        } catch (IOException e) {
+            throw new CorruptException(file + ": corrupt header.json (" + asymbp.io.Text.firstLine(e.getMessage()) + ")", e);
+        }
+        if (!FORMAT.equals(st.format()) || st.version() != VERSION)
+            throw new CorruptException(file + ": format " + st.format() + " version " + st.version() + ", expected "
+                    + FORMAT + " version " + VERSION);
+        if (st.header() == null || st.header().config() == null || st.sha256() == null)
+            throw new CorruptException(file + ": header.json lacks the configuration or the checksums");
+        float[][] a = new float[3][];
+        for (int k = 0; k < 3; k++) {
+            String name = ARRAYS[k] + ".npy";
+            byte[] b = entries.get(name);
+            if (b == null) throw new CorruptException(file + ": no entry " + name);
+            if (!sha256(b).equals(st.sha256().get(name)))
+                throw new CorruptException(file + ": SHA-256 of " + name + " is " + sha256(b) + ", header.json says "
+                        + st.sha256().get(name) + " (the file is damaged)");
+            try {
+                a[k] = Npy.parse(b, file + "!" + name, null);
+            } catch (WeightsException e) {
+                throw new CorruptException(e.getMessage(), e);
+            }
+            int bad = Npy.firstNonFinite(a[k]);
+            if (bad >= 0)
+                throw new CorruptException(file + ": " + name + " element " + bad + " is " + a[k][bad]
+                        + "; a checkpoint holds only finite values");
+        }
+        return new Checkpoint(st.header(), a[0], a[1], a[2]);
     }
 
-    /** Magic, version and JSON header, then (if {@code arrays}) parameters, velocity and BN state. */
-    private static Checkpoint read(Path file, boolean arrays) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException(file + ": no checkpoint to resume from");
-        try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            DataInputStream in = new DataInputStream(is);
-            if (!Arrays.equals(in.readNBytes(MAGIC.length), MAGIC)) throw new IOException(file + ": not an asymbp checkpoint");
-            int version = in.readInt();
-            if (version != VERSION) throw new IOException(file + ": checkpoint version " + version + ", expected " + VERSION);
-            Header h = Json.MAPPER.readValue(in.readNBytes(in.readInt()), Header.class);
-            if (!arrays) return new Checkpoint(h, null, null, null);
-            float[][] a = new float[3][];
-            for (int k = 0; k < 3; k++) {
-                int n = in.readInt();
-                if (n < 0) throw new IOException(file + ": corrupt array length " + n);
-                a[k] = new float[n];
-                for (int i = 0; i < n; i++) a[k][i] = in.readFloat();
-            }
-            return new Checkpoint(h, a[0], a[1], a[2]);
-        } catch (java.io.EOFException e) {
-            throw new IOException(file + ": truncated checkpoint", e);
+    static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
         }
     }
 }

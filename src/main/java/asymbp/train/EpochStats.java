@@ -10,6 +10,8 @@ package asymbp.train;
  * @param seconds         training wall time (no evaluation)
  * @param imagesPerSecond images / seconds
  * @param diverged        the epoch stopped at a diverged step
+ * @param imagesPerSecondSteady images / second after the warm-up steps (the first epoch a Trainer runs
+ *                        skips its first steps: JIT compilation, scratch sizing); NaN when too few remained
  */
 public record EpochStats(int epoch, double loss, double trainError, long images, double seconds,
-                         double imagesPerSecond, boolean diverged) {}
+                         double imagesPerSecond, boolean diverged, double imagesPerSecondSteady) {}

@@ -1,18 +1,40 @@
 package asymbp.train;
 
 import java.util.List;
+import java.util.Map;
 
 /**
- * The outcome of {@link Trainer#run}; written as {@code result.json}.
+ * The state of a run; written as {@code result.json} after every epoch and at the end.
  *
- * @param testError       final test error % (null when diverged: a diverged run is not a number)
- * @param imagesPerSecond training throughput over the whole run
+ * @param status          running, finished or diverged
+ * @param testError       final test error % (null while running and when diverged)
+ * @param imagesPerSecond training throughput over every epoch of the run (history), warm-up included
+ * @param imagesPerSecondSteady the median over epochs of the throughput after warm-up
  * @param diverged        the run stopped on a diverged loss (SPEC §5)
  * @param divergedStep    0-based global step whose loss diverged, -1 if none
- * @param divergedLoss    that loss (as a string: it may be NaN or Infinity), null if none
+ * @param divergedLoss    that loss when it is a finite number, else null (see divergedCause)
+ * @param divergedCause   "loss above the bound", "loss is NaN" or "loss is infinite"; null if none
  * @param epochs          epochs finished
- * @param wallSeconds     wall time of this invocation
+ * @param resumedFromEpoch epochs the checkpoint held when this invocation resumed it (0: a fresh run)
+ * @param wallSeconds     wall time of this invocation so far
+ * @param config          the configuration as given (0 = default where documented)
+ * @param resolved        the values actually used where the configuration says "default"
+ * @param run             version, commit, command line, machine
  */
-public record RunResult(Double testError, double imagesPerSecond, boolean diverged, long divergedStep,
-                        String divergedLoss, int epochs, long steps, String backend, String device,
-                        double wallSeconds, long parameters, TrainConfig config, List<EpochRecord> history) {}
+public record RunResult(String status, Double testError, double imagesPerSecond, Double imagesPerSecondSteady,
+                        boolean diverged, long divergedStep, Double divergedLoss, String divergedCause,
+                        int epochs, long steps, int resumedFromEpoch, String backend, String device,
+                        double wallSeconds, long parameters, String startedAt, String updatedAt, String finishedAt,
+                        TrainConfig config, Resolved resolved, RunInfo run, List<EpochRecord> history) {
+
+    public static final String RUNNING = "running", FINISHED = "finished", DIVERGED = "diverged";
+
+    /**
+     * @param divergeBound   the loss bound in force
+     * @param faSigma        fa's σ per weight layer (null unless the feedback is fa)
+     * @param inputMean      per-channel mean of the training pixels in [0,1], subtracted from the input
+     * @param inputStd       per-channel standard deviation it is divided by
+     */
+    public record Resolved(double divergeBound, Map<String, Double> faSigma, double[] inputMean, double[] inputStd,
+                           int evalBatch, int trainImages, int testImages, int stepsPerEpoch) {}
+}

@@ -70,6 +70,11 @@ public final class Trainer implements AutoCloseable {
     private long epochImages;
     private final List<EpochRecord> history = new ArrayList<>();
     private Consumer<String> log = System.out::println;
+    private RunInfo runInfo;
+    private final float[] meanInvStdHost;
+    /** Steps of the first epoch this Trainer runs that the steady throughput leaves out (warm-up). */
+    private final int warmupSteps;
+    private boolean warmedUp;
     private boolean closed;
     /** Steps per {@link StepReplay} plan: the host waits (and the progress bar moves) once per chunk. */
     static final int REPLAY_CHUNK = 64;
@@ -104,6 +109,9 @@ public final class Trainer implements AutoCloseable {
         this.initStd = new float[net.weightLayers().size()];
         for (Net.WeightLayer w : net.weightLayers()) initStd[w.index()] = Net.initStd(w, xavier);
 
+        this.warmupSteps = Math.max(1, Math.min(50, stepsPerEpoch / 10));
+        checkMemory();
+
         // Host-side work that can fail (reading --init) comes before any device allocation.
         float[] p = net.initialParameters(cfg.seed(), xavier);
         float[] s = padState(net.initialState());
@@ -136,7 +144,8 @@ public final class Trainer implements AutoCloseable {
             for (int i = 0; i < testN; i++) id[i] = i;
             be.upload(testOrder, id);
         }
-        be.upload(meanInvStd, data.meanInvStd());
+        meanInvStdHost = data.meanInvStd();
+        be.upload(meanInvStd, meanInvStdHost);
 
         be.upload(params, p);
         be.upload(state, s);
@@ -145,6 +154,31 @@ public final class Trainer implements AutoCloseable {
     }
 
     private float[] padState(float[] s) { return s.length == 0 ? new float[1] : s; }
+
+    /**
+     * Refuses, before anything is allocated, a model and batch whose memory the JVM does not have: the
+     * host copies (initial parameters; a checkpoint's downloads and their .npy bytes) and, on the cpu
+     * backend, every buffer (dataset, parameters, gradients, momentum, activations).
+     */
+    private void checkMemory() {
+        long np = net.params().size(), ns = net.state().size();
+        long acts = net.activationsPerExample(), argmax = net.argmaxPerExample();
+        long perBatch = 2 * 4 * acts + 4 * argmax;
+        if (perBatch > 0 && maxBatch > (Integer.MAX_VALUE - 8) / Math.max(1, 2 * acts))
+            throw new IllegalArgumentException("--model " + cfg.model() + " with --batch " + maxBatch + ": "
+                    + acts + " activations per image × " + maxBatch + " images do not fit one buffer (2^31−9 elements)");
+        long host = 16 * np + 8 * ns;
+        long bytes = host;
+        if ("cpu".equals(be.name()) || "reference".equals(be.name())) {
+            long f = data.features();
+            bytes += (long) trainN * (f + 8) + (long) testN * (f + 8) + 12 * np + 8 * ns + perBatch * maxBatch;
+        }
+        String lack = asymbp.io.Memory.shortage(bytes);
+        if (lack != null)
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "--model %s (%,d parameters, %,d activations per image) with batch %d on %s: %s",
+                    cfg.model(), np, acts, maxBatch, be.name(), lack));
+    }
 
     // ------------------------------------------------------------------ accessors
 
@@ -334,6 +368,7 @@ public final class Trainer implements AutoCloseable {
         ensureOrder();
         int e = epoch;
         long t0 = System.nanoTime();
+        long steadyT0 = warmedUp ? t0 : -1, steadyImages0 = epochImages;
         ProgressBar bar = progress ? new ProgressBarBuilder().setTaskName("epoch " + (e + 1))
                 .setInitialMax(stepsPerEpoch).setConsumer(new ConsoleProgressBarConsumer(System.err))
                 .setUpdateIntervalMillis(250).build() : null;
@@ -341,6 +376,11 @@ public final class Trainer implements AutoCloseable {
             while (stepInEpoch < stepsPerEpoch && !diverged) {
                 int n = replayable();
                 float loss = n > 0 ? replayChunk(n) : step();
+                if (steadyT0 < 0 && stepInEpoch >= warmupSteps) {
+                    steadyT0 = System.nanoTime();
+                    steadyImages0 = epochImages;
+                    warmedUp = true;
+                }
                 if (bar != null) {
                     bar.stepTo(stepInEpoch);
                     bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
@@ -350,10 +390,13 @@ public final class Trainer implements AutoCloseable {
             if (bar != null) bar.close();
         }
         be.sync();
-        double sec = (System.nanoTime() - t0) / 1e9;
+        long t1 = System.nanoTime();
+        double sec = (t1 - t0) / 1e9;
         long n = Math.max(1, epochImages);
+        double steady = steadyT0 >= 0 && epochImages > steadyImages0 && t1 > steadyT0
+                ? (epochImages - steadyImages0) / ((t1 - steadyT0) / 1e9) : Double.NaN;
         return new EpochStats(e + 1, epochLoss / n, 100.0 * epochWrong / n, epochImages, sec,
-                epochImages / Math.max(sec, 1e-9), diverged);
+                epochImages / Math.max(sec, 1e-9), diverged, steady);
     }
 
     /** Test error % with BN in evaluation mode, in batches of the eval batch size (last one partial). */
@@ -502,60 +545,210 @@ public final class Trainer implements AutoCloseable {
         asymbp.io.AtomicFiles.write(dir.resolve("model.json"), out -> out.write(json));
     }
 
+    /** Every tensor from DIR/NAME.npy; each must be finite (Npy.read) and a BN running variance ≥ 0. */
     private void loadNpy(Path dir, float[] p, float[] s) {
         if (!Files.isDirectory(dir)) throw new WeightsException("--init " + dir + ": not a directory");
         for (ParamLayout.Entry e : net.params().entries())
             Npy.read(dir.resolve(e.name() + ".npy"), e.shape(), p, (int) e.offset());
-        for (ParamLayout.Entry e : net.state().entries())
+        for (ParamLayout.Entry e : net.state().entries()) {
             Npy.read(dir.resolve(e.name() + ".npy"), e.shape(), s, (int) e.offset());
+            if (e.name().endsWith(".running_var"))
+                for (int i = 0; i < e.size(); i++)
+                    if (s[(int) e.offset() + i] < 0)
+                        throw new WeightsException(dir.resolve(e.name() + ".npy") + ": element " + i + " is "
+                                + s[(int) e.offset() + i] + "; a running variance must be ≥ 0");
+        }
     }
 
     // ------------------------------------------------------------------ the whole run
 
+    /** Files {@link #run} writes in its folder. */
+    public static final String RESULT = "result.json", METRICS = "metrics.csv", LOG = "train.log", WEIGHTS = "weights";
+
+    /** Version, commit, command line and machine recorded by {@link #run}; default: this build, no command line. */
+    public void setRunInfo(RunInfo info) { this.runInfo = info; }
+
     /**
      * The whole run: epochs up to {@code config().epochs()}, after each a test evaluation, the alignment
-     * metrics, one output line and an atomic checkpoint; at the end the weights as .npy under
-     * DIR/weights/ and DIR/result.json. With {@code config().resume()} it first continues from
-     * DIR/checkpoint.bin. A diverged run stops at once; its state is never checkpointed.
+     * metrics, one output line and an atomic checkpoint, then DIR/metrics.csv (one row per epoch) and
+     * DIR/result.json (status "running"); every line logged also goes to DIR/train.log as it happens. At
+     * the end the weights as .npy under DIR/weights/ and the final DIR/result.json. With
+     * {@code config().resume()} it first continues from DIR/checkpoint.npz, and a run that already has
+     * its epochs changes nothing. A diverged run stops at once; its state is never checkpointed. Which
+     * folders may be written (and by whom) is the caller's business (the CLI's RunFolder).
      */
     public RunResult run(Path outDir) throws IOException {
         long w0 = System.nanoTime();
-        Files.createDirectories(outDir);
+        String started = java.time.Instant.now().toString();
+        RunInfo info = runInfo != null ? runInfo : RunInfo.of(List.of());
+        try {
+            Files.createDirectories(outDir);
+        } catch (IOException e) {
+            throw asymbp.io.IoErrors.wrap("create output folder", outDir, e);
+        }
         Path ckpt = outDir.resolve(Checkpoint.FILE);
-        if (cfg.resume()) restore(Checkpoint.read(ckpt));
+        int resumedFrom = 0;
+        if (cfg.resume()) {
+            restore(Checkpoint.read(ckpt));
+            resumedFrom = epochsDone();
+            if (resumedFrom >= cfg.epochs()) {
+                log.accept(String.format(Locale.ROOT, "nothing to do: %s already holds %d of %d epochs",
+                        outDir, resumedFrom, cfg.epochs()));
+                return result(RunResult.FINISHED, info, started, w0, resumedFrom);
+            }
+        }
+        Path logFile = outDir.resolve(LOG);
+        java.io.Writer logOut;
+        try {
+            logOut = Files.newBufferedWriter(logFile, java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw asymbp.io.IoErrors.wrap("write", logFile, e);
+        }
+        Consumer<String> console = log;
+        IOException[] logFailure = {null};
+        Consumer<String> both = line -> {
+            console.accept(line);
+            if (logFailure[0] != null) return;
+            try {
+                logOut.write(java.time.Instant.now() + "  " + line + "\n");
+                logOut.flush();
+            } catch (IOException e) {
+                logFailure[0] = asymbp.io.IoErrors.wrap("write", logFile, e);
+            }
+        };
+        String cmd = String.join(" ", info.commandLine());
+        try {
+            // The provenance line goes to the file only; the console shows the header below.
+            logOut.write(java.time.Instant.now() + "  " + String.format(Locale.ROOT, "%s asymbp %s (commit %s) on %s, %s%s",
+                    resumedFrom > 0 ? "resumed at epoch " + resumedFrom + ":" : "started:", info.version(),
+                    info.gitCommit(), info.host(), info.java(), cmd.isEmpty() ? "" : "; command: " + cmd) + "\n");
+            logOut.flush();
+        } catch (IOException e) {
+            logOut.close();
+            throw asymbp.io.IoErrors.wrap("write", logFile, e);
+        }
+        log = both;
+        try {
+            return runEpochs(outDir, ckpt, info, started, w0, resumedFrom, logFailure);
+        } finally {
+            log = console;
+            try {
+                logOut.close();
+            } catch (IOException ignored) {
+                // a failed write was already reported
+            }
+        }
+    }
+
+    private RunResult runEpochs(Path outDir, Path ckpt, RunInfo info, String started, long w0, int resumedFrom,
+                                IOException[] logFailure) throws IOException {
         boolean progress = !cfg.quiet() && stderrIsTerminal();
         if (!cfg.quiet())
             log.accept(String.format(Locale.ROOT, "%s on %s [%s]: %s, %s, %s%s, %d parameters, %d train / %d test images",
                     cfg.model(), be.name(), be.deviceName(), cfg.dataset(), cfg.feedback(), cfg.update(),
                     cfg.bn() ? "+bn" : "", net.params().size(), trainN, testN));
-        double trainSeconds = 0;
-        long trainImages = 0;
+        writeRecords(outDir, result(RunResult.RUNNING, info, started, w0, resumedFrom));
         while (epochsDone() < cfg.epochs() && !diverged) {
             double lr = cfg.lrAt(epochsDone());
             EpochStats s = trainEpoch(progress);
-            trainSeconds += s.seconds();
-            trainImages += s.images();
             if (s.diverged()) {
-                log.accept(String.format(Locale.ROOT, "epoch %d DIVERGED at step %d: loss %s (bound %.4g); last good checkpoint kept",
-                        s.epoch(), divergedStep, divergedLoss, bound));
+                int kept = history.size();
+                log.accept(String.format(Locale.ROOT, "epoch %d DIVERGED at step %d: loss %s (bound %.4g); %s",
+                        s.epoch(), divergedStep, divergedLoss, bound,
+                        kept > 0 ? Checkpoint.FILE + " keeps epoch " + kept + ", the last good one"
+                                : "no epoch had finished, so there is no checkpoint"));
                 break;
             }
             double te = testError();
             List<LayerAlignment> al = alignment();
-            history.add(new EpochRecord(s.epoch(), s.loss(), s.trainError(), te, lr, s.imagesPerSecond(), s.seconds(), al));
+            history.add(new EpochRecord(s.epoch(), s.loss(), s.trainError(), te, lr, s.imagesPerSecond(), s.seconds(), al,
+                    s.images(), s.imagesPerSecondSteady()));
             log.accept(String.format(Locale.ROOT, "epoch %3d  loss %.4f  train err %6.2f%%  test err %6.2f%%  %8.0f img/s  %6.1f s",
                     s.epoch(), s.loss(), s.trainError(), te, s.imagesPerSecond(), s.seconds()));
             checkpoint().write(ckpt);
+            if (logFailure[0] != null) throw logFailure[0];
+            if (epochsDone() < cfg.epochs()) writeRecords(outDir, result(RunResult.RUNNING, info, started, w0, resumedFrom));
         }
-        if (!diverged) exportWeights(outDir.resolve("weights"));
-        double testError = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).testError();
-        RunResult r = new RunResult(diverged || history.isEmpty() ? null : testError,
-                trainImages / Math.max(trainSeconds, 1e-9), diverged, divergedStep,
-                diverged ? Float.toString(divergedLoss) : null, history.size(), step, be.name(), be.deviceName(),
-                (System.nanoTime() - w0) / 1e9, net.params().size(), cfg, history());
-        byte[] json = Json.MAPPER.writeValueAsBytes(r);
-        asymbp.io.AtomicFiles.write(outDir.resolve("result.json"), out -> out.write(json));
+        if (!diverged) {
+            try {
+                Files.createDirectories(outDir.resolve(WEIGHTS));
+            } catch (IOException e) {
+                throw asymbp.io.IoErrors.wrap("create", outDir.resolve(WEIGHTS), e);
+            }
+            exportWeights(outDir.resolve(WEIGHTS));
+        }
+        RunResult r = result(diverged ? RunResult.DIVERGED : RunResult.FINISHED, info, started, w0, resumedFrom);
+        writeRecords(outDir, r);
+        log.accept(String.format(Locale.ROOT, "%s after %d epoch(s); %s written", r.status(), r.epochs(), RESULT));
+        if (logFailure[0] != null) throw logFailure[0];
         return r;
+    }
+
+    /** metrics.csv from the history, then result.json; each atomically. */
+    private void writeRecords(Path outDir, RunResult r) throws IOException {
+        StringBuilder csv = new StringBuilder("epoch,loss,train_error,test_error,lr,seconds,images,images_per_second,images_per_second_steady");
+        for (Net.WeightLayer w : net.weightLayers())
+            csv.append(",weight_angle_").append(w.name()).append(",error_angle_").append(w.name());
+        csv.append('\n');
+        for (EpochRecord e : history) {
+            csv.append(e.epoch());
+            for (double v : new double[] {e.loss(), e.trainError(), e.testError(), e.lr(), e.seconds()}) csv.append(',').append(num(v));
+            csv.append(',').append(e.images()).append(',').append(num(e.imagesPerSecond())).append(',').append(num(e.imagesPerSecondSteady()));
+            for (LayerAlignment a : e.alignment()) csv.append(',').append(num(a.weightAngle())).append(',').append(num(a.errorAngle()));
+            csv.append('\n');
+        }
+        byte[] csvBytes = csv.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        asymbp.io.AtomicFiles.write(outDir.resolve(METRICS), out -> out.write(csvBytes));
+        byte[] json = Json.REPORT.writeValueAsBytes(r);
+        asymbp.io.AtomicFiles.write(outDir.resolve(RESULT), out -> out.write(json));
+    }
+
+    /** A CSV number: shortest round-trip form; empty when not finite. */
+    private static String num(double v) {
+        return Double.isFinite(v) ? Double.toString(v) : "";
+    }
+
+    private RunResult result(String status, RunInfo info, String started, long w0, int resumedFrom) {
+        double images = 0, seconds = 0;
+        List<Double> steady = new ArrayList<>();
+        for (EpochRecord e : history) {
+            images += e.images();
+            seconds += e.seconds();
+            if (Double.isFinite(e.imagesPerSecondSteady())) steady.add(e.imagesPerSecondSteady());
+        }
+        java.util.Collections.sort(steady);
+        Double medianSteady = steady.isEmpty() ? null : steady.size() % 2 == 1 ? steady.get(steady.size() / 2)
+                : (steady.get(steady.size() / 2 - 1) + steady.get(steady.size() / 2)) / 2;
+        boolean done = !RunResult.RUNNING.equals(status);
+        Double testError = !RunResult.FINISHED.equals(status) || history.isEmpty() ? null
+                : history.get(history.size() - 1).testError();
+        String cause = !diverged ? null : Float.isNaN(divergedLoss) ? "loss is NaN"
+                : Float.isInfinite(divergedLoss) ? "loss is infinite" : "loss above the bound";
+        String now = java.time.Instant.now().toString();
+        return new RunResult(status, testError, seconds > 0 ? images / seconds : 0, medianSteady, diverged, divergedStep,
+                diverged && Float.isFinite(divergedLoss) ? (double) divergedLoss : null, cause,
+                history.size(), step, resumedFrom, be.name(), be.deviceName(), (System.nanoTime() - w0) / 1e9,
+                net.params().size(), started, now, done ? now : null, cfg, resolved(), info, history());
+    }
+
+    /** The values in force where the configuration says "default". */
+    public RunResult.Resolved resolved() {
+        java.util.Map<String, Double> sigma = null;
+        if (fb.mode() == asymbp.backend.FeedbackMode.FA) {
+            sigma = new java.util.LinkedHashMap<>();
+            int last = net.weightLayers().size() - 1;
+            for (Net.WeightLayer w : net.weightLayers())
+                if (!(fb.lastLayerBp() && w.index() == last))
+                    sigma.put(w.name(), (double) (fb.faSigma() > 0f ? fb.faSigma() : initStd[w.index()]));
+        }
+        int c = data.channels();
+        double[] mean = new double[c], std = new double[c];
+        for (int k = 0; k < c; k++) {
+            mean[k] = meanInvStdHost[k];
+            std[k] = 1.0 / meanInvStdHost[c + k];
+        }
+        return new RunResult.Resolved(bound, sigma, mean, std, evalBatch, trainN, testN, stepsPerEpoch);
     }
 
     /** JDK 22+ returns a Console even when redirected; there Console.isTerminal() tells. */

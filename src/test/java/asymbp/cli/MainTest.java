@@ -123,7 +123,7 @@ class MainTest {
         assertEquals(3, h.get(1).get("alignment").size());
         assertTrue(h.get(1).get("alignment").get(0).has("error_angle"));
         assertEquals(0.1 * h.get(0).get("lr").asDouble(), h.get(1).get("lr").asDouble(), 1e-12);
-        assertTrue(Files.isRegularFile(dir.resolve("checkpoint.bin")));
+        assertTrue(Files.isRegularFile(dir.resolve("checkpoint.npz")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("fc1.weight.npy")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("bn1.running_var.npy")));
     }
