@@ -59,7 +59,7 @@ final class RunFolder implements AutoCloseable {
                 throw new Refused("--out " + dir + ": already holds a run (" + first(entries)
                         + "); give --resume to continue it, --force to delete it and start again, or another --out");
             List<String> inWeights = entries(dir.resolve(Trainer.WEIGHTS));
-            inWeights.removeIf(n -> n.endsWith(".npy") || n.endsWith(".npy.tmp"));
+            inWeights.removeIf(n -> n.endsWith(".npy") || n.endsWith(".npy.tmp") || n.equals(Trainer.MODEL_JSON) || n.equals(Trainer.MODEL_JSON + ".tmp"));
             if (!inWeights.isEmpty())
                 throw new Refused("--force: " + dir.resolve(Trainer.WEIGHTS) + " holds " + first(inWeights)
                         + ", which a run does not write; not deleting it");

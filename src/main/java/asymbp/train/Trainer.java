@@ -542,7 +542,7 @@ public final class Trainer implements AutoCloseable {
                 .put("channels", c).put("height", data.height()).put("width", data.width())
                 .put("classes", data.classes()).put("bn_eps", Net.BN_EPS).put("bn_momentum", Net.BN_MOMENTUM);
         byte[] json = Json.MAPPER.writeValueAsBytes(model);
-        asymbp.io.AtomicFiles.write(dir.resolve("model.json"), out -> out.write(json));
+        asymbp.io.AtomicFiles.write(dir.resolve(MODEL_JSON), out -> out.write(json));
     }
 
     /** Every tensor from DIR/NAME.npy; each must be finite (Npy.read) and a BN running variance ≥ 0. */
@@ -564,6 +564,8 @@ public final class Trainer implements AutoCloseable {
 
     /** Files {@link #run} writes in its folder. */
     public static final String RESULT = "result.json", METRICS = "metrics.csv", LOG = "train.log", WEIGHTS = "weights";
+    /** The model description written beside the exported weights (read by python/asymbp_torch.py). */
+    public static final String MODEL_JSON = "model.json";
 
     /** Version, commit, command line and machine recorded by {@link #run}; default: this build, no command line. */
     public void setRunInfo(RunInfo info) { this.runInfo = info; }

@@ -52,7 +52,7 @@ class RunFolderTest {
         MainTest.Run forced = run(train(data, out, "--model", "mlp:32", "--force"));
         assertEquals(0, forced.code(), forced.err());
         try (var s = Files.list(out.resolve("weights"))) {
-            s.forEach(p -> assertTrue(p.getFileName().toString().matches("(fc|bn)\\d\\..*\\.npy"),
+            s.forEach(p -> assertTrue(p.getFileName().toString().matches("(fc|bn)\\d\\..*\\.npy|input_mean\\.npy|input_inv_std\\.npy|model\\.json"),
                     "left from the old run: " + p));
         }
         assertTrue(Files.exists(out.resolve("weights/fc1.weight.npy")));
