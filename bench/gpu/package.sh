@@ -24,7 +24,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+# jlink from Temurin (every machine of this project's kind has one under /usr/lib/jvm; Debian's JDK 17 has no jmods).
 JDK="${JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+[[ -x "$JDK/bin/jlink" ]] || JDK="$(ls -d /usr/lib/jvm/temurin-*-jdk* 2>/dev/null | sort -V | tail -1)"
 JUNIT_CONSOLE_VERSION="${JUNIT_CONSOLE_VERSION:-1.11.4}"
 # What the check runs, and nothing else: the engine (java.base, the Vector API, jdk.unsupported), JCuda and
 # JOCL's loaders (java.logging), Jackson and picocli (java.sql), and JUnit's scan of jars (jdk.zipfs: without
