@@ -54,6 +54,8 @@ work="$root/dist/run"
 out="${OUT:-$work/out}"
 phases="$out/phases.txt"
 mkdir -p "$out"
+# Phases append to their files: start from none (the device tool empties $OUT; dist/run/out it does not).
+(cd "$out" && rm -f phases.txt tests-cuda.txt tests-opencl.txt mnist.txt bench.txt gpubench.json torch.json gpu-report.md)
 
 # ------------------------------------------------------------------------- is there a GPU?
 # libcuda.so.1 where drivers put it: ldconfig's cache, then the usual folders (a container's driver is
