@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * Loads datasets by spec. See datasets/README.md for the formats, sources and licences.
  *
  * <ul>
- *   <li>{@code mnist}: embedded in the jar (classpath {@code datasets/mnist/*.gz}), SHA-256 checked.
+ *   <li>{@code mnist}: embedded in the jar (classpath {@code datasets/mnist/*.gz}), SHA-256 checked; a jar
+ *       without it (the GPU package) reads {@code -Dasymbp.mnist.dir} or {@code datasets/mnist} under the working directory.
  *   <li>{@code fashion-mnist}, {@code digits}: from the data directory, filled by {@code datasets/fetch.sh}.
  *   <li>{@code cifar10}, {@code cifar100}, {@code svhn}, {@code stl10}, {@code caltech101}, {@code caltech256},
  *       {@code icubworld}, {@code fmd}, {@code indoor67}, {@code lfw}, {@code pubfig}, {@code facescrub}:
@@ -139,13 +140,16 @@ public final class Datasets {
     /** Verified MNIST kept between loads (tests and grids load it often); callers get their own arrays. */
     private static SoftReference<Dataset> mnistCache = new SoftReference<>(null);
 
-    /** The embedded MNIST: from the classpath, or datasets/mnist/ in the working directory when run from a checkout. */
+    /**
+     * The embedded MNIST: from the classpath; else (the GPU package's jar leaves it out) from
+     * {@code -Dasymbp.mnist.dir=DIR}, or datasets/mnist/ under the working directory. SHA-256 checked either way.
+     */
     private static Dataset loadMnist() {
         Dataset d;
         synchronized (Datasets.class) {
             d = mnistCache.get();
             if (d == null) {
-                d = Idx.load("mnist", i -> openMnist(Idx.ROLES[i] + ".gz"), Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
+                d = loadMnist(Datasets.class.getClassLoader(), System.getProperty("asymbp.mnist.dir"), Path.of("datasets", "mnist"));
                 mnistCache = new SoftReference<>(d);
             }
         }
@@ -153,14 +157,25 @@ public final class Datasets {
                 d.trainLabels().clone(), d.testImages().clone(), d.testLabels().clone());
     }
 
-    private static ByteSource openMnist(String file) {
-        String resource = MNIST_RESOURCE_DIR + file;
-        InputStream in = Datasets.class.getClassLoader().getResourceAsStream(resource);
-        if (in != null) return ByteSource.of("classpath:" + resource, in, true, true);
-        Path local = Path.of("datasets", "mnist", file);
-        if (Files.isRegularFile(local)) return ByteSource.open(local, true);
-        throw new DatasetException("classpath:" + resource + ": not found in the jar (nor " + local.toAbsolutePath()
-                + "); build with 'mvn package' so datasets/mnist/*.gz are packaged, or load idx:DIR");
+    /** MNIST from {@code resources} if it has it, else from {@code dirProperty} (when set) or {@code cwdDir}; uncached. */
+    static Dataset loadMnist(ClassLoader resources, String dirProperty, Path cwdDir) {
+        boolean inJar = resources.getResource(MNIST_RESOURCE_DIR + Idx.ROLES[0] + ".gz") != null;
+        Path dir = dirProperty != null && !dirProperty.isBlank() ? expandHome(dirProperty) : cwdDir;
+        if (!inJar && !Files.isRegularFile(dir.resolve(Idx.ROLES[0] + ".gz")))
+            throw new DatasetException(dir.toAbsolutePath().resolve(Idx.ROLES[0] + ".gz") + ": MNIST not found (not in the jar, "
+                    + (dirProperty != null && !dirProperty.isBlank() ? "nor in -Dasymbp.mnist.dir" : "nor in datasets/mnist under the working directory")
+                    + "); run from the repository root, set -Dasymbp.mnist.dir=DIR, or build with 'mvn package'");
+        return Idx.load("mnist", i -> {
+            String file = Idx.ROLES[i] + ".gz";
+            if (inJar) {
+                InputStream in = resources.getResourceAsStream(MNIST_RESOURCE_DIR + file);
+                if (in == null) throw new DatasetException("classpath:" + MNIST_RESOURCE_DIR + file + ": not found in the jar");
+                return ByteSource.of("classpath:" + MNIST_RESOURCE_DIR + file, in, true, true);
+            }
+            Path p = dir.resolve(file);
+            if (!Files.isRegularFile(p)) throw new DatasetException(p.toAbsolutePath() + ": file not found (MNIST's four .gz files)");
+            return ByteSource.open(p, true);
+        }, Checksums.MNIST, Checksums.SOURCE, 10, 28, 28);
     }
 
     /**

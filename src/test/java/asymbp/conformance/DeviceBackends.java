@@ -18,8 +18,21 @@ import java.util.List;
 public final class DeviceBackends {
     private DeviceBackends() {}
 
-    /** Every device backend the suite proves against the CPU oracle. */
-    public static final List<String> NAMES = List.of("opencl", "cuda");
+    /**
+     * Every device backend the suite proves against the CPU oracle; {@code -Dasymbp.test.backends=cuda} (a
+     * comma-separated subset) narrows it, so the GPU check runs CUDA and OpenCL as separate phases.
+     */
+    public static final List<String> NAMES = selected(System.getProperty("asymbp.test.backends"), List.of("opencl", "cuda"));
+
+    static List<String> selected(String property, List<String> all) {
+        if (property == null || property.isBlank()) return all;
+        List<String> names = List.of(property.trim().split("\\s*,\\s*"));
+        for (String n : names)
+            if (!all.contains(n))
+                throw new IllegalArgumentException("-Dasymbp.test.backends=" + property + ": unknown backend '" + n
+                        + "'; known: " + String.join(", ", all));
+        return names;
+    }
 
     public static Backend openOrSkip(String name) {
         boolean listed = false;
