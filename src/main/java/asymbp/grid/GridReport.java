@@ -95,14 +95,14 @@ public final class GridReport {
 
     static final Comparator<CellResult> ORDER = Comparator
             .comparing((CellResult r) -> r.cell().dataset())
-            .thenComparing(r -> r.cell().model())
+            .thenComparing(r -> r.cell().modelLabel())
             .thenComparingInt(r -> stabRank(r.cell().stabiliser()))
             .thenComparingDouble(r -> modeRank(r.cell().feedback()))
             .thenComparingLong(r -> r.cell().seed());
 
     static List<String> datasetModels(List<CellResult> rs) {
         Set<String> s = new LinkedHashSet<>();
-        for (CellResult r : rs) s.add(r.cell().dataset() + "|" + r.cell().model());
+        for (CellResult r : rs) s.add(r.cell().dataset() + "|" + r.cell().modelLabel());
         return new ArrayList<>(s);
     }
 
