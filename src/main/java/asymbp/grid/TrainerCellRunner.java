@@ -136,6 +136,8 @@ public final class TrainerCellRunner implements CellRunner {
             rewriteTrace(traceFile, trace);
             t.setStepsListener(new TraceWindow(spe, window, trace, traceFile, interrupt));
             RunResult r = t.run(work);
+            log.accept(String.format(Locale.ROOT, "%s: %d steps through the backend's StepReplay, %d eager",
+                    cell.id(), t.replayedSteps(), t.eagerSteps()));
             List<CellResult.EpochRecord> epochs = new ArrayList<>();
             for (EpochRecord e : r.history()) {
                 epochs.add(new CellResult.EpochRecord(e.epoch(), e.loss(), e.trainError(), e.testError(), e.lr(), e.seconds()));
@@ -172,7 +174,7 @@ public final class TrainerCellRunner implements CellRunner {
         return 0;
     }
 
-    /** Collects the per-chunk loss sums into trace points of about {@code window} steps, never across epochs. */
+    /** Collects the per-chunk loss sums into trace points at every {@code window}-th step of an epoch and its end. */
     private static final class TraceWindow implements Trainer.StepsListener {
         final int spe, window;
         final List<CellResult.TracePoint> trace;
@@ -194,7 +196,7 @@ public final class TrainerCellRunner implements CellRunner {
             sum += lossSum;
             images += img;
             steps += n;
-            if (steps >= window || stepInEpoch >= spe) {
+            if (stepInEpoch % window == 0 || stepInEpoch >= spe) {
                 CellResult.TracePoint p = new CellResult.TracePoint(epoch + stepInEpoch / (double) spe,
                         sum / Math.max(1, images));
                 trace.add(p);

@@ -310,7 +310,9 @@ public final class Trainer implements AutoCloseable {
         if (!replayEnabled || !replayReady) return 0;
         // Only an epoch's last batch can be partial.
         int fullSteps = batchAt(stepsPerEpoch - 1) == fullBatch ? stepsPerEpoch : stepsPerEpoch - 1;
-        return Math.max(0, Math.min(chunkSteps, fullSteps - stepInEpoch));
+        // Chunks end on multiples of chunkSteps, so their boundaries (and a trace drawn from them) do not
+        // depend on where an eager step fell (the run's first, the first after a resume).
+        return Math.max(0, Math.min(chunkSteps - stepInEpoch % chunkSteps, fullSteps - stepInEpoch));
     }
 
     /** {@code full} full-batch steps through the backend's StepReplay; returns their mean loss (or the diverged loss). */
