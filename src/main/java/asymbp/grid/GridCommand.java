@@ -70,6 +70,10 @@ public final class GridCommand implements Runnable {
                 description = "cells trained at once in this process, each on its own backend instance (default: ${DEFAULT-VALUE})")
         int parallel;
 
+        @Option(names = "--spark", description = "run the cells as Apache Spark tasks, one cell per task "
+                + "(start with spark-submit --class asymbp.grid.spark.SparkGrid asymbp.jar grid run FILE --out DIR)")
+        boolean spark;
+
         @Option(names = "--cpu-threads", paramLabel = "N",
                 description = "threads per cell on the cpu backend (default: all cores). Results depend on N, not on --parallel")
         Integer cpuThreads;
@@ -106,12 +110,27 @@ public final class GridCommand implements Runnable {
                 err.flush();
                 return Main.USAGE;
             }
+            if (spark && !sparkPresent()) {
+                err.println("error: --spark: Apache Spark is not on the class path; start the grid with spark-submit"
+                        + " --class asymbp.grid.spark.SparkGrid asymbp.jar grid run FILE --out DIR");
+                err.flush();
+                return Main.USAGE;
+            }
             try (FolderLock lock = FolderLock.acquire(dir, "grid run " + file)) {
                 return runLocked(grid, dir, o);
             } catch (FolderLock.HeldException e) {
                 err.println("error: " + e.getMessage());
                 err.flush();
                 return Main.FAILED;
+            }
+        }
+
+        private static boolean sparkPresent() {
+            try {
+                Class.forName("org.apache.spark.SparkContext", false, GridCommand.class.getClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
             }
         }
 
@@ -123,7 +142,8 @@ public final class GridCommand implements Runnable {
             if (cpuThreads != null) System.setProperty(CPU_THREADS, cpuThreads.toString());
             try {
                 Map<String, Dataset> datasets = new ConcurrentHashMap<>();
-                s = new GridRunner(() -> new TrainerCellRunner(datasets, -1), parallel, log).run(grid, dir);
+                GridRunner runner = new GridRunner(() -> new TrainerCellRunner(datasets, -1), parallel, log);
+                s = spark ? asymbp.grid.spark.SparkGridDriver.run(grid, dir, runner) : runner.run(grid, dir);
             } finally {
                 if (threadsBefore == null) System.clearProperty(CPU_THREADS);
                 else System.setProperty(CPU_THREADS, threadsBefore);

@@ -245,7 +245,7 @@ public final class TrainerCellRunner implements CellRunner {
             out.add(new CellResult.Alignment(epoch, a.layer(), a.name(), a.weightAngle(), a.errorAngle()));
     }
 
-    static void deleteTree(Path dir) {
+    public static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (var s = Files.walk(dir)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
