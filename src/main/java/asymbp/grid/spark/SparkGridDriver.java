@@ -112,6 +112,7 @@ public final class SparkGridDriver {
                 Path work = Path.of(System.getProperty("java.io.tmpdir"), "asymbp-grid-" + gridKey, cell.id());
                 Consumer<String> log = line -> System.err.println("[cell " + cell.id() + ", attempt "
                         + ctx.attemptNumber() + "] " + line);
+                if (device >= 0) log.accept("Spark assigned gpu " + device + ": the cell runs on device " + device);
                 CellResult r = GridRunner.runCell(runner, cell, work, log);
                 if (r.finished()) TrainerCellRunner.deleteTree(work);
                 return JSON.writeValueAsString(r);

@@ -128,11 +128,17 @@ class SparkClusterTest {
             long c0 = System.nanoTime();
             int masterPort = freePort();
             String master = "spark://127.0.0.1:" + masterPort;
-            Process m = launch(sparkHome, localDirs, logs.resolve("master.log"), "org.apache.spark.deploy.master.Master",
+            // Each worker announces one (pretend) GPU, so cells are scheduled through Spark's resource scheduler.
+            Path gpus = dir.resolve("gpus.sh");
+            Files.writeString(gpus, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
+            assertTrue(gpus.toFile().setExecutable(true));
+            List<String> workerGpu = List.of("-Dspark.worker.resource.gpu.amount=1",
+                    "-Dspark.worker.resource.gpu.discoveryScript=" + gpus);
+            Process m = launch(sparkHome, localDirs, logs.resolve("master.log"), List.of(), "org.apache.spark.deploy.master.Master",
                     "--host", "127.0.0.1", "--port", String.valueOf(masterPort), "--webui-port", String.valueOf(freePort()));
             List<Process> workers = new ArrayList<>();
             for (int w = 0; w < 2; w++)
-                workers.add(launch(sparkHome, localDirs, logs.resolve("worker" + w + ".log"),
+                workers.add(launch(sparkHome, localDirs, logs.resolve("worker" + w + ".log"), workerGpu,
                         "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
                         "--memory", "1g", "--work-dir", Files.createDirectories(dir.resolve("work" + w)).toString(),
                         "--webui-port", String.valueOf(freePort()), master));
@@ -150,6 +156,9 @@ class SparkClusterTest {
                     "--add-modules=jdk.incubator.vector -Dasymbp.cpu.threads=1 -XX:+UseParallelGC");
             props.put("spark.local.dir", localDirs.toString());
             props.put("spark.extraListeners", TaskWatch.class.getName());
+            props.put("spark.executor.resource.gpu.amount", "1");
+            props.put("spark.executor.resource.gpu.discoveryScript", gpus.toString());
+            props.put("spark.task.resource.gpu.amount", "1");
             props.forEach(System::setProperty);
             TaskWatch.RUNNING.clear();
             TaskWatch.LOST.clear();
@@ -209,6 +218,17 @@ class SparkClusterTest {
                     assertTrue(r.ok(), r.toString());
                 }
             }
+            // Spark's resource scheduler handed each task its executor's GPU, which became the cell's device.
+            String executorLogs;
+            try (var files = Files.walk(dir.resolve("work0")); var files1 = Files.walk(dir.resolve("work1"))) {
+                StringBuilder sb = new StringBuilder();
+                for (Path p : java.util.stream.Stream.concat(files, files1).filter(p -> p.getFileName().toString().equals("stderr"))
+                        .collect(Collectors.toList()))
+                    sb.append(Files.readString(p));
+                executorLogs = sb.toString();
+            }
+            assertTrue(executorLogs.contains("Spark assigned gpu 0: the cell runs on device 0"),
+                    "executors logged the assigned GPU address");
             // The table equals the local one (wall times aside).
             assertEquals(withoutTimes(Files.readString(local.resolve("results.csv"))),
                     withoutTimes(Files.readString(out.resolve("results.csv"))));
@@ -294,9 +314,11 @@ class SparkClusterTest {
         return jar;
     }
 
-    private Process launch(Path sparkHome, Path localDirs, Path log, String mainClass, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-cp", sparkHome.resolve("jars") + File.separator + "*", mainClass));
+    private Process launch(Path sparkHome, Path localDirs, Path log, List<String> jvmOptions, String mainClass,
+                           String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", sparkHome.resolve("jars") + File.separator + "*", mainClass));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
