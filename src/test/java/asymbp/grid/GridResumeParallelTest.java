@@ -93,6 +93,22 @@ class GridResumeParallelTest {
                 "test errors, losses, loss trace and alignment angles equal the uninterrupted run's bit for bit");
     }
 
+    @Test
+    void divergedCellIsAResultNamingItsStep(@TempDir Path dir) throws Exception {
+        GridSpec g = GridSpec.parse(String.join("\n", "datasets: [mnist]", "models: ['mlp:16']", "feedback: [usf]",
+                "stabilisers: [none]", "seeds: [1]", "epochs: 2", "batch: 32", "lr: 50", "momentum: 0.9",
+                "limit: 640", "backend: cpu", ""), "div.yaml");
+        try (TrainerCellRunner r = new TrainerCellRunner()) {
+            assertEquals(1, new GridRunner(r, line -> {}).run(g, dir).diverged());
+        }
+        CellSpec cell = g.cells().get(0);
+        CellResult res = new ResultStore(dir).read(cell).orElseThrow();
+        assertTrue(res.diverged(), res.toString());
+        assertTrue(res.message().matches("loss .* at step \\d+ \\(epoch 1; bound .*\\)"), res.message());
+        assertNull(res.testError());
+        assertFalse(Files.exists(GridRunner.workDir(dir, cell)), "a diverged cell is finished: no work folder kept");
+    }
+
     private final StringWriter out = new StringWriter(), err = new StringWriter();
 
     private int cli(String... args) {

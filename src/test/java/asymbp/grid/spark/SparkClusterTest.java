@@ -30,7 +30,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarOutputStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -52,17 +51,18 @@ class SparkClusterTest {
 
     /** Running and lost tasks by executor, seen by the driver (this JVM) through Spark's listener bus. */
     public static final class TaskWatch extends SparkListener {
-        static final Map<String, AtomicInteger> RUNNING = new ConcurrentHashMap<>();
+        /** Executor id → {partition, start time in ms} of the task it runs now. */
+        static final Map<String, long[]> RUNNING = new ConcurrentHashMap<>();
         static final List<String> LOST = java.util.Collections.synchronizedList(new ArrayList<>());
 
         public TaskWatch(SparkConf conf) {}
 
         @Override public void onTaskStart(SparkListenerTaskStart e) {
-            RUNNING.computeIfAbsent(e.taskInfo().executorId(), k -> new AtomicInteger()).incrementAndGet();
+            RUNNING.put(e.taskInfo().executorId(), new long[] {e.taskInfo().index(), e.taskInfo().launchTime()});
         }
 
         @Override public void onTaskEnd(SparkListenerTaskEnd e) {
-            RUNNING.computeIfAbsent(e.taskInfo().executorId(), k -> new AtomicInteger()).decrementAndGet();
+            RUNNING.computeIfPresent(e.taskInfo().executorId(), (k, v) -> v[0] == e.taskInfo().index() ? null : v);
             if (!e.reason().getClass().getSimpleName().equals("Success$"))
                 LOST.add(e.taskInfo().executorId() + ": " + e.reason());
         }
@@ -172,7 +172,8 @@ class SparkClusterTest {
             long d0 = System.nanoTime();
             driver.start();
 
-            // Kill (SIGKILL) the executor of a running task once some cells are recorded and some are not.
+            // Kill (SIGKILL) an executor half a second into training a cell, once some cells are recorded and
+            // some are not. (Partition i is cell i: no cell was done before this run.)
             String killed = null;
             while (driver.isAlive() && killed == null) {
                 Thread.sleep(50);
@@ -180,13 +181,15 @@ class SparkClusterTest {
                 if (recorded < 1) continue;
                 if (recorded >= cells.size()) break;
                 for (var e : TaskWatch.RUNNING.entrySet()) {
-                    if (e.getValue().get() < 1) continue;
+                    long[] task = e.getValue();
+                    if (!cells.get((int) task[0]).dataset().equals("mnist")) continue;
+                    if (System.currentTimeMillis() - task[1] < 500) continue;
                     ProcessHandle exec = executor(workers, e.getKey());
                     if (exec == null) continue;
                     exec.destroyForcibly();
                     killed = e.getKey();
-                    System.out.println("SparkCluster: killed executor " + killed + " (pid " + exec.pid() + ") with "
-                            + recorded + " of " + cells.size() + " cells recorded");
+                    System.out.println("SparkCluster: killed executor " + killed + " (pid " + exec.pid() + ") training "
+                            + cells.get((int) task[0]).id() + ", with " + recorded + " of " + cells.size() + " cells recorded");
                     break;
                 }
             }
