@@ -123,6 +123,7 @@ public final class GridRunner {
             } finally {
                 if (ownsRunners) runner.close();
             }
+            removeIfEmpty(outDir.resolve("work"));
             return tally.summary();
         }
         int k = Math.min(parallel, todo.size());
@@ -149,6 +150,7 @@ public final class GridRunner {
                 throw new IOException("interrupted while cells were running", e);
             }
         }
+        removeIfEmpty(outDir.resolve("work"));
         Throwable f = fatal.get();
         if (f instanceof Error) throw (Error) f;
         if (f != null) throw new IOException("a cell runner failed: " + describe(f), f);
@@ -166,6 +168,15 @@ public final class GridRunner {
             log.accept("  " + cell.id() + ": cannot write its result (" + e.getMessage() + ")");
         }
         tally.add(result, secondsSince(t0));
+    }
+
+    /** Removes {@code dir} if it is an empty folder (the work folder once every cell finished). */
+    static void removeIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // not empty (cells left to resume) or not removable: it stays
+        }
     }
 
     /** The folder a cell keeps its checkpoints in while it runs. */

@@ -56,7 +56,8 @@ public final class TrainerCellRunner implements CellRunner {
 
     /**
      * @param datasets       loaded datasets by spec, shared with other runners (a concurrent map)
-     * @param deviceOverride the device every cell runs on, whatever its grid says; -1 = the cell's own
+     * @param deviceOverride the device every cell runs on, whatever its grid says (backends other than cpu);
+     *                       -1 = the cell's own
      */
     public TrainerCellRunner(Map<String, Dataset> datasets, int deviceOverride) {
         this.datasets = datasets;
@@ -110,7 +111,8 @@ public final class TrainerCellRunner implements CellRunner {
     public CellResult run(CellSpec cell, Path work, Consumer<String> log) throws Exception {
         long t0 = System.nanoTime();
         TrainConfig cfg = config(cell);
-        if (deviceOverride >= 0) cfg = cfg.withDevice(deviceOverride);
+        // An assigned GPU means nothing to the cpu backend (it has device 0 only).
+        if (deviceOverride >= 0 && !cfg.backend().equals("cpu")) cfg = cfg.withDevice(deviceOverride);
         Dataset data = dataset(cell.dataset());
         Backend be = backend(cfg.backend(), cfg.device(), log);
         String device = be.name() + ": " + be.deviceName();

@@ -7,6 +7,7 @@ import asymbp.grid.GridRunner;
 import asymbp.grid.GridSpec;
 import asymbp.grid.ResultStore;
 import asymbp.grid.TrainerCellRunner;
+import asymbp.io.FolderLock;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.SparkConf;
@@ -109,11 +110,23 @@ public final class SparkGridDriver {
                 CellSpec cell = JSON.readValue(it.next(), CellSpec.class);
                 int device = assignedGpu(ctx);
                 TrainerCellRunner runner = RUNNERS.get().computeIfAbsent(device, d -> new TrainerCellRunner(DATASETS, d));
-                Path work = Path.of(System.getProperty("java.io.tmpdir"), "asymbp-grid-" + gridKey, cell.id());
                 Consumer<String> log = line -> System.err.println("[cell " + cell.id() + ", attempt "
                         + ctx.attemptNumber() + "] " + line);
-                if (device >= 0) log.accept("Spark assigned gpu " + device + ": the cell runs on device " + device);
-                CellResult r = GridRunner.runCell(runner, cell, work, log);
+                if (device >= 0) log.accept("Spark assigned gpu " + device + " (the cell's device unless its backend is cpu)");
+                // A retried task on this machine resumes from the cell's last checkpoint; should another
+                // attempt still hold that folder (speculative execution), this one starts in its own.
+                Path work = Path.of(System.getProperty("java.io.tmpdir"), "asymbp-grid-" + gridKey, cell.id());
+                FolderLock lock;
+                try {
+                    lock = FolderLock.acquire(work, "grid cell, Spark attempt " + ctx.attemptNumber());
+                } catch (FolderLock.HeldException e) {
+                    work = work.resolveSibling(cell.id() + "-attempt-" + ctx.taskAttemptId());
+                    lock = FolderLock.acquire(work, "grid cell, Spark attempt " + ctx.attemptNumber());
+                }
+                CellResult r;
+                try (FolderLock held = lock) {
+                    r = GridRunner.runCell(runner, cell, work, log);
+                }
                 if (r.finished()) TrainerCellRunner.deleteTree(work);
                 return JSON.writeValueAsString(r);
             } catch (IOException e) {
