@@ -43,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * core each) in their own JVMs, from a SPARK_HOME whose jars/ holds this test's class path (Spark is a
  * provided dependency, so it is there), the application jar built from target/classes. The driver is
  * this JVM, through the same command line spark-submit runs ({@code grid run FILE --out DIR --spark}).
- * One executor is killed with SIGKILL while it trains a cell. Checks: every cell recorded exactly once,
+ * One executor is killed with SIGKILL while it trains a cell that has checkpointed an epoch. Checks: the
+ * retried task resumes that cell from its checkpoint, every cell is recorded exactly once,
  * the report table equal to the one a local {@code --parallel 1} run writes, and the cells whose dataset
  * is missing failed with the missing path in their cell file. Every process started here is ended here.
  */
@@ -84,7 +85,7 @@ class SparkClusterTest {
                 "feedback: [bp, brsf]",
                 "stabilisers: [bn, bm]",
                 "seeds: [" + seed + ", " + (seed + 1) + "]",
-                "epochs: 2",
+                "epochs: 3",
                 "batch: 32",
                 "lr: {sgd: 0.05, bm: 0.001}",
                 "momentum: 0.9",
@@ -152,8 +153,9 @@ class SparkClusterTest {
             props.put("spark.jars", appJar.toString());
             props.put("spark.executor.memory", "512m");
             props.put("spark.executor.cores", "1");
-            props.put("spark.executor.extraJavaOptions",
-                    "--add-modules=jdk.incubator.vector -Dasymbp.cpu.threads=1 -XX:+UseParallelGC");
+            Path execTmp = Files.createDirectories(dir.resolve("executor-tmp"));
+            props.put("spark.executor.extraJavaOptions", "--add-modules=jdk.incubator.vector -Dasymbp.cpu.threads=1"
+                    + " -XX:+UseParallelGC -Djava.io.tmpdir=" + execTmp);
             props.put("spark.local.dir", localDirs.toString());
             props.put("spark.extraListeners", TaskWatch.class.getName());
             props.put("spark.executor.resource.gpu.amount", "1");
@@ -172,24 +174,25 @@ class SparkClusterTest {
             long d0 = System.nanoTime();
             driver.start();
 
-            // Kill (SIGKILL) an executor half a second into training a cell, once some cells are recorded and
-            // some are not. (Partition i is cell i: no cell was done before this run.)
-            String killed = null;
+            // Kill (SIGKILL) an executor while it trains a cell that has checkpointed its first epoch, once
+            // some cells are recorded and some are not. (Partition i is cell i: no cell was done before.)
+            Path cellWork = execTmp.resolve("asymbp-grid-" + Integer.toHexString(out.toAbsolutePath().normalize().toString().hashCode()));
+            String killed = null, killedCell = null;
             while (driver.isAlive() && killed == null) {
-                Thread.sleep(50);
+                Thread.sleep(20);
                 long recorded = countResults(out);
                 if (recorded < 1) continue;
                 if (recorded >= cells.size()) break;
                 for (var e : TaskWatch.RUNNING.entrySet()) {
-                    long[] task = e.getValue();
-                    if (!cells.get((int) task[0]).dataset().equals("mnist")) continue;
-                    if (System.currentTimeMillis() - task[1] < 500) continue;
+                    CellSpec c = cells.get((int) e.getValue()[0]);
+                    if (!Files.exists(cellWork.resolve(c.id()).resolve("checkpoint.bin"))) continue;
                     ProcessHandle exec = executor(workers, e.getKey());
                     if (exec == null) continue;
                     exec.destroyForcibly();
                     killed = e.getKey();
+                    killedCell = c.id();
                     System.out.println("SparkCluster: killed executor " + killed + " (pid " + exec.pid() + ") training "
-                            + cells.get((int) task[0]).id() + ", with " + recorded + " of " + cells.size() + " cells recorded");
+                            + c.id() + " after its first epoch, with " + recorded + " of " + cells.size() + " cells recorded");
                     break;
                 }
             }
@@ -232,6 +235,8 @@ class SparkClusterTest {
             }
             assertTrue(executorLogs.contains("Spark assigned gpu 0 (the cell's device unless its backend is cpu)"),
                     "executors logged the assigned GPU address");
+            assertTrue(executorLogs.contains(killedCell + ": resuming after epoch "),
+                    "the retried task resumed the killed cell from its checkpoint (the table check below: bit for bit)");
             // The table equals the local one (wall times aside).
             assertEquals(withoutTimes(Files.readString(local.resolve("results.csv"))),
                     withoutTimes(Files.readString(out.resolve("results.csv"))));
