@@ -150,6 +150,18 @@ class GridSpecTest {
     }
 
     @Test
+    void oneSweepingGridReplacesTheThreeLearningRateGrids() {
+        java.util.function.Function<CellSpec, String> settings = c -> c.dataset() + " " + c.model() + " " + c.feedback()
+                + " " + c.stabiliser() + " " + c.seed() + " " + c.lr() + " " + c.epochs() + " " + c.limit();
+        java.util.Set<String> three = new java.util.HashSet<>();
+        for (String x : List.of("A", "B", "C"))
+            for (CellSpec c : GridSpec.load(Path.of("results/lr-sweep-mnist/" + x + "/grid.yaml")).cells()) three.add(settings.apply(c));
+        List<CellSpec> one = GridSpec.load(Path.of("grids/lr-sweep-mnist.yaml")).cells();
+        assertEquals(36, one.size());
+        assertEquals(three, one.stream().map(settings).collect(java.util.stream.Collectors.toSet()));
+    }
+
+    @Test
     void missingFileIsNamed(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("nope.yaml");
         GridFileException e = assertThrows(GridFileException.class, () -> GridSpec.load(f));
