@@ -242,6 +242,12 @@ class SparkClusterTest {
                     withoutTimes(Files.readString(out.resolve("results.csv"))));
             assertEquals(withoutTimes(Files.readString(local.resolve("results.md"))),
                     withoutTimes(Files.readString(out.resolve("results.md"))));
+            // Resuming works whichever way the grid ran: a local run on the Spark run's folder redoes only the
+            // failed cells (and the driver released the folder's lock).
+            StringWriter ro = new StringWriter(), re = new StringWriter();
+            assertEquals(Main.FAILED, cli(ro, re, "grid", "run", gridFile.toString(), "--out", out.toString(),
+                    "--no-report"), re.toString());
+            assertTrue(ro.toString().contains("8 cells already done, 8 to run"), ro.toString());
         } finally {
             props.keySet().forEach(System::clearProperty);
             stopAll();
