@@ -50,7 +50,8 @@ public final class GridCommand implements Runnable {
     static final String CPU_THREADS = "asymbp.cpu.threads";
 
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = "Runs every cell of FILE into DIR/cells/ (finished cells are skipped), then writes the report.")
+            description = "Runs every cell of FILE into DIR/cells/ (finished cells are skipped, a cell stopped part way "
+                    + "resumes from its last epoch), then writes the report. One run per DIR at a time.")
     static final class Run implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -67,7 +68,8 @@ public final class GridCommand implements Runnable {
         boolean dryRun;
 
         @Option(names = "--parallel", paramLabel = "K", defaultValue = "1",
-                description = "cells trained at once in this process, each on its own backend instance (default: ${DEFAULT-VALUE})")
+                description = "cells trained at once in this process, each on its own backend instance (default: ${DEFAULT-VALUE}; "
+                        + "not used with --spark, where each executor runs its own cells)")
         int parallel;
 
         @Option(names = "--spark", description = "run the cells as Apache Spark tasks, one cell per task "
@@ -75,7 +77,8 @@ public final class GridCommand implements Runnable {
         boolean spark;
 
         @Option(names = "--cpu-threads", paramLabel = "N",
-                description = "threads per cell on the cpu backend (default: all cores). Results depend on N, not on --parallel")
+                description = "threads per cell on the cpu backend in this process (default: all cores; Spark executors: "
+                        + "-Dasymbp.cpu.threads=N). Results depend on N, not on --parallel")
         Integer cpuThreads;
 
         @Override public Integer call() throws IOException {
