@@ -163,7 +163,8 @@ public final class GridRunner {
         CellResult result = runCell(runner, cell, work, line -> log.accept("  " + line));
         try {
             store.write(result);
-            if (result.finished()) TrainerCellRunner.deleteTree(work);
+            // Kept only while it holds a checkpoint to resume from.
+            if (result.finished() || !Files.exists(work.resolve(asymbp.train.Checkpoint.FILE))) TrainerCellRunner.deleteTree(work);
         } catch (IOException e) {
             log.accept("  " + cell.id() + ": cannot write its result (" + e.getMessage() + ")");
         }

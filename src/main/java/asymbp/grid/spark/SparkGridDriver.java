@@ -8,6 +8,7 @@ import asymbp.grid.GridSpec;
 import asymbp.grid.ResultStore;
 import asymbp.grid.TrainerCellRunner;
 import asymbp.io.FolderLock;
+import asymbp.train.Checkpoint;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.SparkConf;
@@ -127,7 +128,11 @@ public final class SparkGridDriver {
                 try (FolderLock held = lock) {
                     r = GridRunner.runCell(runner, cell, work, log);
                 }
-                if (r.finished()) TrainerCellRunner.deleteTree(work);
+                // Kept only while it holds a checkpoint to resume from.
+                if (r.finished() || !Files.exists(work.resolve(Checkpoint.FILE))) {
+                    TrainerCellRunner.deleteTree(work);
+                    try { Files.deleteIfExists(work.getParent()); } catch (IOException notEmpty) { /* other cells' */ }
+                }
                 return JSON.writeValueAsString(r);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -242,6 +242,7 @@ class SparkClusterTest {
                     withoutTimes(Files.readString(out.resolve("results.csv"))));
             assertEquals(withoutTimes(Files.readString(local.resolve("results.md"))),
                     withoutTimes(Files.readString(out.resolve("results.md"))));
+            assertFalse(Files.exists(cellWork), "no cell left work behind on the executors' machine");
             // Resuming works whichever way the grid ran: a local run on the Spark run's folder redoes only the
             // failed cells (and the driver released the folder's lock).
             StringWriter ro = new StringWriter(), re = new StringWriter();
