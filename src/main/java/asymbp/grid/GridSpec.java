@@ -130,9 +130,6 @@ public record GridSpec(String name, String description, List<String> datasets, L
         return String.valueOf(v);
     }
 
-    /** The number of swept option combinations per (dataset, model, stabiliser, feedback, seed), lr aside. */
-    public int sweepCount() { return combinations().size(); }
-
     /** The learning rates of cells with stabiliser {@code s}: by stabiliser key, else by update rule. */
     public List<Double> lrsFor(Stabiliser s) {
         List<Double> v = lr.get(s.key);
@@ -445,9 +442,11 @@ public record GridSpec(String name, String description, List<String> datasets, L
 
     /** One line: the grid name and how its cells multiply out. */
     public String summary() {
-        int sweeps = cells().size() / Math.max(1, datasets.size() * models.size() * feedback.size() * stabilisers.size() * seeds.size());
+        List<String> swept = new ArrayList<>();
+        if (lr.values().stream().anyMatch(v -> v.size() > 1)) swept.add("lr");
+        for (String k : OPTION_KEYS) if (options.get(k).size() > 1) swept.add(k);
         return String.format(Locale.ROOT, "%s: %d cells = %d datasets x %d models x %d feedback x %d stabilisers x %d seeds%s",
                 name, cells().size(), datasets.size(), models.size(), feedback.size(), stabilisers.size(), seeds.size(),
-                sweeps > 1 ? " x " + sweeps + " swept settings" : "");
+                swept.isEmpty() ? "" : " x swept " + String.join(", ", swept));
     }
 }

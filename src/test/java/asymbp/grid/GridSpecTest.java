@@ -121,7 +121,8 @@ class GridSpecTest {
         assertEquals("halfnormal", cfg.magnitude());
         assertTrue(cfg.lastLayerBp());
         assertEquals(List.of(1), cells.get(0).lrSteps());
-        assertTrue(g.summary().contains("x 16 swept settings"), g.summary());
+        assertTrue(g.summary().endsWith("64 cells = 1 datasets x 1 models x 2 feedback x 2 stabilisers x 1 seeds"
+                + " x swept lr, lr_steps, fb_scale, last_layer_bp"), g.summary());
         // lr by stabiliser may be a list for one stabiliser only
         GridSpec byStab = GridSpec.parse(base + "lr: {sgd: 0.01, bm: [1e-4, 3e-4]}\n", "s.yaml");
         assertEquals(2 * (1 + 2), byStab.cells().size());
