@@ -1,6 +1,8 @@
 package asymbp.grid;
 
 import asymbp.cli.Main;
+import asymbp.data.Dataset;
+import asymbp.io.FolderLock;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,7 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /** {@code asymbp grid run FILE [--out DIR]} and {@code asymbp grid report DIR}. */
@@ -42,8 +46,12 @@ public final class GridCommand implements Runnable {
         };
     }
 
+    /** The cpu backend's threads-per-instance property (asymbp.cpu.CpuProvider). */
+    static final String CPU_THREADS = "asymbp.cpu.threads";
+
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = "Runs every cell of FILE into DIR/cells/ (finished cells are skipped), then writes the report.")
+            description = "Runs every cell of FILE into DIR/cells/ (finished cells are skipped, a cell stopped part way "
+                    + "resumes from its last epoch), then writes the report. One run per DIR at a time.")
     static final class Run implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -58,6 +66,20 @@ public final class GridCommand implements Runnable {
 
         @Option(names = "--dry-run", description = "list the cells and stop")
         boolean dryRun;
+
+        @Option(names = "--parallel", paramLabel = "K", defaultValue = "1",
+                description = "cells trained at once in this process, each on its own backend instance (default: ${DEFAULT-VALUE}; "
+                        + "not used with --spark, where each executor runs its own cells)")
+        int parallel;
+
+        @Option(names = "--spark", description = "run the cells as Apache Spark tasks, one cell per task "
+                + "(start with spark-submit --class asymbp.grid.spark.SparkGrid asymbp.jar grid run FILE --out DIR)")
+        boolean spark;
+
+        @Option(names = "--cpu-threads", paramLabel = "N",
+                description = "threads per cell on the cpu backend in this process (default: all cores; Spark executors: "
+                        + "-Dasymbp.cpu.threads=N). Results depend on N, not on --parallel")
+        Integer cpuThreads;
 
         @Override public Integer call() throws IOException {
             PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
@@ -76,17 +98,58 @@ public final class GridCommand implements Runnable {
                 o.flush();
                 return Main.OK;
             }
+            if (parallel < 1) {
+                err.println("error: --parallel " + parallel + ": must be at least 1");
+                err.flush();
+                return Main.USAGE;
+            }
+            if (cpuThreads != null && cpuThreads < 1) {
+                err.println("error: --cpu-threads " + cpuThreads + ": must be at least 1");
+                err.flush();
+                return Main.USAGE;
+            }
             if (Files.exists(dir) && !Files.isDirectory(dir)) {
                 err.println("error: --out " + dir + ": exists and is not a directory");
                 err.flush();
                 return Main.USAGE;
             }
-            Files.createDirectories(dir);
+            if (spark && !sparkPresent()) {
+                err.println("error: --spark: Apache Spark is not on the class path; start the grid with spark-submit"
+                        + " --class asymbp.grid.spark.SparkGrid asymbp.jar grid run FILE --out DIR");
+                err.flush();
+                return Main.USAGE;
+            }
+            try (FolderLock lock = FolderLock.acquire(dir, "grid run " + file)) {
+                return runLocked(grid, dir, o);
+            } catch (FolderLock.HeldException e) {
+                err.println("error: " + e.getMessage());
+                err.flush();
+                return Main.FAILED;
+            }
+        }
+
+        private static boolean sparkPresent() {
+            try {
+                Class.forName("org.apache.spark.SparkContext", false, GridCommand.class.getClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
+
+        private int runLocked(GridSpec grid, Path dir, PrintWriter o) throws IOException {
             Files.copy(file, dir.resolve("grid.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             Consumer<String> log = logger(o, dir.resolve("progress.log"));
             GridRunner.Summary s;
-            try (TrainerCellRunner runner = new TrainerCellRunner()) {
-                s = new GridRunner(runner, log).run(grid, dir);
+            String threadsBefore = System.getProperty(CPU_THREADS);
+            if (cpuThreads != null) System.setProperty(CPU_THREADS, cpuThreads.toString());
+            try {
+                Map<String, Dataset> datasets = new ConcurrentHashMap<>();
+                GridRunner runner = new GridRunner(() -> new TrainerCellRunner(datasets, -1), parallel, log);
+                s = spark ? asymbp.grid.spark.SparkGridDriver.run(grid, dir, runner) : runner.run(grid, dir);
+            } finally {
+                if (threadsBefore == null) System.clearProperty(CPU_THREADS);
+                else System.setProperty(CPU_THREADS, threadsBefore);
             }
             if (!noReport) {
                 GridReport.Written w = new GridReport(log).write(dir);

@@ -95,14 +95,14 @@ public final class GridReport {
 
     static final Comparator<CellResult> ORDER = Comparator
             .comparing((CellResult r) -> r.cell().dataset())
-            .thenComparing(r -> r.cell().model())
+            .thenComparing(r -> r.cell().modelLabel())
             .thenComparingInt(r -> stabRank(r.cell().stabiliser()))
             .thenComparingDouble(r -> modeRank(r.cell().feedback()))
             .thenComparingLong(r -> r.cell().seed());
 
     static List<String> datasetModels(List<CellResult> rs) {
         Set<String> s = new LinkedHashSet<>();
-        for (CellResult r : rs) s.add(r.cell().dataset() + "|" + r.cell().model());
+        for (CellResult r : rs) s.add(r.cell().dataset() + "|" + r.cell().modelLabel());
         return new ArrayList<>(s);
     }
 
@@ -120,7 +120,8 @@ public final class GridReport {
 
     public static final List<String> CSV_COLUMNS = List.of("id", "dataset", "model", "feedback", "stabiliser",
             "bn", "update", "seed", "epochs", "batch", "lr", "momentum", "weight_decay", "lr_steps", "lr_factor",
-            "limit", "backend", "status", "test_error", "best_test_error", "final_train_loss",
+            "limit", "backend", "weight_init", "fb_scale", "fb_magnitude", "fa_sigma", "last_layer_bp",
+            "diverge_bound", "eval_batch", "init", "sweep", "status", "test_error", "best_test_error", "final_train_loss",
             "final_train_error", "epochs_done", "wall_seconds", "device", "message");
 
     static String csv(List<CellResult> results) {
@@ -136,7 +137,9 @@ public final class GridReport {
                     st == null ? "" : st.bn, st == null ? "" : st.update.cliName(), c.seed(), c.epochs(),
                     c.batch(), c.lr(), c.momentum(), c.weightDecay(),
                     c.lrSteps().stream().map(String::valueOf).collect(Collectors.joining(" ")), c.lrFactor(),
-                    c.limit(), c.backend(), r.status(), r.ok() ? r.testError() : "",
+                    c.limit(), c.backend(), c.weightInit(), c.fbScale(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
+                    c.divergeBound(), c.evalBatch(), c.init() == null ? "" : c.init(), c.sweep().replace(',', ' '),
+                    r.status(), r.ok() ? r.testError() : "",
                     r.ok() && best != null ? best : "", last == null ? "" : last.trainLoss(),
                     last == null ? "" : last.trainError(), ep.size(),
                     String.format(Locale.ROOT, "%.1f", r.wallSeconds()), r.device() == null ? "" : r.device(),

@@ -18,10 +18,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
- * A grid file: the cross product of datasets × models × feedback modes × stabilisers × seeds, with
- * shared hyperparameters. YAML, for example:
+ * A grid file: the cross product of datasets × models × feedback modes × stabilisers × seeds × every
+ * swept train option. YAML, for example:
  *
  * <pre>
  * name: paper-mnist-fmnist
@@ -32,29 +33,40 @@ import java.util.regex.Pattern;
  * seeds: [1, 2]
  * epochs: 2
  * batch: 64
- * lr: {sgd: 0.01, bm: 1.0e-4, bn: 0.05}   # by update rule (sgd, bm) or by stabiliser; or one number
+ * lr: {sgd: 0.01, bm: [1.0e-4, 3.0e-4], bn: 0.05}   # by update rule (sgd, bm) or by stabiliser; or one number or a list
  * momentum: 0.9
  * weight_decay: 0
- * lr_steps: []                            # epochs after which lr is multiplied by lr_factor
+ * lr_steps: []                            # epochs after which lr is multiplied by lr_factor ([[50, 75], [30]] sweeps schedules)
  * lr_factor: 0.1
  * limit: 10000                            # first N training examples; 0 = all
  * backend: cpu
+ * fb_scale: [0.5, 1, 2]                   # a list sweeps: the grid is the product of all lists
  * </pre>
  *
- * A learning rate for a cell is looked up by its stabiliser's key first (none, bn, bm, bn+bm), then by
- * its update rule (sgd, bm).
+ * Every train option can be given, for the whole grid (one value) or swept (a list): those of
+ * {@link #OPTION_KEYS}. A learning rate for a cell is looked up by its stabiliser's key first (none, bn,
+ * bm, bn+bm), then by its update rule (sgd, bm). Unknown keys and bad values are refused when the file is
+ * read, before any cell runs: every cell's settings are checked as {@code train} checks its flags.
+ *
+ * @param options every option of {@link #OPTION_KEYS}: its values (one, or several when swept)
  */
 public record GridSpec(String name, String description, List<String> datasets, List<String> models,
                        List<String> feedback, List<Stabiliser> stabilisers, List<Long> seeds,
-                       int epochs, int batch, Map<String, Double> lr, double momentum, double weightDecay,
-                       List<Integer> lrSteps, double lrFactor, int limit, String backend, int device) {
+                       Map<String, List<Double>> lr, Map<String, List<Object>> options) {
 
-    static final Set<String> KEYS = Set.of("name", "description", "datasets", "models", "feedback",
-            "stabilisers", "seeds", "epochs", "batch", "lr", "momentum", "weight_decay", "lr_steps",
-            "lr_factor", "limit", "backend", "device");
-    private static final List<String> KEY_ORDER = List.of("name", "description", "datasets", "models",
-            "feedback", "stabilisers", "seeds", "epochs", "batch", "lr", "momentum", "weight_decay",
-            "lr_steps", "lr_factor", "limit", "backend", "device");
+    /** Train options besides datasets, models, feedback, stabilisers, seeds and lr, in label order. */
+    public static final List<String> OPTION_KEYS = List.of("epochs", "batch", "momentum", "weight_decay",
+            "lr_steps", "lr_factor", "limit", "weight_init", "fb_scale", "fb_magnitude", "fa_sigma",
+            "last_layer_bp", "diverge_bound", "eval_batch", "init", "backend", "device");
+    private static final List<String> KEY_ORDER;
+    static final Set<String> KEYS;
+    static {
+        List<String> k = new ArrayList<>(List.of("name", "description", "datasets", "models", "feedback",
+                "stabilisers", "seeds", "lr"));
+        k.addAll(OPTION_KEYS);
+        KEY_ORDER = List.copyOf(k);
+        KEYS = Set.copyOf(k);
+    }
 
     private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|psf:([0-9]*\\.?[0-9]+)");
     private static final Pattern MODEL = Pattern.compile("lenet|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
@@ -62,20 +74,65 @@ public record GridSpec(String name, String description, List<String> datasets, L
 
     /** Every cell, in run order: seed outermost, so an interrupted grid has whole seeds done first. */
     public List<CellSpec> cells() {
+        List<Map<String, Object>> combos = combinations();
+        boolean lrSwept = lr.values().stream().anyMatch(v -> v.size() > 1);
         List<CellSpec> out = new ArrayList<>();
         for (long seed : seeds)
             for (String d : datasets)
                 for (String m : models)
                     for (Stabiliser s : stabilisers)
                         for (String f : feedback)
-                            out.add(new CellSpec(d, m, f, s.key, seed, epochs, batch, lrFor(s), momentum,
-                                    weightDecay, lrSteps, lrFactor, limit, backend, device));
+                            for (double rate : lrsFor(s))
+                                for (Map<String, Object> o : combos)
+                                    out.add(cell(d, m, f, s, seed, rate, o, sweepLabel(lrSwept, rate, o)));
         return out;
     }
 
-    /** The learning rate of cells with stabiliser {@code s}: by stabiliser key, else by update rule. */
-    public double lrFor(Stabiliser s) {
-        Double v = lr.get(s.key);
+    @SuppressWarnings("unchecked")
+    private static CellSpec cell(String d, String m, String f, Stabiliser s, long seed, double rate,
+                                 Map<String, Object> o, String sweep) {
+        return new CellSpec(d, m, f, s.key, seed, (Integer) o.get("epochs"), (Integer) o.get("batch"), rate,
+                (Double) o.get("momentum"), (Double) o.get("weight_decay"), (List<Integer>) o.get("lr_steps"),
+                (Double) o.get("lr_factor"), (Integer) o.get("limit"), (String) o.get("backend"),
+                (Integer) o.get("device"), (String) o.get("weight_init"), (Double) o.get("fb_scale"),
+                (String) o.get("fb_magnitude"), (Double) o.get("fa_sigma"), (Boolean) o.get("last_layer_bp"),
+                (Double) o.get("diverge_bound"), (Integer) o.get("eval_batch"), (String) o.get("init"), sweep);
+    }
+
+    /** The product of every option's values, first option outermost. */
+    private List<Map<String, Object>> combinations() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        out.add(new LinkedHashMap<>());
+        for (String k : OPTION_KEYS) {
+            List<Map<String, Object>> next = new ArrayList<>();
+            for (Map<String, Object> partial : out)
+                for (Object v : options.get(k)) {
+                    Map<String, Object> m = new LinkedHashMap<>(partial);
+                    m.put(k, v);
+                    next.add(m);
+                }
+            out = next;
+        }
+        return out;
+    }
+
+    private String sweepLabel(boolean lrSwept, double rate, Map<String, Object> o) {
+        List<String> parts = new ArrayList<>();
+        if (lrSwept) parts.add("lr=" + text(rate));
+        for (String k : OPTION_KEYS)
+            if (options.get(k).size() > 1) parts.add(k + "=" + text(o.get(k)));
+        return String.join(",", parts);
+    }
+
+    private static String text(Object v) {
+        if (v instanceof Double) return GridReport.fmtNum((Double) v);
+        if (v instanceof List) return ((List<?>) v).stream().map(String::valueOf).collect(Collectors.joining("-"));
+        return String.valueOf(v);
+    }
+
+    /** The learning rates of cells with stabiliser {@code s}: by stabiliser key, else by update rule. */
+    public List<Double> lrsFor(Stabiliser s) {
+        List<Double> v = lr.get(s.key);
         if (v == null) v = lr.get(s.update.cliName());
         if (v == null) v = lr.get("*");
         if (v == null) throw new IllegalStateException("no learning rate for " + s);
@@ -97,6 +154,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
     }
 
     /** Parses grid YAML; {@code where} names the source in error messages. */
+    @SuppressWarnings("unchecked")
     public static GridSpec parse(String yaml, String where) {
         JsonNode root;
         try {
@@ -151,28 +209,24 @@ public record GridSpec(String name, String description, List<String> datasets, L
         noDuplicates(r, "stabilisers", stabilisers);
         noDuplicates(r, "seeds", seeds);
 
-        int epochs = r.positiveInt("epochs", null);
-        int batch = r.positiveInt("batch", 64);
-        Map<String, Double> lr = r.learningRates(stabilisers);
-        double momentum = r.number("momentum", 0.0, 0.0, 1.0, "a number in [0, 1)");
-        if (momentum >= 1.0) throw r.bad("momentum", root.get("momentum"), "a number in [0, 1)");
-        double weightDecay = r.number("weight_decay", 0.0, 0.0, Double.MAX_VALUE, "a non-negative number");
-        List<Integer> lrSteps = new ArrayList<>();
-        for (JsonNode n : r.list("lr_steps", false)) {
-            if (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > epochs)
-                throw r.bad("lr_steps", n, "an epoch number between 1 and epochs (" + epochs + ")");
-            lrSteps.add(n.asInt());
+        Map<String, List<Double>> lr = r.learningRates(stabilisers);
+        Map<String, List<Object>> options = new LinkedHashMap<>();
+        for (String k : OPTION_KEYS) options.put(k, r.option(k));
+        int maxEpochs = options.get("epochs").stream().mapToInt(e -> (Integer) e).max().orElse(1);
+        for (Object steps : options.get("lr_steps"))
+            for (int st : (List<Integer>) steps)
+                if (st > maxEpochs)
+                    throw r.bad("lr_steps", st, "an epoch number between 1 and epochs (" + maxEpochs + ")");
+        GridSpec g = new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, lr, options);
+        // Every cell as train would check it, so that no bad value surfaces after cells have run.
+        for (CellSpec c : g.cells()) {
+            try {
+                TrainerCellRunner.config(c);
+            } catch (IllegalArgumentException e) {
+                throw new GridFileException(where + ": cell " + c.id() + ": " + e.getMessage());
+            }
         }
-        for (int i = 1; i < lrSteps.size(); i++)
-            if (lrSteps.get(i) <= lrSteps.get(i - 1))
-                throw r.bad("lr_steps", r.root.get("lr_steps"), "increasing epoch numbers");
-        double lrFactor = r.number("lr_factor", 0.1, Double.MIN_VALUE, Double.MAX_VALUE, "a positive number");
-        int limit = r.nonNegativeInt("limit", 0);
-        String backend = r.string("backend", "auto");
-        if (!BACKENDS.contains(backend)) throw r.bad("backend", backend, "one of auto, cpu, opencl, cuda");
-        int device = r.nonNegativeInt("device", 0);
-        return new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, epochs, batch,
-                lr, momentum, weightDecay, lrSteps, lrFactor, limit, backend, device);
+        return g;
     }
 
     private static <T> void noDuplicates(Reader r, String key, List<T> values) {
@@ -241,27 +295,76 @@ public record GridSpec(String name, String description, List<String> datasets, L
             return out;
         }
 
-        int positiveInt(String key, Integer dflt) {
+        /**
+         * The values of train option {@code key}: its default when absent, one value, or the values of a
+         * list (a sweep). lr_steps is itself a list: a list of lists sweeps schedules.
+         */
+        List<Object> option(String key) {
             JsonNode n = root.get(key);
+            List<Object> out = new ArrayList<>();
             if (n == null || n.isNull()) {
-                if (dflt == null) throw missing(key, "a positive integer");
-                return dflt;
+                if (key.equals("epochs")) throw missing(key, "a positive integer, or a list of them");
+                out.add(DEFAULTS.get(key));
+                return out;
             }
-            if (!n.isIntegralNumber() || n.asLong() < 1 || n.asLong() > Integer.MAX_VALUE)
-                throw bad(key, n, "a positive integer");
+            boolean sweep = n.isArray() && (!key.equals("lr_steps") || (n.size() > 0 && n.get(0).isArray()));
+            if (!sweep) {
+                out.add(value(key, n));
+                return out;
+            }
+            if (n.isEmpty()) throw bad(key, n, "a value or a non-empty list of values");
+            for (JsonNode e : n) out.add(value(key, e));
+            noDuplicates(this, key, out);
+            return out;
+        }
+
+        /** One value of option {@code key}, checked. */
+        private Object value(String key, JsonNode n) {
+            switch (key) {
+                case "epochs": case "batch": return integer(key, n, 1, "a positive integer");
+                case "limit": case "device": case "eval_batch": return integer(key, n, 0, "a non-negative integer");
+                case "momentum": {
+                    double v = number(key, n, 0, 0.0, 1.0, "a number in [0, 1)");
+                    if (v >= 1.0) throw bad(key, n, "a number in [0, 1)");
+                    return v;
+                }
+                case "weight_decay": case "fa_sigma": case "diverge_bound":
+                    return number(key, n, 0, 0.0, Double.MAX_VALUE, "a non-negative number");
+                case "lr_factor": case "fb_scale":
+                    return number(key, n, 0, Double.MIN_VALUE, Double.MAX_VALUE, "a positive number");
+                case "lr_steps": {
+                    if (!n.isArray()) throw bad(key, n, "a list of epoch numbers");
+                    List<Integer> steps = new ArrayList<>();
+                    for (JsonNode e : n) {
+                        if (!e.isIntegralNumber() || e.asLong() < 1 || e.asLong() > Integer.MAX_VALUE)
+                            throw bad(key, e, "an epoch number between 1 and epochs");
+                        if (!steps.isEmpty() && e.asInt() <= steps.get(steps.size() - 1))
+                            throw bad(key, n, "increasing epoch numbers");
+                        steps.add(e.asInt());
+                    }
+                    return List.copyOf(steps);
+                }
+                case "backend": return choice(key, n, BACKENDS, "one of auto, cpu, opencl, cuda");
+                case "weight_init": return choice(key, n, Set.of("uniform", "xavier"), "uniform or xavier");
+                case "fb_magnitude": return choice(key, n, Set.of("uniform", "halfnormal"), "uniform or halfnormal");
+                case "last_layer_bp":
+                    if (!n.isBoolean()) throw bad(key, n, "true or false");
+                    return n.asBoolean();
+                case "init":
+                    if (!n.isTextual() || n.asText().isBlank()) throw bad(key, n, "a folder of .npy weights");
+                    return n.asText().trim();
+                default: throw new IllegalStateException("no parser for option " + key);
+            }
+        }
+
+        private int integer(String key, JsonNode n, int min, String expected) {
+            if (!n.isIntegralNumber() || n.asLong() < min || n.asLong() > Integer.MAX_VALUE) throw bad(key, n, expected);
             return n.asInt();
         }
 
-        int nonNegativeInt(String key, int dflt) {
-            JsonNode n = root.get(key);
-            if (n == null || n.isNull()) return dflt;
-            if (!n.isIntegralNumber() || n.asLong() < 0 || n.asLong() > Integer.MAX_VALUE)
-                throw bad(key, n, "a non-negative integer");
-            return n.asInt();
-        }
-
-        double number(String key, double dflt, double min, double max, String expected) {
-            return number(key, root.get(key), dflt, min, max, expected);
+        private String choice(String key, JsonNode n, Set<String> allowed, String expected) {
+            if (!n.isValueNode() || !allowed.contains(n.asText())) throw bad(key, n, expected);
+            return n.asText();
         }
 
         double number(String key, JsonNode n, double dflt, double min, double max, String expected) {
@@ -277,13 +380,13 @@ public record GridSpec(String name, String description, List<String> datasets, L
             return v;
         }
 
-        Map<String, Double> learningRates(List<Stabiliser> stabilisers) {
+        /** lr: a number or list, or a mapping by stabiliser or update rule whose entries are numbers or lists. */
+        Map<String, List<Double>> learningRates(List<Stabiliser> stabilisers) {
             JsonNode n = root.get("lr");
             if (n == null || n.isNull()) throw missing("lr", "a number, or a mapping by update rule (sgd, bm) or stabiliser (none, bn, bm, bn+bm)");
-            Map<String, Double> out = new LinkedHashMap<>();
-            String expected = "a positive learning rate";
+            Map<String, List<Double>> out = new LinkedHashMap<>();
             if (!n.isObject()) {
-                out.put("*", number("lr", n, 0, Double.MIN_VALUE, Double.MAX_VALUE, expected));
+                out.put("*", rates("lr", n));
                 return out;
             }
             for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
@@ -292,7 +395,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
                 if (!k.equals("sgd") && Stabiliser.parse(k) == null)
                     throw new GridFileException(where + ": key 'lr': unknown entry '" + k
                             + "' (expected sgd, bm, none, bn or bn+bm)");
-                out.put(k, number("lr." + k, e.getValue(), 0, Double.MIN_VALUE, Double.MAX_VALUE, expected));
+                out.put(k, rates("lr." + k, e.getValue()));
             }
             for (Stabiliser s : stabilisers)
                 if (!out.containsKey(s.key) && !out.containsKey(s.update.cliName()))
@@ -300,11 +403,50 @@ public record GridSpec(String name, String description, List<String> datasets, L
                             + "' (give '" + s.key + "' or '" + s.update.cliName() + "')");
             return out;
         }
+
+        private List<Double> rates(String key, JsonNode n) {
+            String expected = "a positive learning rate";
+            List<Double> out = new ArrayList<>();
+            if (!n.isArray()) {
+                out.add(number(key, n, 0, Double.MIN_VALUE, Double.MAX_VALUE, expected));
+                return out;
+            }
+            if (n.isEmpty()) throw bad(key, n, "a learning rate or a non-empty list of them");
+            for (JsonNode e : n) out.add(number(key, e, 0, Double.MIN_VALUE, Double.MAX_VALUE, expected + " (or a list of them)"));
+            noDuplicates(this, key, out);
+            return out;
+        }
+    }
+
+    static final Map<String, Object> DEFAULTS;
+    static {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("batch", 64);
+        d.put("momentum", 0.0);
+        d.put("weight_decay", 0.0);
+        d.put("lr_steps", List.of());
+        d.put("lr_factor", 0.1);
+        d.put("limit", 0);
+        d.put("weight_init", "uniform");
+        d.put("fb_scale", 1.0);
+        d.put("fb_magnitude", "uniform");
+        d.put("fa_sigma", 0.0);
+        d.put("last_layer_bp", false);
+        d.put("diverge_bound", 0.0);
+        d.put("eval_batch", 0);
+        d.put("init", null);
+        d.put("backend", "auto");
+        d.put("device", 0);
+        DEFAULTS = java.util.Collections.unmodifiableMap(d);
     }
 
     /** One line: the grid name and how its cells multiply out. */
     public String summary() {
-        return String.format(Locale.ROOT, "%s: %d cells = %d datasets x %d models x %d feedback x %d stabilisers x %d seeds",
-                name, cells().size(), datasets.size(), models.size(), feedback.size(), stabilisers.size(), seeds.size());
+        List<String> swept = new ArrayList<>();
+        if (lr.values().stream().anyMatch(v -> v.size() > 1)) swept.add("lr");
+        for (String k : OPTION_KEYS) if (options.get(k).size() > 1) swept.add(k);
+        return String.format(Locale.ROOT, "%s: %d cells = %d datasets x %d models x %d feedback x %d stabilisers x %d seeds%s",
+                name, cells().size(), datasets.size(), models.size(), feedback.size(), stabilisers.size(), seeds.size(),
+                swept.isEmpty() ? "" : " x swept " + String.join(", ", swept));
     }
 }

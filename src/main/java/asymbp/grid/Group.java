@@ -59,7 +59,7 @@ public record Group(String dataset, String model, String feedback, String stabil
             CellSpec c = e.getValue().get(0).cell();
             List<CellResult> runs = new ArrayList<>(e.getValue());
             runs.sort((a, b) -> Long.compare(a.cell().seed(), b.cell().seed()));
-            out.put(e.getKey(), new Group(c.dataset(), c.model(), c.feedback(), c.stabiliser(), runs));
+            out.put(e.getKey(), new Group(c.dataset(), c.modelLabel(), c.feedback(), c.stabiliser(), runs));
         }
         return out;
     }

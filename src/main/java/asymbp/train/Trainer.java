@@ -84,6 +84,19 @@ public final class Trainer implements AutoCloseable {
     /** A step ran eagerly since this Trainer was built or restored: the backend's scratch memory is sized. */
     private boolean replayReady;
     private long eagerSteps, replayedSteps;
+    /** Steps per replay plan for this Trainer (finer plans give a finer loss trace; results do not change). */
+    private int chunkSteps = REPLAY_CHUNK;
+    private StepsListener stepsListener;
+
+    /**
+     * Told after every eager step and every replay chunk of {@link #trainEpoch}: the epoch (0-based), the
+     * steps done in it, how many steps just ran, their summed loss (Σ stats[0]) and images. Grid cells
+     * draw their loss trace from it, so the trace costs no extra device read.
+     */
+    @FunctionalInterface
+    public interface StepsListener {
+        void ran(int epoch, int stepInEpoch, int steps, double lossSum, long images);
+    }
 
     public Trainer(Backend backend, Dataset dataset, TrainConfig config) {
         config.validate();
@@ -201,6 +214,12 @@ public final class Trainer implements AutoCloseable {
     public void setReplay(boolean enabled) {
         replayEnabled = enabled;
         closeReplay();
+    }
+    public void setStepsListener(StepsListener l) { this.stepsListener = l; }
+    /** At most {@code steps} (1..{@value #REPLAY_CHUNK}) steps per replay plan: one host read per plan. */
+    public void setReplayChunk(int steps) {
+        if (steps < 1 || steps > REPLAY_CHUNK) throw new IllegalArgumentException("replay chunk " + steps + ": must be in 1.." + REPLAY_CHUNK);
+        chunkSteps = steps;
     }
     /** Steps run eagerly / through the backend's StepReplay by this Trainer (diagnostics, tests). */
     public long eagerSteps() { return eagerSteps; }
@@ -325,7 +344,9 @@ public final class Trainer implements AutoCloseable {
         if (!replayEnabled || !replayReady) return 0;
         // Only an epoch's last batch can be partial.
         int fullSteps = batchAt(stepsPerEpoch - 1) == fullBatch ? stepsPerEpoch : stepsPerEpoch - 1;
-        return Math.max(0, Math.min(REPLAY_CHUNK, fullSteps - stepInEpoch));
+        // Chunks end on multiples of chunkSteps, so their boundaries (and a trace drawn from them) do not
+        // depend on where an eager step fell (the run's first, the first after a resume).
+        return Math.max(0, Math.min(chunkSteps - stepInEpoch % chunkSteps, fullSteps - stepInEpoch));
     }
 
     /** {@code full} full-batch steps through the backend's StepReplay; returns their mean loss (or the diverged loss). */
@@ -374,13 +395,17 @@ public final class Trainer implements AutoCloseable {
                 .setUpdateIntervalMillis(250).build() : null;
         try {
             while (stepInEpoch < stepsPerEpoch && !diverged) {
-                int n = replayable();
+                int n = replayable(), s0 = stepInEpoch;
+                double l0 = epochLoss;
+                long i0 = epochImages;
                 float loss = n > 0 ? replayChunk(n) : step();
                 if (steadyT0 < 0 && stepInEpoch >= warmupSteps) {
                     steadyT0 = System.nanoTime();
                     steadyImages0 = epochImages;
                     warmedUp = true;
                 }
+                if (stepsListener != null && stepInEpoch > s0)
+                    stepsListener.ran(e, stepInEpoch, stepInEpoch - s0, epochLoss - l0, epochImages - i0);
                 if (bar != null) {
                     bar.stepTo(stepInEpoch);
                     bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));

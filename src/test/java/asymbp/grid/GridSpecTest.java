@@ -54,12 +54,12 @@ class GridSpecTest {
     void learningRateByUpdateRuleAppliesToBothStabilisersOfThatRule() {
         GridSpec g = GridSpec.parse(GOOD.replace("lr: {none: 0.01, bn: 0.05, bm: 1e-4, bn+bm: 3.0e-4}",
                 "lr: {sgd: 0.02, bm: 0.0001, bn: 0.05}"), "x.yaml");
-        assertEquals(0.02, g.lrFor(Stabiliser.NONE), 0);
-        assertEquals(0.05, g.lrFor(Stabiliser.BN), 0, "the stabiliser's own key wins over the rule's");
-        assertEquals(0.0001, g.lrFor(Stabiliser.BM), 0);
-        assertEquals(0.0001, g.lrFor(Stabiliser.BN_BM), 0);
+        assertEquals(List.of(0.02), g.lrsFor(Stabiliser.NONE));
+        assertEquals(List.of(0.05), g.lrsFor(Stabiliser.BN), "the stabiliser's own key wins over the rule's");
+        assertEquals(List.of(0.0001), g.lrsFor(Stabiliser.BM));
+        assertEquals(List.of(0.0001), g.lrsFor(Stabiliser.BN_BM));
         GridSpec one = GridSpec.parse(GOOD.replace("lr: {none: 0.01, bn: 0.05, bm: 1e-4, bn+bm: 3.0e-4}", "lr: 0.1"), "x.yaml");
-        assertEquals(0.1, one.lrFor(Stabiliser.BN_BM), 0);
+        assertEquals(List.of(0.1), one.lrsFor(Stabiliser.BN_BM));
     }
 
     private static void bad(String yaml, String... mustContain) {
@@ -93,6 +93,73 @@ class GridSpecTest {
         bad("datasets: [mnist\nmodels: lenet\n", "not valid YAML", "line");
         bad("", "empty grid file");
         bad("- a\n- b\n", "expected a mapping");
+    }
+
+    @Test
+    void anyTrainOptionMaySweepAndTheGridIsTheProduct() {
+        String base = String.join("\n", "datasets: [mnist]", "models: [lenet]", "feedback: [brsf, fa]",
+                "stabilisers: [bn, bm]", "seeds: [1]", "epochs: 1", "");
+        GridSpec g = GridSpec.parse(base + "lr: [0.01, 0.03]\nfb_scale: [0.5, 2]\nfa_sigma: 0.1\nweight_init: xavier\n"
+                + "last_layer_bp: [false, true]\nfb_magnitude: halfnormal\nlr_steps: [[1], []]\n", "s.yaml");
+        List<CellSpec> cells = g.cells();
+        assertEquals(2 * 2 * 2 * 2 * 2 * 2, cells.size(), "2 feedback x 2 stabilisers x 2 lr x 2 fb_scale x 2 last_layer_bp x 2 lr_steps");
+        assertEquals(cells.size(), cells.stream().map(CellSpec::id).distinct().count(), "ids are unique");
+        assertEquals(cells.size(), cells.stream().map(CellSpec::groupKey).distinct().count(),
+                "one seed: each swept setting is its own group");
+        CellSpec c = cells.get(cells.size() - 1);
+        assertEquals("lr=0.03,lr_steps=,fb_scale=2,last_layer_bp=true", c.sweep());
+        assertEquals(0.03, c.lr(), 0);
+        assertEquals(2.0, c.fbScale(), 0);
+        assertEquals(0.1, c.faSigma(), 0);
+        assertEquals("xavier", c.weightInit());
+        assertEquals("halfnormal", c.fbMagnitude());
+        assertTrue(c.lastLayerBp());
+        var cfg = TrainerCellRunner.config(c);
+        assertEquals(2.0, cfg.fbScale(), 0);
+        assertEquals(0.1, cfg.faSigma(), 0);
+        assertEquals("xavier", cfg.weightInit());
+        assertEquals("halfnormal", cfg.magnitude());
+        assertTrue(cfg.lastLayerBp());
+        assertEquals(List.of(1), cells.get(0).lrSteps());
+        assertTrue(g.summary().endsWith("64 cells = 1 datasets x 1 models x 2 feedback x 2 stabilisers x 1 seeds"
+                + " x swept lr, lr_steps, fb_scale, last_layer_bp"), g.summary());
+        // lr by stabiliser may be a list for one stabiliser only
+        GridSpec byStab = GridSpec.parse(base + "lr: {sgd: 0.01, bm: [1e-4, 3e-4]}\n", "s.yaml");
+        assertEquals(2 * (1 + 2), byStab.cells().size());
+        // a grid without sweeps keeps the ids it always had
+        GridSpec plain = GridSpec.parse(base + "lr: 0.01\nfb_scale: 0.5\n", "s.yaml");
+        assertEquals("mnist__lenet__brsf__bn__s1", plain.cells().get(0).id());
+        assertEquals(0.5, plain.cells().get(0).fbScale(), 0);
+    }
+
+    @Test
+    void badSweepsAndOptionsAreRefusedBeforeAnyCellRuns() {
+        bad(GOOD.replace("momentum: 0.9", "momentum: [0.9, 1.2]"), "key 'momentum'", "'1.2'");
+        bad(GOOD.replace("momentum: 0.9", "momentum: []"), "key 'momentum'", "non-empty list");
+        bad(GOOD.replace("momentum: 0.9", "momentum: [0.9, 0.9]"), "key 'momentum'", "twice");
+        bad(GOOD.replace("lr: {none: 0.01, bn: 0.05, bm: 1e-4, bn+bm: 3.0e-4}", "lr: [0.01, -1]"), "key 'lr'", "'-1'");
+        bad(GOOD.replace("lr: {none: 0.01, bn: 0.05, bm: 1e-4, bn+bm: 3.0e-4}", "lr: {sgd: [0.01, x], bm: 1e-4}"),
+                "key 'lr.sgd'", "'x'");
+        bad(GOOD + "fb_scale: 0\n", "key 'fb_scale'", "'0'", "positive");
+        bad(GOOD + "fa_sigma: [0.1, -2]\n", "key 'fa_sigma'", "'-2'");
+        bad(GOOD + "weight_init: kaiming\n", "key 'weight_init'", "'kaiming'", "uniform or xavier");
+        bad(GOOD + "fb_magnitude: gauss\n", "key 'fb_magnitude'", "'gauss'");
+        bad(GOOD + "last_layer_bp: yes please\n", "key 'last_layer_bp'", "true or false");
+        bad(GOOD + "eval_batch: -1\n", "key 'eval_batch'", "'-1'");
+        bad(GOOD.replace("lr_steps: [1]", "lr_steps: [[1], [3]]"), "key 'lr_steps'", "'3'");
+        bad(GOOD + "fbscale: 1\n", "unknown key 'fbscale'", "fb_scale");
+    }
+
+    @Test
+    void oneSweepingGridReplacesTheThreeLearningRateGrids() {
+        java.util.function.Function<CellSpec, String> settings = c -> c.dataset() + " " + c.model() + " " + c.feedback()
+                + " " + c.stabiliser() + " " + c.seed() + " " + c.lr() + " " + c.epochs() + " " + c.limit();
+        java.util.Set<String> three = new java.util.HashSet<>();
+        for (String x : List.of("A", "B", "C"))
+            for (CellSpec c : GridSpec.load(Path.of("results/lr-sweep-mnist/" + x + "/grid.yaml")).cells()) three.add(settings.apply(c));
+        List<CellSpec> one = GridSpec.load(Path.of("grids/lr-sweep-mnist.yaml")).cells();
+        assertEquals(36, one.size());
+        assertEquals(three, one.stream().map(settings).collect(java.util.stream.Collectors.toSet()));
     }
 
     @Test

@@ -45,6 +45,15 @@ class TrainerCellRunnerTest {
     }
 
     @Test
+    void anAssignedGpuDoesNotMoveACpuCell() throws Exception {
+        CellSpec c = new CellSpec("mnist", "mlp:16", "bp", "bn", 1, 1, 32, 0.05, 0.9, 0, List.of(), 0.1, 320, "cpu", 0);
+        try (TrainerCellRunner r = new TrainerCellRunner(new java.util.concurrent.ConcurrentHashMap<>(), 3)) {
+            CellResult res = r.run(c, line -> {});
+            assertTrue(res.ok(), res.toString());
+        }
+    }
+
+    @Test
     void unknownStabiliserIsRefusedWithItsName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainerCellRunner.config(cell("bx")));
         assertTrue(e.getMessage().contains("'bx'"), e.getMessage());
