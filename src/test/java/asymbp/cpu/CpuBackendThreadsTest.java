@@ -294,6 +294,12 @@ class CpuBackendThreadsTest {
                 int sb = 9, classes = 7;
                 int[] lab = new int[sb];
                 for (int i = 0; i < sb; i++) lab[i] = r.nextInt(classes);
+                int[] badLabels = lab.clone();
+                badLabels[sb - 1] = classes;
+                Buffer d = be.alloc(DType.F32, sb * classes), st = be.alloc(DType.F32, 2), z = be.alloc(DType.F32, sb * classes);
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> be.softmaxCrossEntropy(d, st, z, CpuTestSupport.uploadInts(be, badLabels), sb, classes));
+                assertEquals("softmaxCrossEntropy: labels[" + (sb - 1) + "] = " + classes + " outside 0.." + (classes - 1), e.getMessage());
                 same("softmaxCrossEntropy", be, r, 1e-5, new Object[] {nan(sb * classes), nan(2), CpuTestSupport.uniform(r, sb * classes, -5, 5), lab},
                         (b, a) -> b.softmaxCrossEntropy(a[0], a[1], a[2], a[3], sb, classes));
             } finally {

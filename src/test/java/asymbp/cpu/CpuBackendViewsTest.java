@@ -137,6 +137,12 @@ class CpuBackendViewsTest {
                     () -> be.gatherStandardize(a[0], a[1], a[2], a[3], a[4], a[5], start, batch, features, badPlane));
             assertTrue(e.getMessage().contains("not a multiple of plane " + badPlane), e.getMessage());
         }
+        // the index check stops at the batch: an invalid index just past it (another batch's) is not read
+        Buffer idxAll = be.alloc(DType.I32, start + batch + 1);
+        be.upload(idxAll, new int[] {0, 3, 2, count});
+        assertDoesNotThrow(() -> be.gatherStandardize(a[0], a[1], a[2], a[3], idxAll.slice(0, start + batch), a[5], start, batch, features, plane));
+        // plane = 1 (one value per channel) is valid
+        assertDoesNotThrow(() -> be.gatherStandardize(a[0], a[1], a[2], a[3], a[4], be.alloc(DType.F32, 2L * features), start, batch, features, 1));
         // indices below zero are as wrong as past the end
         be.upload(a[4], new int[] {0, -1, 0});
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -178,9 +184,14 @@ class CpuBackendViewsTest {
         int[] gi = new int[5];
         be.download(gi, ints);
         org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0, 7, 8, 9, 0}, gi);
+        // bytes copied, then read back through the one op that reads bytes (x = pixel / 255 with mean 0, invStd 1)
         Buffer bytes = be.alloc(DType.U8, 4), bytes2 = be.alloc(DType.U8, 4);
-        be.upload(bytes.slice(1, 2), new byte[] {5, 6});
+        be.upload(bytes.slice(1, 2), new byte[] {5, (byte) 255});
         be.copy(bytes2, bytes);
+        Buffer px = be.alloc(DType.F32, 4), stats = be.alloc(DType.F32, 2), lab = be.alloc(DType.I32, 1);
+        be.upload(stats, new float[] {0f, 1f});
+        be.gatherStandardize(px, be.alloc(DType.I32, 1), bytes2, lab, be.alloc(DType.I32, 1), stats, 0, 1, 4, 4);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0f, 5 / 255f, 1f, 0f}, CpuTestSupport.download(be, px));
         Buffer f2 = be.alloc(DType.F32, 6);
         be.copy(f2, all);
         be.download(got, f2);
@@ -198,10 +209,10 @@ class CpuBackendViewsTest {
         assertEquals("cpu", be.name());
         assertTrue(be.deviceName().startsWith("cpu: 1 thread, scalar"), be.deviceName());
         CpuBackend two = CpuBackend.scalar(2);
-        try {
-            assertTrue(two.deviceName().startsWith("cpu: 2 threads, scalar"), two.deviceName());
-        } finally {
-            two.close();
-        }
+        assertTrue(two.deviceName().startsWith("cpu: 2 threads, scalar"), two.deviceName());
+        two.close();
+        // a closed backend has let its threads go: parallel work is refused, not queued on a dead pool
+        assertThrows(java.util.concurrent.RejectedExecutionException.class,
+                () -> two.parallel().forRange(1 << 20, 1, 1L << 20, (lo, hi, t) -> {}));
     }
 }

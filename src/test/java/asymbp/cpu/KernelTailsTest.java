@@ -1,0 +1,146 @@
+package asymbp.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CPU kernels' primitives called directly, scalar and vector, on the lengths that reach their
+ * tails (≡ 1, 2, 3 mod 4 and mod 16) with NaN just outside every segment: a loop that reads one element
+ * too far, or stops one short, turns the result NaN or wrong. Max-pooling over ranges that start
+ * inside a plane (as the parallel chunks do) must find the same windows as one call over everything.
+ */
+class KernelTailsTest {
+
+    private static Kernels[] kernelSets() {
+        return new Kernels[] {Kernels.scalar("test"), Kernels.best()};
+    }
+
+    private static final int[] LENGTHS = {1, 2, 3, 4, 5, 6, 7, 13, 14, 15, 16, 17, 18, 19, 31, 33, 34, 35};
+
+    @Test
+    void dotProductsStopAtTheirRowEnds() {
+        SplittableRandom r = CpuTestSupport.random("KernelTailsTest.dot");
+        for (Kernels ks : kernelSets())
+            for (int k : LENGTHS)
+                for (int[] mn : new int[][] {{1, 1}, {2, 4}, {3, 5}, {5, 7}}) {
+                    int m = mn[0], n = mn[1], lda = k + 3, ldb = k + 5, ldc = n + 2;
+                    float[] a = new float[2 + m * lda], b = new float[1 + n * ldb];
+                    Arrays.fill(a, Float.NaN);
+                    Arrays.fill(b, Float.NaN);
+                    for (int i = 0; i < m; i++) for (int q = 0; q < k; q++) a[2 + i * lda + q] = (float) (r.nextDouble() * 2 - 1);
+                    for (int j = 0; j < n; j++) for (int q = 0; q < k; q++) b[1 + j * ldb + q] = (float) (r.nextDouble() * 2 - 1);
+                    float[] c = new float[3 + m * ldc];
+                    for (int i = 0; i < c.length; i++) c[i] = (float) r.nextDouble();
+                    float[] before = c.clone();
+                    ks.dot.abt(m, n, k, a, 2, lda, b, 1, ldb, c, 3, ldc);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            double s = 0, mag = 0;
+                            for (int q = 0; q < k; q++) {
+                                s += (double) a[2 + i * lda + q] * b[1 + j * ldb + q];
+                                mag += Math.abs((double) a[2 + i * lda + q] * b[1 + j * ldb + q]);
+                            }
+                            int at = 3 + i * ldc + j;
+                            assertEquals(before[at] + s, c[at], 1e-5 * (1 + mag), ks.description + " m=" + m + " n=" + n + " k=" + k + " c[" + i + "][" + j + "]");
+                            before[at] = c[at];
+                        }
+                    assertEquals(Arrays.toString(before), Arrays.toString(c), ks.description + ": nothing outside C's m×n written");
+                }
+    }
+
+    /** a segment of len random values at from, NaN on both sides. */
+    private static float[] segment(SplittableRandom r, int from, int len) {
+        float[] a = new float[from + len + 17];
+        Arrays.fill(a, Float.NaN);
+        for (int q = 0; q < len; q++) a[from + q] = (float) (r.nextDouble() * 4 - 1);
+        return a;
+    }
+
+    @Test
+    void batchnormSegmentSumsStopAtTheirEnds() {
+        SplittableRandom r = CpuTestSupport.random("KernelTailsTest.batchnorm");
+        for (Kernels ks : kernelSets())
+            for (int len : LENGTHS) {
+                int from = 1 + r.nextInt(5);
+                float[] x = segment(r, from, len), dy = segment(r, from, len), y = segment(r, from, len);
+                double sum = 0, mag = 0;
+                for (int q = 0; q < len; q++) { sum += x[from + q]; mag += Math.abs(x[from + q]); }
+                String what = ks.description + " len=" + len;
+                assertEquals(sum, ks.batchNorm.sum(x, from, len), 1e-5 * (1 + mag), "sum " + what);
+                float mu = (float) (sum / len), inv = 1.3f;
+                double dev = 0;
+                for (int q = 0; q < len; q++) dev += (x[from + q] - mu) * (double) (x[from + q] - mu);
+                assertEquals(dev, ks.batchNorm.sumSquaredDeviation(x, from, len, mu), 1e-5 * (1 + dev), "Σ(x−mean)² " + what);
+                for (boolean fused : new boolean[] {false, true}) {
+                    float[] out = new float[2];
+                    ks.batchNorm.segmentSums(dy, from, fused ? y : null, from, x, from, len, mu, inv, out);
+                    double sg = 0, sgx = 0, m2 = 0;
+                    for (int q = 0; q < len; q++) {
+                        double g = !fused || y[from + q] > 0 ? dy[from + q] : 0;
+                        sg += g;
+                        sgx += g * (x[from + q] - mu) * inv;
+                        m2 += Math.abs(g) * (1 + Math.abs((x[from + q] - mu) * inv));
+                    }
+                    assertEquals(sg, out[0], 1e-5 * (1 + m2), "Σ g " + what + " fused=" + fused);
+                    assertEquals(sgx, out[1], 1e-5 * (1 + m2), "Σ g·xhat " + what + " fused=" + fused);
+                    float[] dx = new float[x.length];
+                    Arrays.fill(dx, -9f);
+                    float kc = 0.37f, n = len, sgF = (float) sg, sgxF = (float) sgx;
+                    ks.batchNorm.segmentInputGradient(dx, from, dy, from, fused ? y : null, from, x, from, len, mu, inv, kc, n, sgF, sgxF);
+                    for (int q = 0; q < dx.length; q++) {
+                        if (q < from || q >= from + len) { assertEquals(-9f, dx[q], "dx outside the segment, " + what); continue; }
+                        double g = !fused || y[q] > 0 ? dy[q] : 0;
+                        double want = kc * (n * g - sgF - (x[q] - mu) * inv * sgxF);
+                        assertEquals(want, dx[q], 1e-5 * (1 + Math.abs(n * g) + Math.abs(sgF) + Math.abs(sgxF) * 4), "dx[" + q + "] " + what);
+                    }
+                }
+            }
+    }
+
+    /** The definition: first maximum in row-major order by strict >. */
+    private static int firstMax(float[] x, int first, int w, int k) {
+        int best = first;
+        for (int dy = 0; dy < k; dy++)
+            for (int dx = 0; dx < k; dx++) {
+                int at = first + dy * w + dx;
+                if (x[at] > x[best]) best = at;
+            }
+        return best;
+    }
+
+    @Test
+    void maxpoolRangesStartingInsideAPlane() {
+        SplittableRandom r = CpuTestSupport.random("KernelTailsTest.maxpool");
+        for (Kernels ks : kernelSets())
+            for (int[] sh : new int[][] {{3, 9, 8, 2}, {4, 7, 9, 3}, {5, 28, 28, 2}, {2, 10, 10, 2}, {3, 6, 7, 3}}) {
+                int planes = sh[0], h = sh[1], w = sh[2], k = sh[3], oh = h / k, ow = w / k, rows = planes * oh;
+                float[] x = new float[3 + planes * h * w + 5];   // the view starts at 3; 9 before it would win any window
+                for (int i = 0; i < x.length; i++) x[i] = i < 3 ? 9f : (float) (r.nextDouble() * 2 - 1);
+                float[] y = new float[rows * ow + 4];
+                int[] am = new int[rows * ow + 4];
+                Arrays.fill(y, Float.NaN);
+                Arrays.fill(am, -1);
+                // whole output rows per call, as CpuBackend cuts them, at random cut points
+                int row = 0;
+                while (row < rows) {
+                    int next = Math.min(rows, row + 1 + r.nextInt(Math.max(1, oh + 1)));
+                    ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, row * ow, next * ow);
+                    row = next;
+                }
+                ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, 4, 4);   // an empty range writes nothing
+                String what = ks.description + " " + Arrays.toString(sh);
+                for (int o = 0; o < rows * ow; o++) {
+                    int pl = o / (oh * ow), oy = o / ow % oh, ox = o % ow;
+                    int best = firstMax(x, 3 + pl * h * w + oy * k * w + ox * k, w, k);
+                    assertEquals(best - 3, am[3 + o], "argmax " + o + " (relative to the view) " + what);
+                    assertEquals(x[best], y[2 + o], "max " + o + " " + what);
+                }
+                assertTrue(Float.isNaN(y[0]) && Float.isNaN(y[1]) && am[0] == -1 && am[2] == -1, "nothing before the outputs written, " + what);
+                assertTrue(ks.pool.inputsPerWork(k, w) >= 1, what);
+            }
+    }
+}
