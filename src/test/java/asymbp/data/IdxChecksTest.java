@@ -127,6 +127,15 @@ class IdxChecksTest {
     }
 
     @Test
+    void emptySplitsAreValid() {
+        files[0] = idxImages(0, rows, cols, new byte[0]);
+        files[1] = idxLabels(new int[0]);
+        Dataset d = load(null, 0, rows, cols);
+        assertEquals(0, d.trainLabels().length);
+        assertEquals(0, d.trainImages().length);
+    }
+
+    @Test
     void magicHints() {
         files[0] = ByteBuffer.allocate(16).putInt(0x1f8b0800).array();
         fails(null, 0, 0, 0, "magic 0x1f8b0800", "gzip file that was not decompressed");
@@ -137,6 +146,8 @@ class IdxChecksTest {
         files[0] = idxImages(nTrain, rows, cols, new byte[nTrain * rows * cols]);
         files[1] = ByteBuffer.allocate(16).putInt(Integer.reverseBytes(0x801)).array();
         fails(null, 0, 0, 0, "train-labels-idx1-ubyte: magic", "written little-endian");
+        files[1] = idxImages(1, 1, 1, new byte[1]);
+        fails(null, 0, 0, 0, "train-labels-idx1-ubyte: magic 0x00000803", "this looks like an image file");
         files[1] = ByteBuffer.allocate(16).putInt(0x12345678).array();
         DatasetException e = fails(null, 0, 0, 0, "magic 0x12345678, expected 0x00000801 (IDX labels: unsigned bytes, 1 dimension)");
         assertTrue(e.getMessage().endsWith("1 dimension)"), "no hint for an unknown magic: " + e.getMessage());

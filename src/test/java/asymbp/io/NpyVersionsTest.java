@@ -96,6 +96,15 @@ class NpyVersionsTest {
         assertTrue(e.getMessage().contains("shape [2, 2] holds 4 elements, not 5"), e.getMessage());
     }
 
+    @Test
+    void zeroDimensionalArrayHoldsOneValue() throws IOException {
+        float[] v = {4.25f};
+        Path f = file("scalar.npy", npy(1, dict("<f4", "False", "()", 64), v, 0));
+        float[] got = new float[2];
+        Npy.read(f, new int[0], got, 1);
+        assertArrayEquals(new float[] {0f, 4.25f}, got);
+    }
+
     private void fails(String name, byte[] bytes, int[] shape, String... fragments) throws IOException {
         Path f = file(name, bytes);
         WeightsException e = assertThrows(WeightsException.class, () -> Npy.read(f, shape, new float[64], 0));
@@ -136,6 +145,9 @@ class NpyVersionsTest {
         fails("onedim", npy(1, dict("<f4", "False", "(6,)", 64), d, 0), shape, "shape (6,), expected (2, 3)");
         fails("extra", npy(1, ok, d, 3), shape, "27 data bytes, expected 24");
         fails("short data", Arrays.copyOf(npy(2, ok, d, 0), 12 + ok.length() + 23), shape, "23 data bytes, expected 24");
+        // the smallest headers: length 0 is read (and found to lack the fields), not called truncated or not .npy
+        fails("v1empty", npy(1, "", new float[0], 0), shape, "header has no 'descr'");
+        fails("v2empty", npy(2, "", new float[0], 0), shape, "header has no 'descr'");
         Path missing = dir.resolve("missing.npy");
         WeightsException e = assertThrows(WeightsException.class, () -> Npy.read(missing, new int[] {4}, new float[4], 0));
         assertEquals(missing + ": missing (expected a float32 array of shape (4,))", e.getMessage());
