@@ -112,6 +112,8 @@ class CpuBackendThreadsTest {
                 new ConvShape(2, 2, 9, 11, 5, 3, 2, 2, 2),    // wide padding, non-square kernel, odd sizes
                 new ConvShape(1, 1, 7, 7, 3, 1, 1, 2, 0),     // 1×1 at stride 2: every other pixel
                 new ConvShape(5, 2, 6, 6, 4, 3, 3, 1, 1),     // batch 5 on 8 threads and on 1 and 2
+                new ConvShape(2, 2, 7, 8, 3, 5, 5, 1, 2),     // two zero columns before the image
+                new ConvShape(2, 1, 9, 9, 3, 5, 5, 2, 3),     // and at stride 2
         };
         for (CpuBackend be : backends()) {
             try {

@@ -116,31 +116,42 @@ class KernelTailsTest {
     void maxpoolRangesStartingInsideAPlane() {
         SplittableRandom r = CpuTestSupport.random("KernelTailsTest.maxpool");
         for (Kernels ks : kernelSets())
-            for (int[] sh : new int[][] {{3, 9, 8, 2}, {4, 7, 9, 3}, {5, 28, 28, 2}, {2, 10, 10, 2}, {3, 6, 7, 3}}) {
-                int planes = sh[0], h = sh[1], w = sh[2], k = sh[3], oh = h / k, ow = w / k, rows = planes * oh;
-                float[] x = new float[3 + planes * h * w + 5];   // the view starts at 3; 9 before it would win any window
-                for (int i = 0; i < x.length; i++) x[i] = i < 3 ? 9f : (float) (r.nextDouble() * 2 - 1);
-                float[] y = new float[rows * ow + 4];
-                int[] am = new int[rows * ow + 4];
-                Arrays.fill(y, Float.NaN);
-                Arrays.fill(am, -1);
-                // whole output rows per call, as CpuBackend cuts them, at random cut points
-                int row = 0;
-                while (row < rows) {
-                    int next = Math.min(rows, row + 1 + r.nextInt(Math.max(1, oh + 1)));
-                    ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, row * ow, next * ow);
-                    row = next;
+            // the 512-bit kernel takes k = 2 on even planes at least 16 wide (several 16-output groups from 40 on);
+            // odd planes, narrow rows, k = 3 and ranges that do not start on a row must go to the scalar code
+            for (int[] sh : new int[][] {{3, 9, 8, 2}, {4, 7, 9, 3}, {5, 28, 28, 2}, {2, 10, 10, 2}, {3, 6, 7, 3},
+                    {3, 8, 40, 2}, {2, 6, 64, 2}, {2, 9, 36, 2}, {2, 8, 34, 2}, {2, 8, 33, 2}, {2, 6, 32, 2}, {2, 6, 18, 3}})
+                for (boolean wholeRows : new boolean[] {true, false}) {
+                    int planes = sh[0], h = sh[1], w = sh[2], k = sh[3], oh = h / k, ow = w / k, rows = planes * oh;
+                    float[] x = new float[3 + planes * h * w + 5];   // the view starts at 3; 9 before it would win any window
+                    for (int i = 0; i < x.length; i++) x[i] = i < 3 ? 9f : (float) (r.nextDouble() * 2 - 1);
+                    float[] y = new float[rows * ow + 4];
+                    int[] am = new int[rows * ow + 4];
+                    Arrays.fill(y, Float.NaN);
+                    Arrays.fill(am, -1);
+                    // whole output rows per call, as CpuBackend cuts them, or any cut, at random points
+                    int unit = wholeRows ? ow : 1, units = rows * ow / unit, at = 0;
+                    while (at < units) {
+                        int next = Math.min(units, at + 1 + r.nextInt(Math.max(1, 2 * oh * ow / unit)));
+                        ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, at * unit, next * unit);
+                        at = next;
+                    }
+                    ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, 4, 4);   // an empty range writes nothing
+                    String what = ks.description + " " + Arrays.toString(sh) + (wholeRows ? " whole rows" : " any cut");
+                    for (int o = 0; o < rows * ow; o++) {
+                        int pl = o / (oh * ow), oy = o / ow % oh, ox = o % ow;
+                        int best = firstMax(x, 3 + pl * h * w + oy * k * w + ox * k, w, k);
+                        assertEquals(best - 3, am[3 + o], "argmax " + o + " (relative to the view) " + what);
+                        assertEquals(x[best], y[2 + o], "max " + o + " " + what);
+                    }
+                    assertTrue(Float.isNaN(y[0]) && Float.isNaN(y[1]) && am[0] == -1 && am[2] == -1, "nothing before the outputs written, " + what);
                 }
-                ks.pool.forward(y, 2, am, 3, x, 3, h, w, k, oh, ow, 4, 4);   // an empty range writes nothing
-                String what = ks.description + " " + Arrays.toString(sh);
-                for (int o = 0; o < rows * ow; o++) {
-                    int pl = o / (oh * ow), oy = o / ow % oh, ox = o % ow;
-                    int best = firstMax(x, 3 + pl * h * w + oy * k * w + ox * k, w, k);
-                    assertEquals(best - 3, am[3 + o], "argmax " + o + " (relative to the view) " + what);
-                    assertEquals(x[best], y[2 + o], "max " + o + " " + what);
-                }
-                assertTrue(Float.isNaN(y[0]) && Float.isNaN(y[1]) && am[0] == -1 && am[2] == -1, "nothing before the outputs written, " + what);
-                assertTrue(ks.pool.inputsPerWork(k, w) >= 1, what);
-            }
+        PoolKernel vector = Kernels.best().pool;
+        if (vector.getClass() != PoolKernel.class) {
+            // work per input as the parallel-for sees it: cheaper only where the vector path runs
+            assertEquals(6, vector.inputsPerWork(2, 16));
+            assertEquals(1, vector.inputsPerWork(2, 15));
+            assertEquals(1, vector.inputsPerWork(3, 64));
+        }
+        assertEquals(1, new PoolKernel().inputsPerWork(2, 64));
     }
 }
