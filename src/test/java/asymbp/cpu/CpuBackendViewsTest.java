@@ -151,6 +151,27 @@ class CpuBackendViewsTest {
     }
 
     @Test
+    void freedBuffersAndWrongTypesFailLoudly() {
+        Buffer f = be.alloc(DType.F32, 4), i = be.alloc(DType.I32, 4), b = be.alloc(DType.U8, 4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> be.upload(i, new float[4]));
+        assertTrue(e.getMessage().contains("is I32, expected F32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> be.upload(f, new int[4]));
+        assertTrue(e.getMessage().contains("is F32, expected I32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> be.upload(i, new byte[4]));
+        assertTrue(e.getMessage().contains("is I32, expected U8"), e.getMessage());
+        for (Buffer x : new Buffer[] {f, i, b}) {
+            Buffer view = x.slice(1, 2);
+            be.free(x);
+            IllegalStateException s = assertThrows(IllegalStateException.class, () -> {
+                if (view.dtype() == DType.F32) be.download(new float[2], view);
+                else if (view.dtype() == DType.I32) be.download(new int[2], view);
+                else be.upload(view, new byte[2]);
+            });
+            assertTrue(s.getMessage().contains("used after free"), "a view of a freed " + x.dtype() + " buffer: " + s.getMessage());
+        }
+    }
+
+    @Test
     void nullRequiredBufferIsNamed() {
         Buffer x = be.alloc(DType.F32, 6), w = be.alloc(DType.F32, 6), y = be.alloc(DType.F32, 4);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -101,6 +101,41 @@ class KernelTailsTest {
             }
     }
 
+    /**
+     * One row of a linear layer's batch norm (spatial = 1) over channels [c0, c1) with c0 not 0 and a
+     * ragged end, as a parallel chunk sees it: sums and dx inside the range, nothing written outside.
+     */
+    @Test
+    void batchnormRowsOverAChannelRangeOfAChunk() {
+        SplittableRandom r = CpuTestSupport.random("KernelTailsTest.batchnormRows");
+        int channels = 70;
+        for (Kernels ks : kernelSets())
+            for (int[] range : new int[][] {{16, 37}, {16, 32}, {3, 70}, {48, 50}, {0, 70}}) {
+                int c0 = range[0], c1 = range[1];
+                float[] dy = CpuTestSupport.uniform(r, channels, -1, 1), y = CpuTestSupport.uniform(r, channels, -1, 1);
+                float[] x = CpuTestSupport.uniform(r, channels, -1, 1), mean = CpuTestSupport.uniform(r, channels, -0.5, 0.5);
+                float[] inv = CpuTestSupport.uniform(r, channels, 0.5, 2), k = CpuTestSupport.uniform(r, channels, 0.1, 1);
+                for (int c = 0; c < channels; c++)
+                    if (c < c0 || c >= c1) { dy[c] = Float.NaN; x[c] = Float.NaN; y[c] = Float.NaN; }
+                float[] sumG = new float[channels], sumGX = new float[channels];
+                Arrays.fill(sumG, 0.5f);
+                Arrays.fill(sumGX, -0.5f);
+                ks.batchNorm.rowSums(dy, 0, y, 0, x, 0, c0, c1, mean, inv, sumG, sumGX);
+                float[] dx = new float[channels];
+                Arrays.fill(dx, 7f);
+                ks.batchNorm.rowInputGradient(dx, 0, dy, 0, null, 0, x, 0, c0, c1, mean, inv, k, 5f, sumG, sumGX);
+                String what = ks.description + " channels [" + c0 + ", " + c1 + ")";
+                for (int c = 0; c < channels; c++) {
+                    boolean in = c >= c0 && c < c1;
+                    double g = in && y[c] > 0 ? dy[c] : 0, xhat = in ? (x[c] - mean[c]) * inv[c] : 0;
+                    assertEquals(in ? 0.5 + g : 0.5, sumG[c], 1e-6, "sumG[" + c + "] " + what);
+                    assertEquals(in ? -0.5 + g * xhat : -0.5, sumGX[c], 1e-5, "sumGXhat[" + c + "] " + what);
+                    double want = in ? k[c] * (5.0 * dy[c] - sumG[c] - xhat * sumGX[c]) : 7;
+                    assertEquals(want, dx[c], 1e-5 * (1 + Math.abs(want)), "dx[" + c + "] " + what);
+                }
+            }
+    }
+
     /** The definition: first maximum in row-major order by strict >. */
     private static int firstMax(float[] x, int first, int w, int k) {
         int best = first;
