@@ -136,6 +136,29 @@ class KernelTailsTest {
             }
     }
 
+    /** Batch norm's moments (spatial = 1) over a chunk's channels: the neighbours' entries are left alone. */
+    @Test
+    void batchnormMomentsStayInsideTheChunk() {
+        SplittableRandom r = CpuTestSupport.random("KernelTailsTest.moments");
+        int batch = 5, channels = 40, c0 = 16, c1 = 32;
+        float[] x = CpuTestSupport.uniform(r, batch * channels, -1, 2);
+        for (Kernels ks : kernelSets()) {
+            float[] mean = new float[channels], dev2 = new float[channels];
+            Arrays.fill(mean, 3f);
+            Arrays.fill(dev2, 4f);
+            ks.batchNorm.moments(x, 0, batch, channels, 1, c0, c1, mean, dev2);
+            for (int c = 0; c < channels; c++) {
+                boolean in = c >= c0 && c < c1;
+                double m = 0, d = 0;
+                for (int b = 0; b < batch; b++) m += x[b * channels + c];
+                m /= batch;
+                for (int b = 0; b < batch; b++) d += (x[b * channels + c] - m) * (x[b * channels + c] - m);
+                assertEquals(in ? m : 3, mean[c], 1e-6, ks.description + " mean[" + c + "]");
+                assertEquals(in ? d : 4, dev2[c], 1e-5, ks.description + " dev2[" + c + "]");
+            }
+        }
+    }
+
     /** The definition: first maximum in row-major order by strict >. */
     private static int firstMax(float[] x, int first, int w, int k) {
         int best = first;
