@@ -161,7 +161,7 @@ class CpuBackendThreadsTest {
         }
     }
 
-    /** n = 512 columns (one whole NC block) and k = 256 (one whole KC slice) on one thread: no panel past the block. */
+    /** n = 512 columns (one whole NC block), or m = 128 rows (one MC block), with k = 256 (one whole KC slice) on one thread: no panel past the block. */
     @Test
     void gemmBlockOfExactlyNcByKcOnOneThread() {
         SplittableRandom r = CpuTestSupport.random("CpuBackendThreadsTest.gemmBlock");
@@ -177,6 +177,14 @@ class CpuBackendThreadsTest {
                     same("linearBackward dx = g·V, 512 wide, 256 deep, " + fb.mode(), be, r, 1e-5,
                             new Object[] {nan(batch * in), nan(out * in), null, dy, null, x, w},
                             (b, a) -> b.linearBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], fb, batch, in, out));
+                // and a row block of exactly MC (128) rows with a full KC: no row panel past the block
+                int m = Gemm.MC, n = 16, k = Gemm.KC;
+                same("linearForward 128x256->16", be, r, 1e-5, new Object[] {nan(m * n), CpuTestSupport.uniform(r, m * k, -1, 1),
+                        CpuTestSupport.uniform(r, n * k, -1, 1), null}, (b, a) -> b.linearForward(a[0], a[1], a[2], a[3], m, k, n, false));
+                same("linearBackward dx = g·V, 128 rows, 256 deep", be, r, 1e-5,
+                        new Object[] {nan(m * n), nan(k * n), null, CpuTestSupport.uniform(r, m * k, -1, 1), null,
+                                CpuTestSupport.uniform(r, m * n, -1, 1), CpuTestSupport.uniform(r, k * n, -1, 1)},
+                        (b, a) -> b.linearBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], FRSF, m, n, k));
             } finally {
                 be.close();
             }
