@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The fast mutation subset CI runs on every stop: PIT on the classes whose tests run in seconds, each
+# class held to the test strength recorded in bench/mutation/thresholds.txt (strength may only rise:
+# raise a floor when tests improve, never lower one to pass). About 4 minutes on 2 cores.
+#   bash bench/mutation/fast.sh            # compile, mutate, check
+#   SKIP_COMPILE=1 bash bench/mutation/fast.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+classes='asymbp.rng.Philox,asymbp.backend.Feedback,asymbp.backend.FeedbackMode,asymbp.backend.UpdateRule,asymbp.cpu.FeedbackRow,asymbp.cpu.DotKernel,asymbp.cpu.PoolKernel,asymbp.cpu.BatchNormKernels,asymbp.cpu.CpuBackend,asymbp.io.Npy'
+tests='asymbp.rng.*,asymbp.cpu.*,asymbp.io.Npy*'
+out=target/pit-fast
+
+goals=(org.pitest:pitest-maven:mutationCoverage)
+[ -n "${SKIP_COMPILE:-}" ] || goals=(test-compile "${goals[@]}")
+start=$(date +%s)
+mvn -B -ntp -q -Pmutation "${goals[@]}" -DtargetClasses="$classes" -DtargetTests="$tests" \
+    -DreportsDirectory="$out" -Dpit.threads="${PIT_THREADS:-2}"
+echo "== mutation subset: $(( $(date +%s) - start )) s"
+python3 bench/mutation/summary.py "$out/mutations.xml" --survivors --check bench/mutation/thresholds.txt
