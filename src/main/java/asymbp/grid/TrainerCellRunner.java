@@ -128,7 +128,7 @@ public final class TrainerCellRunner implements CellRunner {
             int window = Math.max(1, Math.min(spe / TRACE_POINTS, 64));
             t.setReplayChunk(window);
             if (resumeEpochs > 0) {
-                alignment.addAll(List.of(ResultStore.JSON.readValue(al0File.toFile(), CellResult.Alignment[].class)));
+                alignment.addAll(List.of(ResultStore.JSON.treeToValue(asymbp.io.Json.snakeKeys(ResultStore.JSON.readTree(al0File.toFile())), CellResult.Alignment[].class)));
                 for (CellResult.TracePoint p : readTrace(traceFile)) if (p.epoch() <= resumeEpochs) trace.add(p);
                 log.accept(cell.id() + ": resuming after epoch " + resumeEpochs);
             } else {
