@@ -22,8 +22,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code asymbp train}: one training run; defaults demonstrate the paper's headline (LeNet+BN, brSF, MNIST). */
@@ -38,6 +40,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--config", paramLabel = "FILE", description = "read options from FILE: YAML, one value per key, each key "
+            + "a flag below in snake_case (--weight-decay: weight_decay), as in grid files; flags given here override it "
+            + "(except --config, --out, --resume, --force)")
+    Path configFile;
     @Option(names = "--dataset", paramLabel = "SPEC", description = "mnist, fashion-mnist, digits, cifar10, ..., or KIND:PATH (default: ${DEFAULT-VALUE})")
     String dataset = D.dataset();
     @Option(names = "--model", paramLabel = "MODEL", description = "mlp:W1-W2-..., lenet or cifar (default: ${DEFAULT-VALUE})")
@@ -96,45 +102,27 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "no progress bar and no header line")
     boolean quiet;
 
-    TrainConfig config() {
-        return new TrainConfig(dataset, model, feedback, bn, update.toLowerCase(Locale.ROOT), epochs, batch, lr,
-                momentum, weightDecay, lrSteps, lrFactor, seed, backend.toLowerCase(Locale.ROOT), device, limit,
-                init == null ? null : init.toString(), weightInit.toLowerCase(Locale.ROOT), fbScale,
-                magnitude.toLowerCase(Locale.ROOT), faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume);
+    /**
+     * {@code base} with every option given on this command line: the flags come from
+     * {@link TrainConfig.Option}, the one list of options, so nothing here names them again.
+     */
+    private TrainConfig withGivenFlags(TrainConfig base) {
+        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
+        Map<TrainConfig.Option, Object> given = new LinkedHashMap<>();
+        for (TrainConfig.Option o : TrainConfig.Option.values())
+            if (o != TrainConfig.Option.RESUME && pr.hasMatchedOption(o.flag))
+                given.put(o, pr.matchedOption(o.flag).getValue());
+        return given.isEmpty() ? base : base.with(given);
     }
 
     /**
-     * On --resume the run's own configuration comes from the checkpoint; only the flags given on this
-     * command line (typically --epochs, --backend, --quiet) replace its values.
+     * On --resume the run's own configuration comes from the checkpoint; only the options given on this
+     * command line (flags, and the keys of --config FILE) replace its values.
      */
-    private TrainConfig resumed(TrainConfig c) {
-        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
-        java.util.function.Predicate<String> given = pr::hasMatchedOption;
-        if (given.test("--dataset")) c = c.withDataset(dataset);
-        if (given.test("--model")) c = c.withModel(model);
-        if (given.test("--feedback")) c = c.withFeedback(feedback);
-        if (given.test("--bn")) c = c.withBn(bn);
-        if (given.test("--update")) c = c.withUpdate(update.toLowerCase(Locale.ROOT));
-        if (given.test("--epochs")) c = c.withEpochs(epochs);
-        if (given.test("--batch")) c = c.withBatch(batch);
-        if (given.test("--lr")) c = c.withLr(lr);
-        if (given.test("--momentum")) c = c.withMomentum(momentum);
-        if (given.test("--weight-decay")) c = c.withWeightDecay(weightDecay);
-        if (given.test("--lr-steps")) c = c.withLrSteps(lrSteps);
-        if (given.test("--lr-factor")) c = c.withLrFactor(lrFactor);
-        if (given.test("--seed")) c = c.withSeed(seed);
-        if (given.test("--backend")) c = c.withBackend(backend.toLowerCase(Locale.ROOT));
-        if (given.test("--device")) c = c.withDevice(device);
-        if (given.test("--limit")) c = c.withLimit(limit);
-        if (given.test("--weight-init")) c = c.withWeightInit(weightInit.toLowerCase(Locale.ROOT));
-        if (given.test("--fb-scale")) c = c.withFbScale(fbScale);
-        if (given.test("--fb-magnitude")) c = c.withMagnitude(magnitude.toLowerCase(Locale.ROOT));
-        if (given.test("--fa-sigma")) c = c.withFaSigma(faSigma);
-        if (given.test("--last-layer-bp")) c = c.withLastLayerBp(lastLayerBp);
-        if (given.test("--diverge-bound")) c = c.withDivergeBound(divergeBound);
-        if (given.test("--eval-batch")) c = c.withEvalBatch(evalBatch);
+    private TrainConfig resumed(TrainConfig c, ConfigFile file) {
+        if (file != null) c = file.apply(c);
         // --init only seeds a fresh run; a resumed run continues from the checkpoint's weights.
-        return c.withInit(null).withQuiet(quiet).withResume(true);
+        return withGivenFlags(c).withInit(null).withQuiet(quiet).withResume(true);
     }
 
     @Override public Integer call() {
@@ -142,8 +130,12 @@ public final class TrainCommand implements Callable<Integer> {
         CommandLine.ParseResult pr = spec.commandLine().getParseResult();
         TrainConfig cfg;
         Path dir = out != null ? out : freshRunFolder();
+        ConfigFile file = null;
         try {
-            cfg = config().validate();
+            if (configFile != null) file = ConfigFile.read(configFile);
+            cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults()));
+            if (file != null) file.validate(cfg, given());
+            cfg = cfg.withResume(resume).validate();
             // TrainConfig's limit 0 means "all"; on the command line it is a mistake.
             if (pr.hasMatchedOption("--limit") && limit < 1)
                 throw new IllegalArgumentException("--limit " + limit + ": must be at least 1 (leave it out to train on every image)");
@@ -159,7 +151,9 @@ public final class TrainCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new IllegalArgumentException("--resume: " + Main.oneLine(e));
                 }
-                cfg = resumed(h.config()).validate();
+                cfg = resumed(h.config(), file);
+                if (file != null) file.validate(cfg, given());
+                cfg.validate();
                 if (h.epochs() >= cfg.epochs()) {
                     o.println("nothing to do: " + dir + " already holds " + h.epochs() + " of " + cfg.epochs()
                             + " epochs (give --epochs N with N > " + h.epochs() + " to train further); nothing was changed");
@@ -168,11 +162,16 @@ public final class TrainCommand implements Callable<Integer> {
                 }
             }
             for (int s : cfg.lrSteps())
-                if (s >= cfg.epochs())
-                    throw new IllegalArgumentException("--lr-steps " + s + ": the run has " + cfg.epochs()
-                            + " epoch(s) (--epochs), so this step would never apply");
-            if (init != null && !Files.isDirectory(init))
-                throw new IllegalArgumentException("--init " + init + ": not a directory");
+                if (s >= cfg.epochs()) {
+                    String m = "--lr-steps " + s + ": the run has " + cfg.epochs()
+                            + " epoch(s) (--epochs), so this step would never apply";
+                    throw new IllegalArgumentException(file == null ? m : file.message(m, given()));
+                }
+            Path initDir = init != null ? init : !resume && cfg.init() != null ? Path.of(cfg.init()) : null;
+            if (initDir != null && !Files.isDirectory(initDir)) {
+                String m = "--init " + initDir + ": not a directory";
+                throw new IllegalArgumentException(file == null ? m : file.message(m, given()));
+            }
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             err.flush();
@@ -250,6 +249,14 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return Main.FAILED;
         }
+    }
+
+    /** The flags given on this command line. */
+    private java.util.Set<String> given() {
+        java.util.Set<String> g = new java.util.HashSet<>();
+        for (TrainConfig.Option o : TrainConfig.Option.values())
+            if (spec.commandLine().getParseResult().hasMatchedOption(o.flag)) g.add(o.flag);
+        return g;
     }
 
     /** runs/<time>, with a suffix when a run started in the same second. */

@@ -1,10 +1,10 @@
 package asymbp.grid;
 
+import asymbp.io.Json;
+import asymbp.train.TrainConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,10 +54,11 @@ public record GridSpec(String name, String description, List<String> datasets, L
                        List<String> feedback, List<Stabiliser> stabilisers, List<Long> seeds,
                        Map<String, List<Double>> lr, Map<String, List<Object>> options) {
 
-    /** Train options besides datasets, models, feedback, stabilisers, seeds and lr, in label order. */
-    public static final List<String> OPTION_KEYS = List.of("epochs", "batch", "momentum", "weight_decay",
-            "lr_steps", "lr_factor", "limit", "weight_init", "fb_scale", "fb_magnitude", "fa_sigma",
-            "last_layer_bp", "diverge_bound", "eval_batch", "init", "backend", "device");
+    /**
+     * Train options besides datasets, models, feedback, stabilisers, seeds and lr, in label order: those
+     * of train's own option table ({@link TrainConfig.Option#gridOptions()}), under the same keys.
+     */
+    public static final List<String> OPTION_KEYS = TrainConfig.Option.gridOptions().stream().map(o -> o.key).toList();
     private static final List<String> KEY_ORDER;
     static final Set<String> KEYS;
     static {
@@ -158,7 +159,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
     public static GridSpec parse(String yaml, String where) {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+            root = Json.YAML.readTree(yaml);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
             String at = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
@@ -418,25 +419,17 @@ public record GridSpec(String name, String description, List<String> datasets, L
         }
     }
 
+    /**
+     * An option a grid file leaves out: train's default, except momentum, 0 in grids (plain SGD and BM
+     * as the paper runs them) where train's default is 0.9.
+     */
     static final Map<String, Object> DEFAULTS;
     static {
+        TrainConfig t = TrainConfig.defaults();
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("batch", 64);
+        for (TrainConfig.Option o : TrainConfig.Option.gridOptions())
+            if (o != TrainConfig.Option.EPOCHS) d.put(o.key, o.of(t));
         d.put("momentum", 0.0);
-        d.put("weight_decay", 0.0);
-        d.put("lr_steps", List.of());
-        d.put("lr_factor", 0.1);
-        d.put("limit", 0);
-        d.put("weight_init", "uniform");
-        d.put("fb_scale", 1.0);
-        d.put("fb_magnitude", "uniform");
-        d.put("fa_sigma", 0.0);
-        d.put("last_layer_bp", false);
-        d.put("diverge_bound", 0.0);
-        d.put("eval_batch", 0);
-        d.put("init", null);
-        d.put("backend", "auto");
-        d.put("device", 0);
         DEFAULTS = java.util.Collections.unmodifiableMap(d);
     }
 

@@ -1,9 +1,8 @@
 package asymbp.grid;
 
 import asymbp.io.Text;
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import asymbp.io.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -17,14 +16,12 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The cells/ folder of a run directory: one JSON file per cell, each written to a temporary file and
+ * The cells/ folder of a run directory: one JSON file per cell (snake_case keys, as every file), each written to a temporary file and
  * renamed into place, so a file either holds a whole result or does not exist. A leftover temporary
  * file, or a result that does not parse, counts as not done.
  */
 public final class ResultStore {
-    static final ObjectMapper JSON = new ObjectMapper()
-            .enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    static final ObjectMapper JSON = Json.MAPPER;
 
     private final Path dir;
 
@@ -53,7 +50,7 @@ public final class ResultStore {
         Path f = file(cell);
         if (!Files.isRegularFile(f)) return Optional.empty();
         try {
-            return Optional.of(JSON.readValue(f.toFile(), CellResult.class));
+            return Optional.of(readResult(f));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -70,7 +67,7 @@ public final class ResultStore {
         files.sort(null);
         for (Path f : files) {
             try {
-                CellResult r = JSON.readValue(f.toFile(), CellResult.class);
+                CellResult r = readResult(f);
                 if (r.cell() == null || r.status() == null) throw new IOException("no cell or status");
                 out.add(r);
             } catch (IOException e) {
@@ -80,4 +77,8 @@ public final class ResultStore {
         return out;
     }
 
+    /** A cell file; one written before cell files used snake_case (testError, weightDecay) reads the same. */
+    static CellResult readResult(Path f) throws IOException {
+        return JSON.treeToValue(Json.snakeKeys(JSON.readTree(f.toFile())), CellResult.class);
+    }
 }

@@ -4,6 +4,7 @@ import asymbp.backend.Backend;
 import asymbp.backend.Backends;
 import asymbp.data.Dataset;
 import asymbp.data.Datasets;
+import asymbp.io.Json;
 import asymbp.train.Checkpoint;
 import asymbp.train.EpochRecord;
 import asymbp.train.LayerAlignment;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,17 +69,22 @@ public final class TrainerCellRunner implements CellRunner {
     static TrainConfig config(CellSpec c) {
         Stabiliser s = c.stab();
         if (s == null) throw new IllegalArgumentException("unknown stabiliser '" + c.stabiliser() + "'");
-        return TrainConfig.defaults()
-                .withDataset(c.dataset()).withModel(c.model()).withFeedback(c.feedback())
-                .withBn(s.bn).withUpdate(s.update.cliName())
-                .withEpochs(c.epochs()).withBatch(c.batch()).withLr(c.lr()).withMomentum(c.momentum())
-                .withWeightDecay(c.weightDecay()).withLrSteps(c.lrSteps()).withLrFactor(c.lrFactor())
-                .withSeed(c.seed()).withBackend(c.backend()).withDevice(c.device()).withLimit(c.limit())
-                .withWeightInit(c.weightInit()).withFbScale(c.fbScale()).withMagnitude(c.fbMagnitude())
-                .withFaSigma(c.faSigma()).withLastLayerBp(c.lastLayerBp()).withDivergeBound(c.divergeBound())
-                .withEvalBatch(c.evalBatch()).withInit(c.init())
-                .withQuiet(true)
-                .validate();
+        Map<TrainConfig.Option, Object> v = new EnumMap<>(TrainConfig.Option.class);
+        v.put(TrainConfig.Option.DATASET, c.dataset());
+        v.put(TrainConfig.Option.MODEL, c.model());
+        v.put(TrainConfig.Option.FEEDBACK, c.feedback());
+        v.put(TrainConfig.Option.BN, s.bn);
+        v.put(TrainConfig.Option.UPDATE, s.update.cliName());
+        v.put(TrainConfig.Option.LR, c.lr());
+        v.put(TrainConfig.Option.SEED, c.seed());
+        // The grid's own options, under the keys the cell stores them by (CellSpec's names, snake_case).
+        var cell = Json.MAPPER.valueToTree(c);
+        for (TrainConfig.Option o : TrainConfig.Option.gridOptions()) {
+            if (!cell.has(o.key)) throw new IllegalStateException("CellSpec has no " + o.key);
+            v.put(o, cell.get(o.key));
+        }
+        v.put(TrainConfig.Option.QUIET, true);
+        return TrainConfig.defaults().with(v).validate();
     }
 
     private Dataset dataset(String spec) {
@@ -128,7 +135,7 @@ public final class TrainerCellRunner implements CellRunner {
             int window = Math.max(1, Math.min(spe / TRACE_POINTS, 64));
             t.setReplayChunk(window);
             if (resumeEpochs > 0) {
-                alignment.addAll(List.of(ResultStore.JSON.readValue(al0File.toFile(), CellResult.Alignment[].class)));
+                alignment.addAll(List.of(ResultStore.JSON.treeToValue(asymbp.io.Json.snakeKeys(ResultStore.JSON.readTree(al0File.toFile())), CellResult.Alignment[].class)));
                 for (CellResult.TracePoint p : readTrace(traceFile)) if (p.epoch() <= resumeEpochs) trace.add(p);
                 log.accept(cell.id() + ": resuming after epoch " + resumeEpochs);
             } else {

@@ -1,16 +1,27 @@
 package asymbp.train;
 
 import asymbp.data.Datasets;
+import asymbp.io.Json;
 import asymbp.model.FeedbackSpec;
 import asymbp.model.Net;
+import com.fasterxml.jackson.annotation.JsonAlias;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * Every option of one training run, immutable. {@link #defaults()} is the paper's headline
- * (LeNet + BN, brSF, MNIST); {@code withX} return changed copies; {@link #validate()} checks every
- * value and throws IllegalArgumentException with one line naming the flag and the value.
+ * Every option of one training run, immutable, bound by Jackson ({@link Json}) to snake_case keys: the
+ * one definition that train's flags, {@code train --config FILE}, grid files and checkpoints all read.
+ * {@link Option} lists each option's file key and flag; {@link #defaults()} is the paper's headline
+ * (LeNet + BN, brSF, MNIST) and every option's default; {@link #with(Option, Object)} (and the
+ * {@code withX} shorthands) return changed copies; {@link #validate()} checks every value and throws
+ * IllegalArgumentException with one line naming the flag and the value.
  *
  * @param dataset       a {@code asymbp.data.Datasets.load} spec: mnist, fashion-mnist, cifar10:DIR, ...
  * @param model         mlp:W1-W2-..., lenet, cifar
@@ -21,7 +32,8 @@ import java.util.Locale;
  * @param init          directory of .npy files to start from; null = Philox initialisation
  * @param weightInit    uniform (1/√fan_in, PyTorch's default) or xavier
  * @param fbScale       s, the factor on sign(W) / the magnitudes
- * @param magnitude     uniform (U(0,1)) or halfnormal (|N(0,1)|)
+ * @param magnitude     uniform (U(0,1)) or halfnormal (|N(0,1)|); key fb_magnitude (checkpoints before
+ *                      it was renamed hold "magnitude")
  * @param faSigma       fa's σ; 0 = each layer's initialisation std
  * @param lastLayerBp   the last weight layer uses true backprop
  * @param divergeBound  loss above this is divergence; 0 = 100·ln(classes)
@@ -31,12 +43,71 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
                           int epochs, int batch, double lr, double momentum, double weightDecay,
                           List<Integer> lrSteps, double lrFactor, long seed,
                           String backend, int device, int limit, String init, String weightInit,
-                          double fbScale, String magnitude, double faSigma, boolean lastLayerBp,
+                          double fbScale, @JsonProperty("fb_magnitude") @JsonAlias("magnitude") String magnitude,
+                          double faSigma, boolean lastLayerBp,
                           double divergeBound, int evalBatch, boolean quiet, boolean resume) {
+
+    /**
+     * Every option: its key in files (config, grid, checkpoint) and its train flag. The grid's own train
+     * options ({@link #grid}) come in the order grid labels name them.
+     */
+    public enum Option {
+        DATASET("dataset", "--dataset", false), MODEL("model", "--model", false),
+        FEEDBACK("feedback", "--feedback", false), BN("bn", "--bn", false), UPDATE("update", "--update", false),
+        LR("lr", "--lr", false), SEED("seed", "--seed", false),
+        EPOCHS("epochs", "--epochs", true), BATCH("batch", "--batch", true), MOMENTUM("momentum", "--momentum", true),
+        WEIGHT_DECAY("weight_decay", "--weight-decay", true), LR_STEPS("lr_steps", "--lr-steps", true),
+        LR_FACTOR("lr_factor", "--lr-factor", true), LIMIT("limit", "--limit", true),
+        WEIGHT_INIT("weight_init", "--weight-init", true), FB_SCALE("fb_scale", "--fb-scale", true),
+        FB_MAGNITUDE("fb_magnitude", "--fb-magnitude", true), FA_SIGMA("fa_sigma", "--fa-sigma", true),
+        LAST_LAYER_BP("last_layer_bp", "--last-layer-bp", true), DIVERGE_BOUND("diverge_bound", "--diverge-bound", true),
+        EVAL_BATCH("eval_batch", "--eval-batch", true), INIT("init", "--init", true),
+        BACKEND("backend", "--backend", true), DEVICE("device", "--device", true),
+        QUIET("quiet", "--quiet", false), RESUME("resume", "--resume", false);
+
+        /** The key in config, grid and checkpoint files. */
+        public final String key;
+        /** The train flag. */
+        public final String flag;
+        /** A grid file gives it under the same key (one value, or a list that sweeps it). */
+        public final boolean grid;
+
+        Option(String key, String flag, boolean grid) {
+            this.key = key;
+            this.flag = flag;
+            this.grid = grid;
+        }
+
+        /** This option's value in {@code c}, as Jackson writes it. */
+        public Object of(TrainConfig c) {
+            return Json.MAPPER.convertValue(Json.MAPPER.valueToTree(c).get(key), Object.class);
+        }
+
+        public static Option byKey(String key) {
+            for (Option o : values()) if (o.key.equals(key)) return o;
+            return null;
+        }
+
+        public static Option byFlag(String flag) {
+            for (Option o : values()) if (o.flag.equals(flag)) return o;
+            return null;
+        }
+
+        /** The options a grid file sweeps or sets, in label order. */
+        public static List<Option> gridOptions() {
+            return Arrays.stream(values()).filter(o -> o.grid).toList();
+        }
+    }
 
     public TrainConfig {
         lrSteps = lrSteps == null ? List.of() : List.copyOf(lrSteps);
+        update = lower(update);
+        backend = lower(backend);
+        weightInit = lower(weightInit);
+        magnitude = lower(magnitude);
     }
+
+    private static String lower(String s) { return s == null ? null : s.toLowerCase(Locale.ROOT); }
 
     /**
      * LeNet+BN with brSF on MNIST, one epoch: the paper's headline in about a minute. Batch Manhattan
@@ -52,32 +123,53 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
                 0.0, 0, false, false);
     }
 
-    public TrainConfig withDataset(String v) { return new TrainConfig(v, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withModel(String v) { return new TrainConfig(dataset, v, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withFeedback(String v) { return new TrainConfig(dataset, model, v, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withBn(boolean v) { return new TrainConfig(dataset, model, feedback, v, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withUpdate(String v) { return new TrainConfig(dataset, model, feedback, bn, v, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withEpochs(int v) { return new TrainConfig(dataset, model, feedback, bn, update, v, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withBatch(int v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, v, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withLr(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, v, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withMomentum(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, v, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withWeightDecay(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, v, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withLrSteps(List<Integer> v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, v, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withLrFactor(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, v, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withSeed(long v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, v, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withBackend(String v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, v, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withDevice(int v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, v, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withLimit(int v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, v, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withInit(String v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, v, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withWeightInit(String v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, v, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withFbScale(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, v, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withMagnitude(String v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, v, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withFaSigma(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, v, lastLayerBp, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withLastLayerBp(boolean v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, v, divergeBound, evalBatch, quiet, resume); }
-    public TrainConfig withDivergeBound(double v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, v, evalBatch, quiet, resume); }
-    public TrainConfig withEvalBatch(int v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, v, quiet, resume); }
-    public TrainConfig withQuiet(boolean v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, v, resume); }
-    public TrainConfig withResume(boolean v) { return new TrainConfig(dataset, model, feedback, bn, update, epochs, batch, lr, momentum, weightDecay, lrSteps, lrFactor, seed, backend, device, limit, init, weightInit, fbScale, magnitude, faSigma, lastLayerBp, divergeBound, evalBatch, quiet, v); }
+    /** A copy with {@code option} set to {@code value} (a value Jackson binds to the option's type). */
+    public TrainConfig with(Option option, Object value) {
+        return with(Map.of(option, value == null ? NULL : value));
+    }
+
+    private static final Object NULL = new Object();
+
+    /** A copy with every option of {@code values} set, through the same binding as files. */
+    public TrainConfig with(Map<Option, Object> values) {
+        ObjectNode n = Json.MAPPER.valueToTree(this);
+        for (Map.Entry<Option, Object> e : values.entrySet()) {
+            Object v = e.getValue() instanceof java.nio.file.Path p ? p.toString() : e.getValue();
+            n.set(e.getKey().key, v == NULL ? NullNode.getInstance() : Json.MAPPER.valueToTree(v));
+        }
+        try {
+            return Json.MAPPER.treeToValue(n, TrainConfig.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot set " + values.keySet() + ": " + e.getOriginalMessage(), e);
+        }
+    }
+
+    public TrainConfig withDataset(String v) { return with(Option.DATASET, v); }
+    public TrainConfig withModel(String v) { return with(Option.MODEL, v); }
+    public TrainConfig withFeedback(String v) { return with(Option.FEEDBACK, v); }
+    public TrainConfig withBn(boolean v) { return with(Option.BN, v); }
+    public TrainConfig withUpdate(String v) { return with(Option.UPDATE, v); }
+    public TrainConfig withEpochs(int v) { return with(Option.EPOCHS, v); }
+    public TrainConfig withBatch(int v) { return with(Option.BATCH, v); }
+    public TrainConfig withLr(double v) { return with(Option.LR, v); }
+    public TrainConfig withMomentum(double v) { return with(Option.MOMENTUM, v); }
+    public TrainConfig withWeightDecay(double v) { return with(Option.WEIGHT_DECAY, v); }
+    public TrainConfig withLrSteps(List<Integer> v) { return with(Option.LR_STEPS, v); }
+    public TrainConfig withLrFactor(double v) { return with(Option.LR_FACTOR, v); }
+    public TrainConfig withSeed(long v) { return with(Option.SEED, v); }
+    public TrainConfig withBackend(String v) { return with(Option.BACKEND, v); }
+    public TrainConfig withDevice(int v) { return with(Option.DEVICE, v); }
+    public TrainConfig withLimit(int v) { return with(Option.LIMIT, v); }
+    public TrainConfig withInit(String v) { return with(Option.INIT, v); }
+    public TrainConfig withWeightInit(String v) { return with(Option.WEIGHT_INIT, v); }
+    public TrainConfig withFbScale(double v) { return with(Option.FB_SCALE, v); }
+    public TrainConfig withMagnitude(String v) { return with(Option.FB_MAGNITUDE, v); }
+    public TrainConfig withFaSigma(double v) { return with(Option.FA_SIGMA, v); }
+    public TrainConfig withLastLayerBp(boolean v) { return with(Option.LAST_LAYER_BP, v); }
+    public TrainConfig withDivergeBound(double v) { return with(Option.DIVERGE_BOUND, v); }
+    public TrainConfig withEvalBatch(int v) { return with(Option.EVAL_BATCH, v); }
+    public TrainConfig withQuiet(boolean v) { return with(Option.QUIET, v); }
+    public TrainConfig withResume(boolean v) { return with(Option.RESUME, v); }
 
     /** Checks every value before any work; the message is one line naming the flag and the value. */
     public TrainConfig validate() {
@@ -86,34 +178,34 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         FeedbackSpec.parseP(feedback);
         FeedbackSpec.parseMode(feedback);
         updateRule();
-        if (epochs < 1) fail("--epochs", epochs, "must be at least 1");
-        if (batch < 1) fail("--batch", batch, "must be at least 1");
-        if (evalBatch < 0) fail("--eval-batch", evalBatch, "must be at least 1 (0 = --batch)");
-        if (!(lr > 0) || Double.isInfinite(lr)) fail("--lr", lr, "must be a positive number");
-        if (!(momentum >= 0 && momentum < 1)) fail("--momentum", momentum, "must be in [0,1)");
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) fail("--weight-decay", weightDecay, "must be ≥ 0");
-        for (int s : lrSteps) if (s < 1) fail("--lr-steps", s, "epochs must be ≥ 1");
+        if (epochs < 1) fail(Option.EPOCHS, epochs, "must be at least 1");
+        if (batch < 1) fail(Option.BATCH, batch, "must be at least 1");
+        if (evalBatch < 0) fail(Option.EVAL_BATCH, evalBatch, "must be at least 1 (0 = --batch)");
+        if (!(lr > 0) || Double.isInfinite(lr)) fail(Option.LR, lr, "must be a positive number");
+        if (!(momentum >= 0 && momentum < 1)) fail(Option.MOMENTUM, momentum, "must be in [0,1)");
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) fail(Option.WEIGHT_DECAY, weightDecay, "must be ≥ 0");
+        for (int s : lrSteps) if (s < 1) fail(Option.LR_STEPS, s, "epochs must be ≥ 1");
         for (int i = 1; i < lrSteps.size(); i++)
-            if (lrSteps.get(i) <= lrSteps.get(i - 1)) fail("--lr-steps", lrSteps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "must be increasing");
-        if (!(lrFactor > 0) || Double.isInfinite(lrFactor)) fail("--lr-factor", lrFactor, "must be a positive number");
+            if (lrSteps.get(i) <= lrSteps.get(i - 1)) fail(Option.LR_STEPS, lrSteps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "must be increasing");
+        if (!(lrFactor > 0) || Double.isInfinite(lrFactor)) fail(Option.LR_FACTOR, lrFactor, "must be a positive number");
         if (!List.of("auto", "cpu", "opencl", "cuda").contains(backend))
-            fail("--backend", backend, "must be auto, cpu, opencl or cuda");
-        if (device < 0) fail("--device", device, "must be ≥ 0");
-        if (limit < 0) fail("--limit", limit, "must be ≥ 0 (0 = all)");
+            fail(Option.BACKEND, backend, "must be auto, cpu, opencl or cuda");
+        if (device < 0) fail(Option.DEVICE, device, "must be ≥ 0");
+        if (limit < 0) fail(Option.LIMIT, limit, "must be ≥ 0 (0 = all)");
         if (!"uniform".equals(weightInit) && !"xavier".equals(weightInit))
-            fail("--weight-init", weightInit, "must be uniform or xavier");
-        if (!(fbScale > 0) || Double.isInfinite(fbScale)) fail("--fb-scale", fbScale, "must be a positive number");
+            fail(Option.WEIGHT_INIT, weightInit, "must be uniform or xavier");
+        if (!(fbScale > 0) || Double.isInfinite(fbScale)) fail(Option.FB_SCALE, fbScale, "must be a positive number");
         if (!"uniform".equals(magnitude) && !"halfnormal".equals(magnitude))
-            fail("--fb-magnitude", magnitude, "must be uniform or halfnormal");
-        if (!(faSigma >= 0) || Double.isInfinite(faSigma)) fail("--fa-sigma", faSigma, "must be > 0 (0 = the init std)");
+            fail(Option.FB_MAGNITUDE, magnitude, "must be uniform or halfnormal");
+        if (!(faSigma >= 0) || Double.isInfinite(faSigma)) fail(Option.FA_SIGMA, faSigma, "must be > 0 (0 = the init std)");
         if (!(divergeBound >= 0) || Double.isInfinite(divergeBound))
-            fail("--diverge-bound", divergeBound, "must be > 0 (0 = 100·ln(classes))");
+            fail(Option.DIVERGE_BOUND, divergeBound, "must be > 0 (0 = 100·ln(classes))");
         return this;
     }
 
     /** The name or kind must be one Datasets.load knows; the files themselves are read later. */
     private static void checkDataset(String d) {
-        if (d == null || d.isBlank()) fail("--dataset", "''", "is empty");
+        if (d == null || d.isBlank()) fail(Option.DATASET, "''", "is empty");
         String body = d.strip();
         int q = body.lastIndexOf('?');
         if (q >= 0) body = body.substring(0, q);
@@ -124,12 +216,12 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         } else if (Datasets.NAMES.contains(low)) {
             return;
         }
-        fail("--dataset", d, "is not a dataset (expected one of " + String.join(", ", Datasets.NAMES)
+        fail(Option.DATASET, d, "is not a dataset (expected one of " + String.join(", ", Datasets.NAMES)
                 + ", or KIND:PATH with KIND one of " + String.join(", ", Datasets.KINDS) + ")");
     }
 
-    private static void fail(String flag, Object value, String why) {
-        throw new IllegalArgumentException(flag + " " + value + ": " + why);
+    private static void fail(Option option, Object value, String why) {
+        throw new IllegalArgumentException(option.flag + " " + value + ": " + why);
     }
 
     public asymbp.backend.UpdateRule updateRule() {

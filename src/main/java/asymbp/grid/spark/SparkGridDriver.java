@@ -8,8 +8,8 @@ import asymbp.grid.GridSpec;
 import asymbp.grid.ResultStore;
 import asymbp.grid.TrainerCellRunner;
 import asymbp.io.FolderLock;
+import asymbp.io.Json;
 import asymbp.train.Checkpoint;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
@@ -45,8 +45,7 @@ import java.util.function.Consumer;
 public final class SparkGridDriver {
     private SparkGridDriver() {}
 
-    static final ObjectMapper JSON = new ObjectMapper()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    static final ObjectMapper JSON = Json.MAPPER;
 
     /** Runs the cells of {@code grid} without a finished result in {@code outDir} on the Spark cluster. */
     public static GridRunner.Summary run(GridSpec grid, Path outDir, GridRunner runner) throws IOException {

@@ -1,0 +1,56 @@
+package asymbp.train;
+
+import asymbp.cli.Main;
+import asymbp.io.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Issue 12, item 7: one definition of the options, bound to one naming style. */
+class TrainConfigTest {
+
+    @Test
+    void everyOptionIsOneSnakeCaseKeyAndOneTrainFlag() {
+        Set<String> written = new HashSet<>();
+        Json.MAPPER.valueToTree(TrainConfig.defaults()).fieldNames().forEachRemaining(written::add);
+        Set<String> keys = new HashSet<>();
+        CommandLine.Model.CommandSpec train = Main.commandLine().getSubcommands().get("train").getCommandSpec();
+        for (TrainConfig.Option o : TrainConfig.Option.values()) {
+            keys.add(o.key);
+            assertEquals(o.flag.substring(2).replace('-', '_'), o.key, "a key is its flag in snake_case");
+            assertNotNull(train.findOption(o.flag), "train has " + o.flag);
+        }
+        assertEquals(keys, written, "what a checkpoint or result.json holds is the option table");
+    }
+
+    @Test
+    void withSetsOneOptionThroughTheBinding() {
+        TrainConfig d = TrainConfig.defaults();
+        TrainConfig c = d.withWeightDecay(1e-3).withLrSteps(List.of(2, 3)).withMagnitude("HalfNormal").withInit(null);
+        assertEquals(1e-3, c.weightDecay());
+        assertEquals(List.of(2, 3), c.lrSteps());
+        assertEquals("halfnormal", c.magnitude());
+        assertEquals(d.withWeightDecay(1e-3).withLrSteps(List.of(2, 3)).withMagnitude("halfnormal"), c);
+        assertEquals(d, c.with(TrainConfig.Option.WEIGHT_DECAY, 0.0).with(TrainConfig.Option.LR_STEPS, List.of())
+                .with(TrainConfig.Option.FB_MAGNITUDE, "uniform"));
+        for (TrainConfig.Option o : TrainConfig.Option.values())
+            assertEquals(d, d.with(o, o.of(d)), o.key);
+    }
+
+    @Test
+    void aCheckpointHeaderWrittenBeforeTheRenameStillReads() throws Exception {
+        ObjectNode old = Json.MAPPER.valueToTree(TrainConfig.defaults().withMagnitude("halfnormal"));
+        JsonNode m = old.remove("fb_magnitude");
+        old.set("magnitude", m);
+        assertEquals("halfnormal", Json.MAPPER.treeToValue(old, TrainConfig.class).magnitude());
+        assertEquals("fb_magnitude", TrainConfig.Option.FB_MAGNITUDE.key.toLowerCase(Locale.ROOT));
+    }
+}
