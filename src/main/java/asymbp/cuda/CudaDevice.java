@@ -66,6 +66,7 @@ public final class CudaDevice implements Device {
         CUdevice dev = new CUdevice();
         CUcontext ctx = new CUcontext();
         CudaDevice d = null;
+        boolean retained = false;
         try {
             check(JCudaDriver.cuDeviceGet(dev, index), "cuDeviceGet");
             int[] cc = CudaDriver.computeCapability(dev);
@@ -73,13 +74,14 @@ public final class CudaDevice implements Device {
                 throw new BackendUnavailableException("cuda: device " + index + " is sm_" + cc[0] + cc[1]
                         + "; the prebuilt kernels need compute capability 8.0 or newer");
             check(JCudaDriver.cuDevicePrimaryCtxRetain(ctx, dev), "cuDevicePrimaryCtxRetain");
+            retained = true;
             check(JCudaDriver.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
             d = new CudaDevice(dev, ctx, cc[0] * 10 + cc[1]);
             for (String m : Kernel.modules()) d.load(m, cc);
             return d;
         } catch (CudaDriver.CudaError e) {
             if (d != null) d.close();
-            else JCudaDriver.cuDevicePrimaryCtxRelease(dev);
+            else if (retained) JCudaDriver.cuDevicePrimaryCtxRelease(dev);
             throw new BackendUnavailableException(e.getMessage(), e);
         } catch (BackendUnavailableException e) {
             if (d != null) d.close();
@@ -124,7 +126,7 @@ public final class CudaDevice implements Device {
     }
 
     /** Which prebuilt artifact each module was loaded from (a cubin or a PTX path; a rejected cubin is noted). */
-    public Map<String, String> moduleSources() { return Map.copyOf(sources); }
+    public Map<String, String> moduleSources() { return java.util.Collections.unmodifiableMap(sources); }
 
     CUstream stream() { return stream; }
 
