@@ -58,9 +58,9 @@ public final class DeviceBackend implements Backend {
         this.graphs = !"false".equalsIgnoreCase(System.getProperty("asymbp.cuda.graph", "true"));
         String all = System.getProperty("asymbp.kernels");
         for (String op : Kernel.modules()) {
-            if (all != null) forceVersion(op, Math.min(parse("asymbp.kernels", all), newest(op)));
+            if (all != null) pin("asymbp.kernels", all, op, true);
             String one = System.getProperty("asymbp.kernels." + op);
-            if (one != null) forceVersion(op, parse("asymbp.kernels." + op, one));
+            if (one != null) pin("asymbp.kernels." + op, one, op, false);
         }
         this.dummy = (DeviceBuffer) alloc(DType.F32, 1);
     }
@@ -75,11 +75,14 @@ public final class DeviceBackend implements Backend {
         }
     }
 
-    private static int parse(String prop, String value) {
+    /** Pins {@code op} from a property; {@code atMost}: min(value, the op's newest version). One line on a bad value. */
+    private void pin(String prop, String value, String op, boolean atMost) {
         try {
-            return Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + prop + "=" + value + ": expected a version number");
+            int v = Integer.parseInt(value.trim());
+            forceVersion(op, atMost ? Math.min(v, newest(op)) : v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("-D" + prop + "=" + value + ": " + (e instanceof NumberFormatException
+                    ? "expected a version number" : e.getMessage()));
         }
     }
 
