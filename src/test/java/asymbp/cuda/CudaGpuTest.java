@@ -111,14 +111,20 @@ class CudaGpuTest {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Buffer> bufs = new LinkedHashMap<>();
         Map<String, float[]> out = new TreeMap<>();
+        java.util.List<Buffer> allocs = new java.util.ArrayList<>();
+        java.util.function.BiFunction<DType, Integer, Buffer> alloc = (t, n) -> {
+            Buffer b = be.alloc(t, n + 3L);
+            allocs.add(b);
+            return b.slice(3, n); // an odd element offset
+        };
         java.util.function.BiFunction<String, Integer, Buffer> in = (name, n) -> {
-            Buffer b = be.alloc(DType.F32, n + 3L).slice(3, n); // an odd element offset
+            Buffer b = alloc.apply(DType.F32, n);
             be.upload(b, random(r, n));
             bufs.put(name, b);
             return b;
         };
         java.util.function.BiFunction<String, Integer, Buffer> outp = (name, n) -> {
-            Buffer b = be.alloc(DType.F32, n + 3L).slice(3, n);
+            Buffer b = alloc.apply(DType.F32, n);
             be.fill(b, Float.NaN);
             bufs.put(name, b);
             return b;
@@ -154,19 +160,20 @@ class CudaGpuTest {
             bufs.put(c + "runMean", rm);
             bufs.put(c + "runVar", rv);
         }
-        Buffer logits = in.apply("logits", 64 * 10), labels = be.alloc(DType.I32, 64);
+        Buffer logits = in.apply("logits", 64 * 10), labels = alloc.apply(DType.I32, 64);
         int[] lab = new int[64];
         for (int i = 0; i < 64; i++) lab[i] = r.nextInt(10);
         be.upload(labels, lab);
         be.softmaxCrossEntropy(outp.apply("softmax dlogits", 640), outp.apply("softmax stats", 2), logits, labels, 64, 10);
-        Buffer px = in.apply("pool x", 16 * 24 * 400), argmax = be.alloc(DType.I32, 16 * 24 * 100);
+        Buffer px = in.apply("pool x", 16 * 24 * 400), argmax = alloc.apply(DType.I32, 16 * 24 * 100);
         be.maxpoolForward(outp.apply("pool y", 16 * 24 * 100), argmax, px, 16, 24, 20, 20, 2);
         be.maxpoolBackward(outp.apply("pool dx", 16 * 24 * 400), in.apply("pool dy", 16 * 24 * 100), argmax, 16, 24, 20, 20, 2);
         byte[] img = new byte[50 * 3 * 16];
         for (int i = 0; i < img.length; i++) img[i] = (byte) r.nextInt(256);
         int[] order = new int[50], labs = new int[50];
         for (int i = 0; i < 50; i++) { order[i] = (i * 7) % 50; labs[i] = r.nextInt(10); }
-        Buffer images = be.alloc(DType.U8, img.length), il = be.alloc(DType.I32, 50), io = be.alloc(DType.I32, 50), bl = be.alloc(DType.I32, 20);
+        Buffer images = alloc.apply(DType.U8, img.length), il = alloc.apply(DType.I32, 50), io = alloc.apply(DType.I32, 50),
+                bl = alloc.apply(DType.I32, 20);
         be.upload(images, img);
         be.upload(il, labs);
         be.upload(io, order);
@@ -187,12 +194,12 @@ class CudaGpuTest {
         float[] glf = new float[20];
         for (int i = 0; i < 20; i++) glf[i] = gl[i];
         out.put("gather labels", glf);
-        be.sync();
+        for (Buffer a : allocs) be.free(a);
         return out;
     }
 
     /** Element-wise relative error, judged against max(|oracle|, 0.1 · rms(oracle)), as the conformance suite does. */
-    private static void assertMatches(String config, Map<String, float[]> want, Map<String, float[]> got, double bound) {
+    private static void assertMatches(String config, Map<String, float[]> want, Map<String, float[]> got, double bound, Backend be) {
         assertEquals(want.keySet(), got.keySet());
         double worstAll = 0;
         for (String k : want.keySet()) {
@@ -209,8 +216,8 @@ class CudaGpuTest {
             assertTrue(worst <= bound, () -> config + ", " + k + ": max relative error " + e + " > " + bound);
             worstAll = Math.max(worstAll, worst);
         }
-        System.out.printf("[cuda] %-40s %d outputs, max rel err vs the cpu oracle %.2e; versions %s%n", config, want.size(), worstAll,
-                cubin.kernelVersions());
+        System.out.printf("[%s] %-40s %d outputs, max rel err %.2e; versions %s%n", be.name(), config, want.size(), worstAll,
+                be.kernelVersions());
     }
 
     @Test
@@ -227,7 +234,7 @@ class CudaGpuTest {
             int chunks = cubin.bnChunks(v == 3 ? 7 : 0);
             try {
                 for (String m : Kernel.modules()) was.put(m, cubin.forceVersion(m, Math.min(v, Kernel.maxVersion(m))));
-                assertMatches("v" + v + " pinned", want, everyOp(cubin, seed), 5e-5);
+                assertMatches("v" + v + " pinned", want, everyOp(cubin, seed), 5e-5, cubin);
                 for (String m : Kernel.modules())
                     if (Kernel.maxVersion(m) >= v && !m.equals("step_replay"))
                         assertTrue(cubin.kernelVersions().getOrDefault(m, "").contains("v" + v), m + " never ran v" + v);
@@ -236,7 +243,7 @@ class CudaGpuTest {
                 cubin.bnChunks(chunks);
             }
         }
-        assertMatches("versions by size", want, everyOp(cubin, seed), 5e-5);
+        assertMatches("versions by size", want, everyOp(cubin, seed), 5e-5, cubin);
     }
 
     @Test
@@ -244,7 +251,7 @@ class CudaGpuTest {
         requireGpu();
         long seed = DeviceBackends.seed("cuda ptx vs cubin");
         // The driver's JIT and nvcc's ptxas compile the same PTX; the results should agree to the last bits.
-        assertMatches("PTX modules vs the cubins", everyOp(cubin, seed), everyOp(ptx, seed), 1e-6);
+        assertMatches("PTX modules vs the cubins", everyOp(cubin, seed), everyOp(ptx, seed), 1e-6, ptx);
     }
 
     /** -Dasymbp.cuda.sync=true (what the GPU check reruns a failed phase with) waits after every launch, also around a capture. */
@@ -261,7 +268,7 @@ class CudaGpuTest {
             else System.setProperty("asymbp.cuda.sync", was);
         }
         try (synced) {
-            assertMatches("every launch synchronised", everyOp(cubin, seed), everyOp(synced, seed), 0);
+            assertMatches("every launch synchronised", everyOp(cubin, seed), everyOp(synced, seed), 0, synced);
             try (Toy t = new Toy(synced, seed); StepReplay g = synced.replay(t.step, t.stats, Toy.BATCH, Double.MAX_VALUE)) {
                 assertTrue(g instanceof GraphStep, "a graph is recorded with every launch synchronised");
                 g.plan(new int[] {0, Toy.BATCH}, 0, 0.1f, true);
