@@ -5,9 +5,7 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void apply_update(BUF(float, params),
-                         BUF(float, velocity),
-                         CBUF(float, grads),
+KERNEL void apply_update(BUF(float, params), BUF(float, velocity), CBUF(float, grads),
                          int n, int rule, float lr, float momentum, float weight_decay, int first_step) {
     OFF(params); OFF(velocity); OFF(grads);
     const int i = GLOBAL_ID();

@@ -9,15 +9,9 @@
 
 #define BNB_WG 256
 
-KERNEL void batchnorm_backward(BUF(float, dx),
-                               BUF(float, dgamma),
-                               BUF(float, dbeta),
-                               CBUF(float, dy),
-                               OPT_CBUF(float, y),
-                               CBUF(float, x),
-                               CBUF(float, save_mean),
-                               CBUF(float, save_inv_std),
-                               CBUF(float, gamma),
+KERNEL void batchnorm_backward(BUF(float, dx), BUF(float, dgamma), BUF(float, dbeta), CBUF(float, dy),
+                               OPT_CBUF(float, y), CBUF(float, x), CBUF(float, save_mean),
+                               CBUF(float, save_inv_std), CBUF(float, gamma),
                                int batch, int channels, int spatial) {
     LOCAL_MEM float red[BNB_WG];
     OFF(dx); OFF(dgamma); OFF(dbeta); OFF(dy); OPT_OFF(y); OFF(x);

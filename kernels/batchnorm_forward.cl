@@ -12,14 +12,8 @@
 
 #define BN_WG 256
 
-KERNEL void batchnorm_forward(BUF(float, y),
-                              BUF(float, save_mean),
-                              BUF(float, save_inv_std),
-                              BUF(float, run_mean),
-                              BUF(float, run_var),
-                              CBUF(float, x),
-                              CBUF(float, gamma),
-                              CBUF(float, beta),
+KERNEL void batchnorm_forward(BUF(float, y), BUF(float, save_mean), BUF(float, save_inv_std), BUF(float, run_mean),
+                              BUF(float, run_var), CBUF(float, x), CBUF(float, gamma), CBUF(float, beta),
                               int batch, int channels, int spatial,
                               int training, float momentum, float eps, int relu) {
     LOCAL_MEM float red[BN_WG];

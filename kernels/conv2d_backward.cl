@@ -33,13 +33,8 @@ DEVICE_FN float conv_masked_grad(GLOBAL const float* dy, GLOBAL const float* y, 
     return (has_y && !(y[i] > 0.0f)) ? 0.0f : g;
 }
 
-KERNEL void conv2d_backward(OPT_BUF(float, dx),
-                            BUF(float, dw),
-                            OPT_BUF(float, db),
-                            CBUF(float, dy),
-                            OPT_CBUF(float, y),
-                            CBUF(float, x),
-                            CBUF(float, w),
+KERNEL void conv2d_backward(OPT_BUF(float, dx), BUF(float, dw), OPT_BUF(float, db), CBUF(float, dy),
+                            OPT_CBUF(float, y), CBUF(float, x), CBUF(float, w),
                             BUF(float, partial), int split_r, int dw_direct, int dx_direct,
                             FB_ARGS, int batch, int inC, int inH, int inW, int outC, int kh, int kw,
                             int stride, int pad, int outH, int outW) {
@@ -208,8 +203,7 @@ KERNEL void conv2d_backward(OPT_BUF(float, dx),
 }
 
 /* dw[i] = Σ_{s < splits} partial[s·n + i], s in order (n = outC·inC·kh·kw). Launch: ceil(n / WG) groups. */
-KERNEL void conv2d_backward_reduce(BUF(float, dw),
-                                   CBUF(float, partial), int n, int splits) {
+KERNEL void conv2d_backward_reduce(BUF(float, dw), CBUF(float, partial), int n, int splits) {
     OFF(dw); OFF(partial);
     const int i = GLOBAL_ID();
     if (i >= n) return;

@@ -10,10 +10,7 @@
 #include "common/gemm.h"
 #include "common/conv.h"
 
-KERNEL void conv2d_forward(BUF(float, y),
-                           CBUF(float, x),
-                           CBUF(float, w),
-                           OPT_CBUF(float, b),
+KERNEL void conv2d_forward(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                            int batch, int inC, int inH, int inW, int outC, int kh, int kw,
                            int stride, int pad, int outH, int outW, int relu, int direct) {
     LOCAL_MEM float As[TK * TM_MAX];

@@ -6,12 +6,8 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void gather_standardize(BUF(float, x),
-                               BUF(int, labels_out),
-                               CBUF(uchar, images),
-                               CBUF(int, labels),
-                               CBUF(int, indices),
-                               CBUF(float, mean_inv_std),
+KERNEL void gather_standardize(BUF(float, x), BUF(int, labels_out), CBUF(uchar, images), CBUF(int, labels),
+                               CBUF(int, indices), CBUF(float, mean_inv_std),
                                int start, int batch, int features, int plane) {
     OFF(x); OFF(labels_out); OFF(images); OFF(labels);
     OFF(indices); OFF(mean_inv_std);

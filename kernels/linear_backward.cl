@@ -17,13 +17,8 @@ DEVICE_FN float masked_grad(GLOBAL const float* dy, GLOBAL const float* y, int h
     return (has_y && !(y[i] > 0.0f)) ? 0.0f : g;
 }
 
-KERNEL void linear_backward(OPT_BUF(float, dx),
-                            OPT_BUF(float, dw),
-                            OPT_BUF(float, db),
-                            CBUF(float, dy),
-                            OPT_CBUF(float, y),
-                            CBUF(float, x),
-                            CBUF(float, w),
+KERNEL void linear_backward(OPT_BUF(float, dx), OPT_BUF(float, dw), OPT_BUF(float, db), CBUF(float, dy),
+                            OPT_CBUF(float, y), CBUF(float, x), CBUF(float, w),
                             FB_ARGS, int batch, int in, int out) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
@@ -99,10 +94,7 @@ KERNEL void linear_backward(OPT_BUF(float, dx),
 #define DWM 4
 #define DWN 8
 
-KERNEL void linear_backward_dw_direct(BUF(float, dw),
-                                      CBUF(float, dy),
-                                      OPT_CBUF(float, y),
-                                      CBUF(float, x),
+KERNEL void linear_backward_dw_direct(BUF(float, dw), CBUF(float, dy), OPT_CBUF(float, y), CBUF(float, x),
                                       int batch, int in, int out) {
     OFF(dw); OFF(dy); OPT_OFF(y); OFF(x);
     const int nb = (in + DWN - 1) / DWN, t = GLOBAL_ID();
@@ -140,10 +132,7 @@ KERNEL void linear_backward_dw_direct(BUF(float, dw),
 #define DXN 8
 #define DXR 512
 
-KERNEL void linear_backward_dx_direct(BUF(float, dx),
-                                      CBUF(float, dy),
-                                      OPT_CBUF(float, y),
-                                      CBUF(float, w),
+KERNEL void linear_backward_dx_direct(BUF(float, dx), CBUF(float, dy), OPT_CBUF(float, y), CBUF(float, w),
                                       FB_ARGS, int batch, int in, int out) {
     LOCAL_MEM float Vl[DXR * DXN];
     OFF(dx); OFF(dy); OPT_OFF(y); OFF(w);

@@ -5,10 +5,7 @@
  */
 #include "common/gemm.h"
 
-KERNEL void linear_forward(BUF(float, y),
-                           CBUF(float, x),
-                           CBUF(float, w),
-                           OPT_CBUF(float, b),
+KERNEL void linear_forward(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                            int batch, int in, int out, int relu) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
@@ -59,10 +56,7 @@ KERNEL void linear_forward(BUF(float, y),
 #define DM 4
 #define DN 8
 
-KERNEL void linear_forward_direct(BUF(float, y),
-                                  CBUF(float, x),
-                                  CBUF(float, w),
-                                  OPT_CBUF(float, b),
+KERNEL void linear_forward_direct(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                                   int batch, int in, int out, int relu) {
     OFF(y); OFF(x); OFF(w); OPT_OFF(b);
     const int nb = (out + DN - 1) / DN, t = GLOBAL_ID();

@@ -5,9 +5,7 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void maxpool_backward(BUF(float, dx),
-                             CBUF(float, dy),
-                             CBUF(int, argmax),
+KERNEL void maxpool_backward(BUF(float, dx), CBUF(float, dy), CBUF(int, argmax),
                              int batch, int channels, int h, int w, int k) {
     OFF(dx); OFF(dy); OFF(argmax);
     const int total = batch * channels * h * w;

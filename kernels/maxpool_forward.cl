@@ -5,9 +5,7 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void maxpool_forward(BUF(float, y),
-                            BUF(int, argmax),
-                            CBUF(float, x),
+KERNEL void maxpool_forward(BUF(float, y), BUF(int, argmax), CBUF(float, x),
                             int batch, int channels, int h, int w, int k) {
     OFF(y); OFF(argmax); OFF(x);
     const int oh = h / k, ow = w / k, total = batch * channels * oh * ow;

@@ -9,10 +9,7 @@
 
 #define SCE_WG 256
 
-KERNEL void softmax_cross_entropy(BUF(float, dlogits),
-                                  BUF(float, stats),
-                                  CBUF(float, logits),
-                                  CBUF(int, labels),
+KERNEL void softmax_cross_entropy(BUF(float, dlogits), BUF(float, stats), CBUF(float, logits), CBUF(int, labels),
                                   int batch, int classes) {
     LOCAL_MEM float red[SCE_WG];
     OFF(dlogits); OFF(stats); OFF(logits); OFF(labels);

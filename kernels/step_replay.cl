@@ -14,9 +14,7 @@ KERNEL void step_guard(BUF(int, state), BUF(float, halt_loss),
     if (GLOBAL_ID() == 0) step_guard_apply(state, state + 1, halt_loss, stats[0], batch, bound_floor, step);
 }
 
-KERNEL void apply_update_guarded(BUF(float, params),
-                                 BUF(float, velocity),
-                                 CBUF(float, grads),
+KERNEL void apply_update_guarded(BUF(float, params), BUF(float, velocity), CBUF(float, grads),
                                  int n, int rule, float lr, float momentum, float weight_decay, int first_step,
                                  CBUF(int, state)) {
     OFF(params); OFF(velocity); OFF(grads); OFF(state);
@@ -25,8 +23,7 @@ KERNEL void apply_update_guarded(BUF(float, params),
     update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weight_decay, first_step);
 }
 
-KERNEL void stats_accumulate(BUF(float, acc), CBUF(float, stats),
-                             CBUF(int, state)) {
+KERNEL void stats_accumulate(BUF(float, acc), CBUF(float, stats), CBUF(int, state)) {
     OFF(acc); OFF(stats); OFF(state);
     const int j = GLOBAL_ID();
     if (j < 2 && !state[0]) acc[j] += stats[j];
