@@ -69,6 +69,7 @@ class CudaLaunchAbiTest {
     private static final class Recorder implements Device {
         final Map<String, Map<String, Signature>> modules;
         final Map<String, Integer> launched = new TreeMap<>();
+        final List<String> sequence = new ArrayList<>();
         int units = 132;
         long next = 1L << 20;
 
@@ -97,6 +98,7 @@ class CudaLaunchAbiTest {
             assertTrue(block >= 1 && block <= sig.maxThreads(), k + ": block of " + block + " threads, kernel allows " + sig.maxThreads());
             assertTrue(gx >= 1 && gy >= 1 && gz >= 1 && gy <= 65535 && gz <= 65535, k + ": grid " + gx + "×" + gy + "×" + gz);
             launched.merge(k.symbol, 1, Integer::sum);
+            sequence.add(k.symbol + (gy > 1 || gz > 1 ? "[y " + gy + ", z " + gz + "]" : ""));
         }
     }
 
@@ -213,5 +215,52 @@ class CudaLaunchAbiTest {
             assertTrue(never.isEmpty(), "kernels that no plan launches (dead code, or a plan that lost a version): " + never);
             for (Kernel k : Kernel.values()) assertTrue(rec.launched.containsKey(k.symbol), k + " never launched");
         }
+    }
+
+    /** What a plan launches on an H100-sized device (132 multiprocessors), by the rules the tuned versions were measured with. */
+    private static List<String> launches(java.util.function.Consumer<DeviceBackend> ops) throws Exception {
+        Map<String, Map<String, Signature>> modules = new TreeMap<>();
+        for (String m : Kernel.modules()) modules.put(m, kernels(m, 90));
+        Recorder rec = new Recorder(modules);
+        try (DeviceBackend be = DeviceBackend.open(rec)) {
+            rec.sequence.clear();
+            ops.accept(be);
+        }
+        return rec.sequence;
+    }
+
+    @Test
+    void tunedVersionsFollowTheSizeRules() throws Exception {
+        Feedback brsf = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, 7, 1, 3);
+        // 64-tiles while 128-tiles would not fill 132 multiprocessors (1×1 tiles), 128-tiles from 16×9 = 144 on.
+        assertEquals(List.of("linear_forward_v2"), launches(be -> { Buffer a = be.alloc(DType.F32, 1 << 22);
+            be.linearForward(a, a, a, null, 64, 784, 100, true); }));
+        assertEquals(List.of("linear_forward_v3[y 16, z 1]"), launches(be -> { Buffer a = be.alloc(DType.F32, 1 << 22);
+            be.linearForward(a, a, a, null, 2048, 512, 1152, true); }));
+        // Backward: V regenerated in the loads (never materialised by default), dW, db.
+        assertEquals(List.of("linear_backward_v2_dx", "linear_backward_v2_dw[y 2, z 1]", "linear_backward_v2_db"), launches(be -> {
+            Buffer a = be.alloc(DType.F32, 1 << 22);
+            be.linearBackward(a, a, a, a, a, a, a, brsf, 64, 784, 100); }));
+        // LeNet's conv1 weight gradient: K' = 64·24·24 split over grid z, summed in order by the reduce.
+        List<String> conv = launches(be -> { Buffer a = be.alloc(DType.F32, 1 << 22);
+            be.conv2dBackward(null, a, a, a, null, a, a, brsf, new ConvShape(64, 1, 28, 28, 20, 5, 5, 1, 0)); });
+        assertTrue(conv.size() == 3 && conv.get(0).matches("conv2d_backward_v2_dw\\[y 1, z \\d+\\]") && conv.get(1).equals("conv2d_backward_v2_reduce")
+                && conv.get(2).equals("conv2d_backward_v2_db"), conv.toString());
+        // Batch norm: split per channel when one block per channel (or per 32 rows) leaves the GPU idle.
+        assertEquals(List.of("batchnorm_forward_v3_partial[y 5, z 1]", "batchnorm_forward_v3_combine", "batchnorm_forward_v3_apply"), launches(be -> {
+            Buffer a = be.alloc(DType.F32, 1 << 23), q = be.alloc(DType.F32, 4096);
+            be.batchnormForward(a, q, q, q, q, a, q, q, 1024, 4096, 1, true, 0.1f, 1e-5f, true); }));
+        assertEquals(List.of("batchnorm_forward_v2_rows"), launches(be -> {
+            Buffer a = be.alloc(DType.F32, 1 << 20), q = be.alloc(DType.F32, 512);
+            be.batchnormForward(a, q, q, q, q, a, q, q, 64, 500, 1, true, 0.1f, 1e-5f, true); }));
+        assertEquals(List.of("batchnorm_backward_v3_partial[y 18, z 1]", "batchnorm_backward_v3_combine", "batchnorm_backward_v3_apply"), launches(be -> {
+            Buffer a = be.alloc(DType.F32, 1 << 22), q = be.alloc(DType.F32, 64);
+            be.batchnormBackward(a, q, q, a, a, a, q, q, q, 64, 20, 576); }));
+        // Maxpool has no tuned version; softmax and the update run theirs.
+        assertEquals(List.of("maxpool_forward", "softmax_cross_entropy_v2", "apply_update_v2"), launches(be -> {
+            Buffer a = be.alloc(DType.F32, 1 << 20), i = be.alloc(DType.I32, 1 << 16);
+            be.maxpoolForward(a, i, a, 4, 4, 8, 8, 2);
+            be.softmaxCrossEntropy(a, a.slice(0, 2), a, i, 64, 10);
+            be.applyUpdate(a, a, a, UpdateRule.SGD, 0.1f, 0.9f, 0f, false); }));
     }
 }
