@@ -7,6 +7,7 @@
 // Build and run: kernels/cuda/test/run.sh (also prints V(W) samples that VCheck.java compares with
 // asymbp.backend.Feedback#v bit for bit).
 #include <barrier>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -762,23 +763,29 @@ int main(int argc, char** argv) {
     std::printf("[seed] emulate_check: %llu (reproduce: kernels/cuda/test/run.sh %llu)\n", seed, seed);
     rng.seed(seed);
     dump_v(argc > 1 ? argv[1] : "v_samples.txt");
-    test_linear(70, 37, 67, FB_BRSF, true, true);
-    test_linear(5, 130, 3, FB_PSF, false, false);
-    test_linear(300, 200, 260, FB_FA, true, true);
-    test_linear(129, 16, 65, FB_BP, true, false);
-    test_conv(3, 2, 9, 9, 5, 3, 1, 1, true, FB_FRSF);
-    test_conv(2, 3, 8, 7, 4, 3, 2, 1, false, FB_FA);
-    test_conv(2, 1, 12, 12, 6, 5, 1, 2, true, FB_USF);
-    test_conv(2, 20, 9, 8, 70, 3, 2, 1, true, FB_BRSF);
-    test_bn(37, 45, 1, true, 3);
-    test_bn(64, 3, 1, false, 2);
-    test_bn(5, 4, 49, true, 4);
-    test_bn(3, 2, 30, true, 7);
-    test_pool(2, 3, 7, 9, 2);
-    test_softmax(300, 10);
-    test_gather();
-    test_update();
-    test_step_replay();
+    // Each group's wall time is printed: the whole check runs in CI on 2 cores.
+    auto timed = [](const char* what, auto f) {
+        auto t0 = std::chrono::steady_clock::now();
+        f();
+        std::printf("[time] %-40s %6.2f s\n", what, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    timed("test_linear(70, 37, 67, FB_BRSF, true, true)", [] { test_linear(70, 37, 67, FB_BRSF, true, true); });
+    timed("test_linear(5, 130, 3, FB_PSF, false, false)", [] { test_linear(5, 130, 3, FB_PSF, false, false); });
+    timed("test_linear(260, 40, 140, FB_FA, true, true)", [] { test_linear(260, 40, 140, FB_FA, true, true); });
+    timed("test_linear(129, 16, 65, FB_BP, true, false)", [] { test_linear(129, 16, 65, FB_BP, true, false); });
+    timed("test_conv(3, 2, 9, 9, 5, 3, 1, 1, true, FB_FRSF)", [] { test_conv(3, 2, 9, 9, 5, 3, 1, 1, true, FB_FRSF); });
+    timed("test_conv(2, 3, 8, 7, 4, 3, 2, 1, false, FB_FA)", [] { test_conv(2, 3, 8, 7, 4, 3, 2, 1, false, FB_FA); });
+    timed("test_conv(2, 1, 12, 12, 6, 5, 1, 2, true, FB_USF)", [] { test_conv(2, 1, 12, 12, 6, 5, 1, 2, true, FB_USF); });
+    timed("test_conv(2, 20, 7, 6, 70, 3, 2, 1, true, FB_BRSF)", [] { test_conv(2, 20, 7, 6, 70, 3, 2, 1, true, FB_BRSF); });
+    timed("test_bn(37, 40, 1, true, 3)", [] { test_bn(37, 40, 1, true, 3); });
+    timed("test_bn(64, 3, 1, false, 2)", [] { test_bn(64, 3, 1, false, 2); });
+    timed("test_bn(5, 4, 49, true, 4)", [] { test_bn(5, 4, 49, true, 4); });
+    timed("test_bn(3, 2, 30, true, 7)", [] { test_bn(3, 2, 30, true, 7); });
+    timed("test_pool(2, 3, 7, 9, 2)", [] { test_pool(2, 3, 7, 9, 2); });
+    timed("test_softmax(300, 10)", [] { test_softmax(300, 10); });
+    timed("test_gather()", [] { test_gather(); });
+    timed("test_update()", [] { test_update(); });
+    timed("test_step_replay()", [] { test_step_replay(); });
     std::printf("%s: %d of %d checks failed (seed %llu)\n", failures ? "FAILED" : "PASSED", failures, checks, seed);
     return failures ? 1 : 0;
 }
