@@ -5,11 +5,9 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void apply_update(GLOBAL float* RESTRICT params, int params_off,
-                         GLOBAL float* RESTRICT velocity, int velocity_off,
-                         GLOBAL const float* RESTRICT grads, int grads_off,
+KERNEL void apply_update(BUF(float, params), BUF(float, velocity), CBUF(float, grads),
                          int n, int rule, float lr, float momentum, float weight_decay, int first_step) {
-    params += params_off; velocity += velocity_off; grads += grads_off;
+    OFF(params); OFF(velocity); OFF(grads);
     const int i = GLOBAL_ID();
     if (i >= n) return;
     update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weight_decay, first_step);

@@ -9,19 +9,13 @@
 
 #define BNB_WG 256
 
-KERNEL void batchnorm_backward(GLOBAL float* RESTRICT dx, int dx_off,
-                               GLOBAL float* RESTRICT dgamma, int dgamma_off,
-                               GLOBAL float* RESTRICT dbeta, int dbeta_off,
-                               GLOBAL const float* RESTRICT dy, int dy_off,
-                               GLOBAL const float* RESTRICT y, int y_off, int has_y,
-                               GLOBAL const float* RESTRICT x, int x_off,
-                               GLOBAL const float* RESTRICT save_mean, int save_mean_off,
-                               GLOBAL const float* RESTRICT save_inv_std, int save_inv_std_off,
-                               GLOBAL const float* RESTRICT gamma, int gamma_off,
+KERNEL void batchnorm_backward(BUF(float, dx), BUF(float, dgamma), BUF(float, dbeta), CBUF(float, dy),
+                               OPT_CBUF(float, y), CBUF(float, x), CBUF(float, save_mean),
+                               CBUF(float, save_inv_std), CBUF(float, gamma),
                                int batch, int channels, int spatial) {
     LOCAL_MEM float red[BNB_WG];
-    dx += dx_off; dgamma += dgamma_off; dbeta += dbeta_off; dy += dy_off; y += y_off; x += x_off;
-    save_mean += save_mean_off; save_inv_std += save_inv_std_off; gamma += gamma_off;
+    OFF(dx); OFF(dgamma); OFF(dbeta); OFF(dy); OPT_OFF(y); OFF(x);
+    OFF(save_mean); OFF(save_inv_std); OFF(gamma);
     const int c = GROUP_ID(), lid = LOCAL_ID(), n = batch * spatial;
     const float mean = save_mean[c], invStd = save_inv_std[c];
     float sg = 0.0f, sgx = 0.0f;

@@ -12,19 +12,13 @@
 
 #define BN_WG 256
 
-KERNEL void batchnorm_forward(GLOBAL float* RESTRICT y, int y_off,
-                              GLOBAL float* RESTRICT save_mean, int save_mean_off,
-                              GLOBAL float* RESTRICT save_inv_std, int save_inv_std_off,
-                              GLOBAL float* RESTRICT run_mean, int run_mean_off,
-                              GLOBAL float* RESTRICT run_var, int run_var_off,
-                              GLOBAL const float* RESTRICT x, int x_off,
-                              GLOBAL const float* RESTRICT gamma, int gamma_off,
-                              GLOBAL const float* RESTRICT beta, int beta_off,
+KERNEL void batchnorm_forward(BUF(float, y), BUF(float, save_mean), BUF(float, save_inv_std), BUF(float, run_mean),
+                              BUF(float, run_var), CBUF(float, x), CBUF(float, gamma), CBUF(float, beta),
                               int batch, int channels, int spatial,
                               int training, float momentum, float eps, int relu) {
     LOCAL_MEM float red[BN_WG];
-    y += y_off; save_mean += save_mean_off; save_inv_std += save_inv_std_off;
-    run_mean += run_mean_off; run_var += run_var_off; x += x_off; gamma += gamma_off; beta += beta_off;
+    OFF(y); OFF(save_mean); OFF(save_inv_std);
+    OFF(run_mean); OFF(run_var); OFF(x); OFF(gamma); OFF(beta);
     const int c = GROUP_ID(), lid = LOCAL_ID(), n = batch * spatial;
     /* Barriers only outside branches (pocl needs every barrier reached unconditionally): evaluation
        runs the two sums too, over zero terms. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the prebuilt CUDA artifacts that the jar carries (kernels/ptx/, committed):
-#   for every kernels/*.cu and kernels/cuda/*.cu:  <name>.compute_80.ptx, <name>.compute_90.ptx
-#   (newer GPUs JIT the PTX) and <name>.sm_80.cubin, <name>.sm_90.cubin,
+#   for every op file kernels/<op>.cu (one CUDA module per op: the portable body as version 1 plus the
+#   CUDA-tuned versions, kernels/cuda/README.md):  <op>.compute_80.ptx, <op>.compute_90.ptx
+#   (newer GPUs JIT the PTX) and <op>.sm_80.cubin, <op>.sm_90.cubin,
 # plus the ptxas resource report bench/results/ptxas-sm80.txt and ptxas-sm90.txt.
 #
 #   kernels/build-cuda.sh          rebuild in place
@@ -21,7 +22,9 @@ case "$mode" in build|--check) ;; *) echo "usage: kernels/build-cuda.sh [--check
 command -v nvcc >/dev/null || { echo "build-cuda: nvcc not on PATH" >&2; exit 2; }
 nvcc_version="$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
 
-FLAGS=(-O3 -std=c++17 -Xptxas -O3 -I "$here" -I "$here/cuda" -I "$here/common")
+# One flag set for every file. --fmad=false: no implicit contraction, so version 1 rounds exactly as on
+# OpenCL (FP_CONTRACT OFF) and in Java; the tuned versions write their fused multiply-adds as FMA/fmaf.
+FLAGS=(-O3 -std=c++17 --fmad=false -Xptxas -O3 -I "$here")
 PTX_ARCHS=(80 90)
 CUBIN_ARCHS=(80 90)
 
@@ -36,7 +39,7 @@ fi
 mkdir -p "$out" "$report_dir"
 
 # Sources relative to kernels/, sorted so the report is stable.
-mapfile -t sources < <(cd "$here" && ls -1 *.cu cuda/*.cu 2>/dev/null | LC_ALL=C sort)
+mapfile -t sources < <(cd "$here" && ls -1 *.cu 2>/dev/null | LC_ALL=C sort)
 [[ ${#sources[@]} -gt 0 ]] || { echo "build-cuda: no .cu sources under $here" >&2; exit 2; }
 
 parts="$(mktemp -d)"
@@ -46,11 +49,6 @@ trap 'rm -rf "$parts"' EXIT
 # Everything for one source; sources build in parallel (one job per core), reports merge in order.
 build_one() {
     local i="$1" src="$2" name="${2%.cu}" arch
-    # The shared bodies (kernels/*.cu) fuse only where they say FMA, exactly as on OpenCL, so both
-    # vendors round alike; the CUDA-only module lets nvcc contract freely.
-    local FLAGS=("${FLAGS[@]}" --fmad=true)
-    [[ "$src" == cuda/* ]] || FLAGS=("${FLAGS[@]:0:${#FLAGS[@]}-1}" --fmad=false)
-    mkdir -p "$out/$(dirname "$name")"
     # Compile from inside kernels/ with relative paths so nothing machine-specific enters the output.
     for arch in "${PTX_ARCHS[@]}"; do
         (cd "$here" && nvcc "${FLAGS[@]}" -ptx -arch=compute_$arch -o "$out/$name.compute_$arch.ptx" "$src")

@@ -33,21 +33,16 @@ DEVICE_FN float conv_masked_grad(GLOBAL const float* dy, GLOBAL const float* y, 
     return (has_y && !(y[i] > 0.0f)) ? 0.0f : g;
 }
 
-KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
-                            GLOBAL float* RESTRICT dw, int dw_off,
-                            GLOBAL float* RESTRICT db, int db_off, int has_db,
-                            GLOBAL const float* RESTRICT dy, int dy_off,
-                            GLOBAL const float* RESTRICT y, int y_off, int has_y,
-                            GLOBAL const float* RESTRICT x, int x_off,
-                            GLOBAL const float* RESTRICT w, int w_off,
-                            GLOBAL float* RESTRICT partial, int partial_off, int split_r, int dw_direct, int dx_direct,
+KERNEL void conv2d_backward(OPT_BUF(float, dx), BUF(float, dw), OPT_BUF(float, db), CBUF(float, dy),
+                            OPT_CBUF(float, y), CBUF(float, x), CBUF(float, w),
+                            BUF(float, partial), int split_r, int dw_direct, int dx_direct,
                             FB_ARGS, int batch, int inC, int inH, int inW, int outC, int kh, int kw,
                             int stride, int pad, int outH, int outW) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
     LOCAL_MEM float red[WG];
-    dx += dx_off; dw += dw_off; db += db_off; dy += dy_off; y += y_off; x += x_off; w += w_off;
-    partial += partial_off;
+    OPT_OFF(dx); OFF(dw); OPT_OFF(db); OFF(dy); OPT_OFF(y); OFF(x); OFF(w);
+    OFF(partial);
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int P = outH * outW, khw = kh * kw, K = inC * khw, inHW = inH * inW;
     const int splits = (batch * P + split_r - 1) / split_r;
@@ -208,9 +203,8 @@ KERNEL void conv2d_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
 }
 
 /* dw[i] = Σ_{s < splits} partial[s·n + i], s in order (n = outC·inC·kh·kw). Launch: ceil(n / WG) groups. */
-KERNEL void conv2d_backward_reduce(GLOBAL float* RESTRICT dw, int dw_off,
-                                   GLOBAL const float* RESTRICT partial, int partial_off, int n, int splits) {
-    dw += dw_off; partial += partial_off;
+KERNEL void conv2d_backward_reduce(BUF(float, dw), CBUF(float, partial), int n, int splits) {
+    OFF(dw); OFF(partial);
     const int i = GLOBAL_ID();
     if (i >= n) return;
     float s = 0.0f;

@@ -10,15 +10,12 @@
 #include "common/gemm.h"
 #include "common/conv.h"
 
-KERNEL void conv2d_forward(GLOBAL float* RESTRICT y, int y_off,
-                           GLOBAL const float* RESTRICT x, int x_off,
-                           GLOBAL const float* RESTRICT w, int w_off,
-                           GLOBAL const float* RESTRICT b, int b_off, int has_b,
+KERNEL void conv2d_forward(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                            int batch, int inC, int inH, int inW, int outC, int kh, int kw,
                            int stride, int pad, int outH, int outW, int relu, int direct) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
-    y += y_off; x += x_off; w += w_off; b += b_off;
+    OFF(y); OFF(x); OFF(w); OPT_OFF(b);
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int M = outC, outHW = outH * outW, N = batch * outHW, khw = kh * kw, R = inC * khw;
     const int tm = tile_rows(M), tn = tile_cols(M), rtm = tm / 16, rtn = tn / 16;

@@ -6,15 +6,11 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void gather_standardize(GLOBAL float* RESTRICT x, int x_off,
-                               GLOBAL int* RESTRICT labels_out, int labels_out_off,
-                               GLOBAL const uchar* RESTRICT images, int images_off,
-                               GLOBAL const int* RESTRICT labels, int labels_off,
-                               GLOBAL const int* RESTRICT indices, int indices_off,
-                               GLOBAL const float* RESTRICT mean_inv_std, int mean_inv_std_off,
+KERNEL void gather_standardize(BUF(float, x), BUF(int, labels_out), CBUF(uchar, images), CBUF(int, labels),
+                               CBUF(int, indices), CBUF(float, mean_inv_std),
                                int start, int batch, int features, int plane) {
-    x += x_off; labels_out += labels_out_off; images += images_off; labels += labels_off;
-    indices += indices_off; mean_inv_std += mean_inv_std_off;
+    OFF(x); OFF(labels_out); OFF(images); OFF(labels);
+    OFF(indices); OFF(mean_inv_std);
     const int i = GLOBAL_ID();
     if (i >= batch * features) return;
     const int b = i / features, f = i - b * features, c = f / plane, channels = features / plane;

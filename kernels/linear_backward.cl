@@ -17,17 +17,12 @@ DEVICE_FN float masked_grad(GLOBAL const float* dy, GLOBAL const float* y, int h
     return (has_y && !(y[i] > 0.0f)) ? 0.0f : g;
 }
 
-KERNEL void linear_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
-                            GLOBAL float* RESTRICT dw, int dw_off, int has_dw,
-                            GLOBAL float* RESTRICT db, int db_off, int has_db,
-                            GLOBAL const float* RESTRICT dy, int dy_off,
-                            GLOBAL const float* RESTRICT y, int y_off, int has_y,
-                            GLOBAL const float* RESTRICT x, int x_off,
-                            GLOBAL const float* RESTRICT w, int w_off,
+KERNEL void linear_backward(OPT_BUF(float, dx), OPT_BUF(float, dw), OPT_BUF(float, db), CBUF(float, dy),
+                            OPT_CBUF(float, y), CBUF(float, x), CBUF(float, w),
                             FB_ARGS, int batch, int in, int out) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
-    dx += dx_off; dw += dw_off; db += db_off; dy += dy_off; y += y_off; x += x_off; w += w_off;
+    OPT_OFF(dx); OPT_OFF(dw); OPT_OFF(db); OFF(dy); OPT_OFF(y); OFF(x); OFF(w);
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int t1 = has_dw ? tiles_for(out, in) : 0, t2 = has_dx ? tiles_for(batch, in) : 0;
     int group = GROUP_ID();
@@ -99,12 +94,9 @@ KERNEL void linear_backward(GLOBAL float* RESTRICT dx, int dx_off, int has_dx,
 #define DWM 4
 #define DWN 8
 
-KERNEL void linear_backward_dw_direct(GLOBAL float* RESTRICT dw, int dw_off,
-                                      GLOBAL const float* RESTRICT dy, int dy_off,
-                                      GLOBAL const float* RESTRICT y, int y_off, int has_y,
-                                      GLOBAL const float* RESTRICT x, int x_off,
+KERNEL void linear_backward_dw_direct(BUF(float, dw), CBUF(float, dy), OPT_CBUF(float, y), CBUF(float, x),
                                       int batch, int in, int out) {
-    dw += dw_off; dy += dy_off; y += y_off; x += x_off;
+    OFF(dw); OFF(dy); OPT_OFF(y); OFF(x);
     const int nb = (in + DWN - 1) / DWN, t = GLOBAL_ID();
     const int m0 = (t / nb) * DWM, n0 = (t % nb) * DWN;
     if (m0 >= out) return;   /* no barrier in this kernel */
@@ -140,13 +132,10 @@ KERNEL void linear_backward_dw_direct(GLOBAL float* RESTRICT dw, int dw_off,
 #define DXN 8
 #define DXR 512
 
-KERNEL void linear_backward_dx_direct(GLOBAL float* RESTRICT dx, int dx_off,
-                                      GLOBAL const float* RESTRICT dy, int dy_off,
-                                      GLOBAL const float* RESTRICT y, int y_off, int has_y,
-                                      GLOBAL const float* RESTRICT w, int w_off,
+KERNEL void linear_backward_dx_direct(BUF(float, dx), CBUF(float, dy), OPT_CBUF(float, y), CBUF(float, w),
                                       FB_ARGS, int batch, int in, int out) {
     LOCAL_MEM float Vl[DXR * DXN];
-    dx += dx_off; dy += dy_off; y += y_off; w += w_off;
+    OFF(dx); OFF(dy); OPT_OFF(y); OFF(w);
     const int lid = LOCAL_ID(), colBlocks = (in + DXN - 1) / DXN;
     const int n0 = (GROUP_ID() % colBlocks) * DXN, m = (GROUP_ID() / colBlocks) * WG + lid;
     float acc[DXN], part[DXN];

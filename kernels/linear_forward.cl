@@ -5,14 +5,11 @@
  */
 #include "common/gemm.h"
 
-KERNEL void linear_forward(GLOBAL float* RESTRICT y, int y_off,
-                           GLOBAL const float* RESTRICT x, int x_off,
-                           GLOBAL const float* RESTRICT w, int w_off,
-                           GLOBAL const float* RESTRICT b, int b_off, int has_b,
+KERNEL void linear_forward(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                            int batch, int in, int out, int relu) {
     LOCAL_MEM float As[TK * TM_MAX];
     LOCAL_MEM float Bs[TK * TN_MAX];
-    y += y_off; x += x_off; w += w_off; b += b_off;
+    OFF(y); OFF(x); OFF(w); OPT_OFF(b);
     const int lid = LOCAL_ID(), tx = lid % 16, ty = lid / 16;
     const int M = batch, N = out, R = in;
     const int tm = tile_rows(M), tn = tile_cols(M), rtm = tm / 16, rtn = tn / 16;
@@ -59,12 +56,9 @@ KERNEL void linear_forward(GLOBAL float* RESTRICT y, int y_off,
 #define DM 4
 #define DN 8
 
-KERNEL void linear_forward_direct(GLOBAL float* RESTRICT y, int y_off,
-                                  GLOBAL const float* RESTRICT x, int x_off,
-                                  GLOBAL const float* RESTRICT w, int w_off,
-                                  GLOBAL const float* RESTRICT b, int b_off, int has_b,
+KERNEL void linear_forward_direct(BUF(float, y), CBUF(float, x), CBUF(float, w), OPT_CBUF(float, b),
                                   int batch, int in, int out, int relu) {
-    y += y_off; x += x_off; w += w_off; b += b_off;
+    OFF(y); OFF(x); OFF(w); OPT_OFF(b);
     const int nb = (out + DN - 1) / DN, t = GLOBAL_ID();
     const int m0 = (t / nb) * DM, n0 = (t % nb) * DN;
     if (m0 >= batch) return;   /* no barrier in this kernel */

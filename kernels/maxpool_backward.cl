@@ -5,11 +5,9 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void maxpool_backward(GLOBAL float* RESTRICT dx, int dx_off,
-                             GLOBAL const float* RESTRICT dy, int dy_off,
-                             GLOBAL const int* RESTRICT argmax, int argmax_off,
+KERNEL void maxpool_backward(BUF(float, dx), CBUF(float, dy), CBUF(int, argmax),
                              int batch, int channels, int h, int w, int k) {
-    dx += dx_off; dy += dy_off; argmax += argmax_off;
+    OFF(dx); OFF(dy); OFF(argmax);
     const int total = batch * channels * h * w;
     const int i = GLOBAL_ID();
     if (i >= total) return;

@@ -5,11 +5,9 @@
  */
 #include "common/elementwise.h"
 
-KERNEL void maxpool_forward(GLOBAL float* RESTRICT y, int y_off,
-                            GLOBAL int* RESTRICT argmax, int argmax_off,
-                            GLOBAL const float* RESTRICT x, int x_off,
+KERNEL void maxpool_forward(BUF(float, y), BUF(int, argmax), CBUF(float, x),
                             int batch, int channels, int h, int w, int k) {
-    y += y_off; argmax += argmax_off; x += x_off;
+    OFF(y); OFF(argmax); OFF(x);
     const int oh = h / k, ow = w / k, total = batch * channels * oh * ow;
     const int o = GLOBAL_ID();
     if (o >= total) return;

@@ -1,3 +1,5 @@
-// maxpool_forward for CUDA: the portable body (kernels/maxpool_forward.cl, proven on pocl in CI) under the CUDA dialect.
+// maxpool_forward for CUDA: the portable body (maxpool_forward.cl, pocl-tested) is the only version: a gather with one
+// thread per element, nothing for a tuned version to win (kernels/cuda/README.md).
+#include "cuda/emulate.cuh"
 #include "common/vendor_cuda.h"
 #include "maxpool_forward.cl"

@@ -9,13 +9,10 @@
 
 #define SCE_WG 256
 
-KERNEL void softmax_cross_entropy(GLOBAL float* RESTRICT dlogits, int dlogits_off,
-                                  GLOBAL float* RESTRICT stats, int stats_off,
-                                  GLOBAL const float* RESTRICT logits, int logits_off,
-                                  GLOBAL const int* RESTRICT labels, int labels_off,
+KERNEL void softmax_cross_entropy(BUF(float, dlogits), BUF(float, stats), CBUF(float, logits), CBUF(int, labels),
                                   int batch, int classes) {
     LOCAL_MEM float red[SCE_WG];
-    dlogits += dlogits_off; stats += stats_off; logits += logits_off; labels += labels_off;
+    OFF(dlogits); OFF(stats); OFF(logits); OFF(labels);
     const int lid = LOCAL_ID();
     const float invB = 1.0f / (float) batch;
     float loss = 0.0f, errors = 0.0f;

@@ -8,26 +8,23 @@
 #include "common/step_guard.h"
 #include "common/elementwise.h"
 
-KERNEL void step_guard(GLOBAL int* state, int state_off, GLOBAL float* halt_loss, int halt_loss_off,
-                       GLOBAL const float* RESTRICT stats, int stats_off, int batch, float bound_floor, int step) {
-    state += state_off; halt_loss += halt_loss_off; stats += stats_off;
+KERNEL void step_guard(BUF(int, state), BUF(float, halt_loss),
+                       CBUF(float, stats), int batch, float bound_floor, int step) {
+    OFF(state); OFF(halt_loss); OFF(stats);
     if (GLOBAL_ID() == 0) step_guard_apply(state, state + 1, halt_loss, stats[0], batch, bound_floor, step);
 }
 
-KERNEL void apply_update_guarded(GLOBAL float* RESTRICT params, int params_off,
-                                 GLOBAL float* RESTRICT velocity, int velocity_off,
-                                 GLOBAL const float* RESTRICT grads, int grads_off,
+KERNEL void apply_update_guarded(BUF(float, params), BUF(float, velocity), CBUF(float, grads),
                                  int n, int rule, float lr, float momentum, float weight_decay, int first_step,
-                                 GLOBAL const int* RESTRICT state, int state_off) {
-    params += params_off; velocity += velocity_off; grads += grads_off; state += state_off;
+                                 CBUF(int, state)) {
+    OFF(params); OFF(velocity); OFF(grads); OFF(state);
     const int i = GLOBAL_ID();
     if (i >= n || state[0]) return;
     update_param(params + i, velocity + i, grads + i, rule, lr, momentum, weight_decay, first_step);
 }
 
-KERNEL void stats_accumulate(GLOBAL float* RESTRICT acc, int acc_off, GLOBAL const float* RESTRICT stats, int stats_off,
-                             GLOBAL const int* RESTRICT state, int state_off) {
-    acc += acc_off; stats += stats_off; state += state_off;
+KERNEL void stats_accumulate(BUF(float, acc), CBUF(float, stats), CBUF(int, state)) {
+    OFF(acc); OFF(stats); OFF(state);
     const int j = GLOBAL_ID();
     if (j < 2 && !state[0]) acc[j] += stats[j];
 }

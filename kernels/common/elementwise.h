@@ -1,14 +1,11 @@
 /*
- * elementwise.h — per-element rules written once for both GPU code paths: the portable bodies
- * (kernels/<op>.cl, for OpenCL and their kernels/<op>.cu wrappers) and the CUDA module
- * kernels/cuda/asymbp_ops.cu. Callers keep their own indexing, launch geometry and (CUDA) device-side
- * step scalars and halt checks; the helpers take values, or pointers already at the element, so an
- * int or a 64-bit index works alike.
+ * elementwise.h — per-element rules written once for every version of every op: the portable bodies
+ * (kernels/<op>.cl: OpenCL, and version 1 on CUDA) and the CUDA-tuned versions in kernels/<op>.cu.
+ * Callers keep their own indexing, launch geometry and (CUDA) device-side step scalars and halt checks;
+ * the helpers take values, or pointers already at the element, so an int or a 64-bit index works alike.
  *
- * Rounding: plain a*b+c, as the bodies always were. The portable bodies build without contraction
- * (OpenCL FP_CONTRACT OFF, nvcc --fmad=false), so they match Java bit for bit; the CUDA module builds
- * with --fmad=true (kernels/build-cuda.sh) and contracts the same expressions into FMAs, exactly as it
- * did before they were shared.
+ * Rounding: plain a*b+c, never contracted (OpenCL FP_CONTRACT OFF, nvcc --fmad=false for every .cu), so
+ * every version matches Java bit for bit here.
  */
 #ifndef ASYMBP_ELEMENTWISE_H
 #define ASYMBP_ELEMENTWISE_H

@@ -7,8 +7,8 @@
  *   uniform = (w0 >> 8) * 2^-24                                         in [0,1)
  *   normal  = (float)((w0>>8)+(w1>>8)+(w2>>8)+(w3>>8) - 2^25) * PHILOX_NORMAL_SCALE
  *
- * The one device-side copy: the OpenCL bodies, their kernels/<op>.cu wrappers and the CUDA module
- * kernels/cuda/asymbp_ops.cu all include it (emulate.cuh also compiles it as host C++ for the V check).
+ * The one device-side copy: the OpenCL bodies and every version in kernels/<op>.cu include it
+ * (emulate.cuh also compiles it as host C++ for the V check).
  * Needs the dialect of vendor_cl.h / vendor_cuda.h. Exactness: integer ops, one int->float
  * conversion (round to nearest even everywhere) and plain products only, nothing an FMA can fuse.
  */
@@ -92,8 +92,8 @@ DEVICE_FN float fb_magnitude(FB_ARGS, U64 index) {
     return philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, mstep, index);
 }
 
-/* V at flat index `index`, given W there: Feedback.v, bit for bit. Also the CUDA module's V (through
-   fb_v in kernels/cuda/asymbp_ops.cu). Written as a switch in this case order: as an if-chain, nvcc
+/* V at flat index `index`, given W there: Feedback.v, bit for bit. Also the tuned CUDA versions' V
+   (through fb_v in kernels/cuda/graph.cuh). Written as a switch in this case order: as an if-chain, nvcc
    unswitched the loop-invariant mode out of the unrolled GEMM tile loads there (4x the code, +10..30
    registers in linear_backward_dx). */
 DEVICE_FN float feedback_v(FB_ARGS, float w, U64 index) {

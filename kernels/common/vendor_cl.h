@@ -32,13 +32,19 @@
  * to kernels/: `#include "common/philox.h"`. Every header has an include guard; the OpenCL host inlines
  * includes itself (no file-system include path), each file once.
  *
- * BUFFERS AND OFFSETS. Every Buffer (a view into an allocation) is passed as TWO kernel arguments:
- * the base pointer of the allocation and the view's offset in ELEMENTS as an `int`, named `<p>_off`:
- *     KERNEL void k(GLOBAL float* y, int y_off, GLOBAL const float* x, int x_off, ...)
- * and the body starts with `y += y_off; x += x_off;`. (OpenCL cannot offset a cl_mem without a
- * sub-buffer and its alignment rules; CUDA could pass ptr+off, but the same signature keeps the host
- * side identical: pass the device pointer and the offset.) A nullable Buffer that is absent is passed
- * as any valid pointer with offset 0 plus a `has_<p>` int flag of 0. Allocations are < 2^31 elements.
+ * BUFFERS (the argument ABI; hashcat's vendor-header style). A body declares each Buffer (a view into an
+ * allocation) with one macro and starts with the matching prologue line:
+ *     KERNEL void k(BUF(float, y), CBUF(float, x), OPT_CBUF(float, b), int n) { OFF(y); OFF(x); OPT_OFF(b); ...
+ *   BUF(T, p)  CBUF(T, p)          a required buffer of T (CBUF: read only)
+ *   OPT_BUF(T, p)  OPT_CBUF(T, p)   a nullable buffer; the body tests `has_p` before touching p
+ *   OFF(p);  OPT_OFF(p);           the prologue: p at the view's first element (OPT_OFF also defines has_p)
+ * OpenCL (this header): BUF is `GLOBAL T* RESTRICT p, int p_off`, the OPT_ forms add `int has_p`, and
+ * OFF/OPT_OFF are `p += p_off;`: every buffer is the base cl_mem plus the view's offset in ELEMENTS (OpenCL
+ * cannot offset a cl_mem without a sub-buffer and its alignment rules); an absent nullable buffer is any
+ * valid cl_mem with offset 0 and has_p = 0. CUDA (vendor_cuda.h): each buffer is ONE pointer, already at
+ * the view (the host adds offset·element size), OFF is nothing, and OPT_OFF defines has_p = (p != 0): an
+ * absent buffer is the null pointer. So one body serves both argument lists. Allocations are < 2^31
+ * elements (32-bit indices).
  *
  * LAUNCH GEOMETRY. 1-D, work-group size WG = 256 for every kernel; the group count each op needs is
  * written in the comment at the top of its .cl file (the host computes it the same way on both APIs).
@@ -54,8 +60,8 @@
  * conversion (round to nearest even on all three) and products, so V matches Java bit for bit.
  *
  * VARIANTS. Besides the kernel named after its op, a file may hold suffixed variants and the op may take
- * int flags that pick a path inside one kernel; the host (OpenClBackend) chooses, with the thresholds
- * named there:
+ * int flags that pick a path inside one kernel; the host chooses, with the thresholds named there. All of
+ * them are VERSION 1 of the op (kernels/cuda/README.md: kernels/<op>.cu adds the CUDA-tuned versions):
  *   linear_forward_direct, linear_backward_dw_direct, linear_backward_dx_direct: barrier-free or
  *     nearly so, for CPU devices (pocl), where the 64×64 local-memory tiles run several times slower;
  *   conv2d_forward `direct`, conv2d_backward `dw_direct` / `dx_direct`: few channels (LeNet) — W or V
@@ -76,6 +82,13 @@
 #define U64 ulong
 #define RESTRICT restrict
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+
+#define BUF(T, p) GLOBAL T* RESTRICT p, int p##_off
+#define CBUF(T, p) GLOBAL const T* RESTRICT p, int p##_off
+#define OPT_BUF(T, p) GLOBAL T* RESTRICT p, int p##_off, int has_##p
+#define OPT_CBUF(T, p) GLOBAL const T* RESTRICT p, int p##_off, int has_##p
+#define OFF(p) p += p##_off
+#define OPT_OFF(p) p += p##_off
 
 #define GLOBAL_ID() ((int) get_global_id(0))
 #define LOCAL_ID() ((int) get_local_id(0))

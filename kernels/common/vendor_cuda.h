@@ -1,12 +1,13 @@
 /*
  * vendor_cuda.h — maps the project's kernel dialect (documented in vendor_cl.h) onto CUDA C++.
- * A kernels/<op>.cu file is:   #include "common/vendor_cuda.h"
- *                              #include "<op>.cl"
- * Compile with -fmad=false (no implicit contraction, as OpenCL's FP_CONTRACT OFF and Java; FMA(a,b,c) is
- * the explicit fused form) and nvcc's default IEEE division and sqrt (-prec-div=true -prec-sqrt=true).
- * The CUDA module kernels/cuda/asymbp_ops.cu includes it too, for the shared helpers in common/
- * (philox.h, elementwise.h); it builds with -fmad=true and includes emulate.cuh first, which maps the
- * few CUDA names used here (__umulhi, __global__, ...) onto host C++ for the CPU check in kernels/cuda/test/.
+ * A kernels/<op>.cu file is:   #include "cuda/emulate.cuh"     (empty under nvcc; host C++ for the CPU check)
+ *                              #include "common/vendor_cuda.h"
+ *                              #include "<op>.cl"               (version 1)
+ *                              the CUDA-tuned versions           (kernels/cuda/README.md)
+ * The whole file compiles with -fmad=false (no implicit contraction, as OpenCL's FP_CONTRACT OFF and
+ * Java; FMA(a,b,c) / fmaf is the explicit fused form, which the tuned inner loops write out) and nvcc's
+ * default IEEE division and sqrt (-prec-div=true -prec-sqrt=true).
+ * Buffers: one pointer per buffer, already at the view; an absent nullable buffer is the null pointer.
  */
 #ifndef ASYMBP_VENDOR_H
 #define ASYMBP_VENDOR_H
@@ -22,6 +23,13 @@ typedef unsigned char uchar;
 #define LOCAL_PTR
 #define RESTRICT __restrict__
 #define BARRIER() __syncthreads()
+
+#define BUF(T, p) T* RESTRICT p
+#define CBUF(T, p) const T* RESTRICT p
+#define OPT_BUF(T, p) T* RESTRICT p
+#define OPT_CBUF(T, p) const T* RESTRICT p
+#define OFF(p) ((void) 0)
+#define OPT_OFF(p) const int has_##p = (p != 0); (void) has_##p
 
 #define GLOBAL_ID() ((int) (blockIdx.x * blockDim.x + threadIdx.x))
 #define LOCAL_ID() ((int) threadIdx.x)

@@ -34,5 +34,8 @@ inline float __shfl_down_sync(unsigned, float v, int delta) {
 inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned long long) a * b) >> 32); }
 inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
 inline int min(int a, int b) { return a < b ? a : b; }
+// CUDA's sqrt on a float is the float function; without this, host C++ would take ::sqrt(double) and the
+// portable bodies' 1.0f / sqrt(v) would divide in double.
+inline float sqrt(float x) { return std::sqrt(x); }
 inline long long min(long long a, long long b) { return a < b ? a : b; }
 #endif

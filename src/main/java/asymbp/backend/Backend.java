@@ -48,6 +48,9 @@ public interface Backend extends AutoCloseable {
 
     @Override void close();
 
+    /** The kernel versions launched so far, per op file (op → "v1", "v2,v3", ...); empty where ops are not kernels. */
+    default java.util.Map<String, String> kernelVersions() { return java.util.Map.of(); }
+
     /**
      * Prepares to run many steps of {@code step} (batch size {@code batch}, loss statistics in
      * {@code stats}, divergence above {@code bound}). Call it after at least one step ran eagerly, so

@@ -1,6 +1,7 @@
 package asymbp.cuda;
 
 import asymbp.backend.Buffer;
+import asymbp.backend.DeviceBackend;
 import jcuda.Pointer;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
@@ -14,16 +15,14 @@ import jcuda.runtime.cudaStream_t;
  */
 public final class CublasReference implements AutoCloseable {
 
-    private final CudaBackend be;
     private final cublasHandle handle;
 
-    private CublasReference(CudaBackend be, cublasHandle handle) {
-        this.be = be;
+    private CublasReference(cublasHandle handle) {
         this.handle = handle;
     }
 
     /** cuBLAS on {@code be}'s stream, or null with the reason in {@code reason[0]}. */
-    public static CublasReference open(CudaBackend be, String[] reason) {
+    public static CublasReference open(DeviceBackend be, String[] reason) {
         try {
             be.sync(); // makes the backend's context current on this thread
             cublasHandle h = new cublasHandle();
@@ -32,13 +31,13 @@ public final class CublasReference implements AutoCloseable {
                 reason[0] = "cublasCreate failed: " + jcuda.jcublas.cublasStatus.stringFor(rc);
                 return null;
             }
-            rc = JCublas2.cublasSetStream(h, new cudaStream_t(be.stream()));
+            rc = JCublas2.cublasSetStream(h, new cudaStream_t(((CudaDevice) be.device()).stream()));
             if (rc != 0) {
                 JCublas2.cublasDestroy(h);
                 reason[0] = "cublasSetStream failed: " + jcuda.jcublas.cublasStatus.stringFor(rc);
                 return null;
             }
-            return new CublasReference(be, h);
+            return new CublasReference(h);
         } catch (LinkageError | jcuda.CudaException e) {
             String m = String.valueOf(e.getMessage());
             reason[0] = "JCublas does not load (it needs libcublas.so.12 from CUDA 12): "
@@ -54,7 +53,7 @@ public final class CublasReference implements AutoCloseable {
     public void linear(Buffer y, Buffer x, Buffer w, int batch, int in, int out) {
         Pointer alpha = Pointer.to(new float[] {1f}), beta = Pointer.to(new float[] {0f});
         int rc = JCublas2.cublasSgemm(handle, cublasOperation.CUBLAS_OP_T, cublasOperation.CUBLAS_OP_N, out, batch, in,
-                alpha, ((CudaBuffer) w).ptr(), in, ((CudaBuffer) x).ptr(), in, beta, ((CudaBuffer) y).ptr(), out);
+                alpha, CudaDevice.ptr(w), in, CudaDevice.ptr(x), in, beta, CudaDevice.ptr(y), out);
         if (rc != 0) throw new IllegalStateException("cublasSgemm failed: " + jcuda.jcublas.cublasStatus.stringFor(rc));
     }
 

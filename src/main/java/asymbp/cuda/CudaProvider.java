@@ -34,7 +34,7 @@ public final class CudaProvider implements BackendProvider {
         if (index < 0 || index >= probe.devices().size())
             throw new BackendUnavailableException("cuda: no device " + index + " (this machine has "
                     + probe.devices().size() + ": " + String.join("; ", probe.devices()) + ")");
-        return CudaBackend.open(index);
+        return asymbp.backend.DeviceBackend.open(CudaDevice.open(index));
     }
 
 }

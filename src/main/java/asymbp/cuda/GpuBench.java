@@ -5,6 +5,7 @@ import asymbp.backend.BackendUnavailableException;
 import asymbp.backend.Backends;
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
+import asymbp.backend.DeviceBackend;
 import asymbp.backend.StepReplay;
 import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
@@ -30,12 +31,12 @@ import java.util.Map;
  */
 public final class GpuBench {
 
-    private final CudaBackend be;
+    private final DeviceBackend be;
     private final boolean quick;
     private final Map<String, Double> results = new LinkedHashMap<>();
     private final java.util.List<String> failures = new java.util.ArrayList<>();
 
-    private GpuBench(CudaBackend be, boolean quick) {
+    private GpuBench(DeviceBackend be, boolean quick) {
         this.be = be;
         this.quick = quick;
     }
@@ -61,8 +62,8 @@ public final class GpuBench {
             System.exit(3);
             return;
         }
-        try (CudaBackend cuda = (CudaBackend) b) {
-            System.out.println("GpuBench on " + cuda.deviceName() + " (module " + cuda.moduleSource() + ")");
+        try (DeviceBackend cuda = (DeviceBackend) b) {
+            System.out.println("GpuBench on " + cuda.deviceName() + " (modules " + ((CudaDevice) cuda.device()).moduleSources() + ")");
             GpuBench g = new GpuBench(cuda, quick);
             g.run();
             if (json != null) g.writeJson(json);
@@ -372,7 +373,13 @@ public final class GpuBench {
             sb.append(",\n  \"").append(e.getKey()).append("\": ")
                     .append(Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "null");
         }
-        sb.append("\n}\n");
+        sb.append(",\n  \"kernel_versions\": {");
+        String sep = "";
+        for (Map.Entry<String, String> e : be.kernelVersions().entrySet()) {
+            sb.append(sep).append("\n    \"").append(e.getKey()).append("\": \"").append(e.getValue()).append('"');
+            sep = ",";
+        }
+        sb.append("\n  }\n}\n");
         Files.writeString(file, sb.toString());
     }
 }

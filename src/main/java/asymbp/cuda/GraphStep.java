@@ -2,9 +2,10 @@ package asymbp.cuda;
 
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
+import asymbp.backend.DeviceBackend;
+import asymbp.backend.Kernel;
 import asymbp.backend.StepReplay;
 import asymbp.backend.TrainStep;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstreamCaptureMode;
@@ -23,11 +24,12 @@ import static asymbp.cuda.CudaDriver.check;
  *   [4..12)  current StepScalars {start, step, firstStep, lr, halted, haltStep, haltLoss, pad}
  *   [12..)   table of PlannedStep {start, step, firstStep, lr}, written by {@link #plan}
  * </pre>
- * The graph is: step_scalars_advance (current ← table[counter++], the halt fields kept) → the step's
- * forward and loss → step_guard (the Trainer's divergence rule; sets halted) → backward and update
- * (apply_update does nothing once halted) → stats_accumulate (adds the step's loss statistics unless
- * halted). The ops read their step scalars from the current slot while captured (see
- * {@link CudaBackend#beginCapture}); a replay needs no host work beyond the launch, and the host
+ * The graph is (kernels/step_replay.cu, version 2): step_replay_v2_advance (current ← table[counter++],
+ * the halt fields kept) → the step's forward and loss → step_replay_v2_guard (the Trainer's divergence
+ * rule; sets halted) → backward and update (apply_update_v2 does nothing once halted) →
+ * step_replay_v2_accumulate (adds the step's loss statistics unless halted). The tuned ops read their
+ * step scalars from the current slot while captured (see {@link DeviceBackend#capture}); a replay needs
+ * no host work beyond the launch, and the host
  * reads the sums and the halt fields once per plan, in {@link #finish}.
  *
  * <p>The graph holds raw pointers, including the backend's scratch buffers. When the backend grows a
@@ -44,7 +46,9 @@ public final class GraphStep implements StepReplay {
     /** Default table capacity: the most steps one {@link #plan} can hold (16 bytes each). */
     public static final int DEFAULT_CAPACITY = 1 << 16;
 
-    private final CudaBackend backend;
+    private final DeviceBackend backend;
+    /** Null for a step that is only enqueued, never recorded (CudaLaunchAbiTest). */
+    private final CudaDevice dev;
     private final TrainStep step;
     private final Buffer stats;
     private final int batch;
@@ -57,8 +61,9 @@ public final class GraphStep implements StepReplay {
     private long scratchGeneration;
     private int planned, launched, planFirstStep;
 
-    private GraphStep(CudaBackend backend, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
+    private GraphStep(DeviceBackend backend, CudaDevice dev, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
         this.backend = backend;
+        this.dev = dev;
         this.step = step;
         this.stats = stats;
         this.batch = batch;
@@ -75,10 +80,10 @@ public final class GraphStep implements StepReplay {
         this.statsAcc = acc;
     }
 
-    /** Records {@code step} (nothing runs yet); see {@link CudaBackend#replay}. */
-    static GraphStep capture(CudaBackend be, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
+    /** Records {@code step} (nothing runs yet); see {@link DeviceBackend#replay}. */
+    static GraphStep capture(DeviceBackend be, CudaDevice dev, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
         if (batch < 1) throw new IllegalArgumentException("GraphStep: batch " + batch);
-        GraphStep g = new GraphStep(be, step, stats, batch, bound, capacity);
+        GraphStep g = new GraphStep(be, dev, step, stats, batch, bound, capacity);
         try {
             be.upload(g.control.slice(0, TABLE), new int[TABLE]);
             be.fill(g.statsAcc, 0f);
@@ -91,38 +96,31 @@ public final class GraphStep implements StepReplay {
         }
     }
 
-    /** The names of the graph's own kernels, around the step's ops. */
-    static final String[] BOOKKEEPING = {"step_scalars_advance", "step_guard", "stats_accumulate"};
-
     /** What the graph records: the bookkeeping kernels around the step's ops, which read `current`. */
     void enqueueStep() {
-        CUdeviceptr counter = ((CudaBuffer) control).ptr();
-        CUdeviceptr current = ((CudaBuffer) control.slice(CURRENT, SCALARS)).ptr();
-        CUdeviceptr table = ((CudaBuffer) control.slice(TABLE, (long) PLANNED * capacity)).ptr();
-        CUdeviceptr statsPtr = ((CudaBuffer) stats).ptr(), accPtr = ((CudaBuffer) statsAcc).ptr();
-        backend.launch("step_scalars_advance", 1, 1, 1, 32, current, table, counter);
-        backend.beginCapture(current);
+        Buffer current = control.slice(CURRENT, SCALARS), table = control.slice(TABLE, (long) PLANNED * capacity);
+        backend.launch(Kernel.STEP_REPLAY_V2_ADVANCE, 1, 1, 1, 32, current, table, control.slice(0, 1));
+        backend.capture(current);
         try {
             // Placeholder scalars: captured ops read the real ones from `current`.
             step.forwardLoss(0);
-            backend.launch("step_guard", 1, 1, 1, 32, current, statsPtr, batch, StepReplay.boundFloor(bound));
+            backend.launch(Kernel.STEP_REPLAY_V2_GUARD, 1, 1, 1, 32, current, stats, batch, StepReplay.boundFloor(bound));
             step.backwardUpdate(0, 0f, false);
         } finally {
-            backend.endCapture();
+            backend.capture(null);
         }
-        backend.launch("stats_accumulate", 1, 1, 1, 32, accPtr, statsPtr, 2, current);
+        backend.launch(Kernel.STEP_REPLAY_V2_ACCUMULATE, 1, 1, 1, 32, statsAcc, stats, 2, current);
     }
 
     /** Without recording (CudaLaunchAbiTest: a backend whose launches are recorded, no GPU). */
-    static GraphStep uncaptured(CudaBackend be, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
-        return new GraphStep(be, step, stats, batch, bound, capacity);
+    static GraphStep uncaptured(DeviceBackend be, TrainStep step, Buffer stats, int batch, double bound, int capacity) {
+        return new GraphStep(be, null, step, stats, batch, bound, capacity);
     }
 
     private void record() {
         destroyGraph();
-        for (String k : BOOKKEEPING) backend.function(k); // resolve outside the capture
         scratchGeneration = backend.scratchGeneration();
-        check(JCudaDriver.cuStreamBeginCapture(backend.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+        check(JCudaDriver.cuStreamBeginCapture(dev.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
                 "cuStreamBeginCapture");
         CUgraph captured = new CUgraph();
         Throwable failure = null;
@@ -131,7 +129,7 @@ public final class GraphStep implements StepReplay {
         } catch (RuntimeException | Error e) {
             failure = e;
         } finally {
-            int rc = JCudaDriver.cuStreamEndCapture(backend.stream(), captured);
+            int rc = JCudaDriver.cuStreamEndCapture(dev.stream(), captured);
             if (failure == null && rc != 0) check(rc, "cuStreamEndCapture");
         }
         if (failure != null) {
@@ -168,7 +166,7 @@ public final class GraphStep implements StepReplay {
     @Override public void launch() {
         if (launched >= planned)
             throw new IllegalStateException("GraphStep.launch: all " + planned + " planned steps were launched; call plan() first");
-        check(JCudaDriver.cuGraphLaunch(exec, backend.stream()), "cuGraphLaunch");
+        check(JCudaDriver.cuGraphLaunch(exec, dev.stream()), "cuGraphLaunch");
         launched++;
     }
 

@@ -29,7 +29,7 @@ public final class OpenClProvider implements BackendProvider {
     @Override
     public Backend open(int index) throws BackendUnavailableException {
         try {
-            return new OpenClBackend(ClDevices.pick(index));
+            return asymbp.backend.DeviceBackend.open(new ClDevice(ClDevices.pick(index)));
         } catch (BackendUnavailableException e) {
             throw e;
         } catch (LinkageError | RuntimeException e) {

@@ -1,6 +1,7 @@
 package asymbp.cuda;
 
 import asymbp.backend.FeedbackMode;
+import asymbp.backend.Kernel;
 import asymbp.rng.Philox;
 import org.junit.jupiter.api.Test;
 
@@ -24,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The prebuilt CUDA artifacts, checked without a GPU or nvcc: present on the classpath (what the jar
- * packages) for every architecture, every kernel the backend launches is in each, and they are not
+ * The prebuilt CUDA artifacts, checked without a GPU or nvcc: one module per op file present on the
+ * classpath (what the jar packages) for every architecture, every kernel of {@link Kernel} in its op
+ * file's module, no module of a source that is gone, and they are not
  * stale (kernels/ptx/SOURCES.sha256, written by kernels/build-cuda.sh, matches the sources today).
  */
 class CudaArtifactsTest {
@@ -33,39 +35,56 @@ class CudaArtifactsTest {
     private static final Path KERNELS = Path.of("kernels");
 
     @Test
-    void everyKernelIsInEveryPtx() {
-        for (int arch : KernelArtifacts.PTX_ARCHS) {
-            String path = KernelArtifacts.ROOT + CudaBackend.MODULE + ".compute_" + arch + ".ptx";
-            assertTrue(KernelArtifacts.exists(path), path + " missing from the classpath");
-            String ptx = new String(KernelArtifacts.read(path), StandardCharsets.US_ASCII);
-            assertTrue(ptx.contains("\n.target sm_" + arch + "\n"), path + " does not target sm_" + arch);
-            for (String k : KernelArtifacts.KERNELS)
-                assertTrue(ptx.contains(".entry " + k + "("), path + " lacks kernel " + k);
-        }
+    void everyKernelIsInItsModulesPtx() {
+        for (String module : Kernel.modules())
+            for (int arch : KernelArtifacts.PTX_ARCHS) {
+                String path = KernelArtifacts.ROOT + module + ".compute_" + arch + ".ptx";
+                assertTrue(KernelArtifacts.exists(path), path + " missing from the classpath");
+                String ptx = new String(KernelArtifacts.read(path), StandardCharsets.US_ASCII);
+                assertTrue(ptx.contains("\n.target sm_" + arch + "\n"), path + " does not target sm_" + arch);
+                for (Kernel k : Kernel.of(module))
+                    assertTrue(ptx.contains(".entry " + k.symbol + "("), path + " lacks kernel " + k);
+            }
     }
 
     @Test
-    void everyKernelIsInEveryCubin() {
-        for (int arch : KernelArtifacts.CUBIN_ARCHS) {
-            String path = KernelArtifacts.cubinFor(arch / 10, 0);
-            assertNotNull(path, "no cubin for sm_" + arch);
-            byte[] elf = KernelArtifacts.read(path);
-            assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, java.util.Arrays.copyOf(elf, 4), path + " is not an ELF cubin");
-            String text = new String(elf, StandardCharsets.ISO_8859_1);
-            for (String k : KernelArtifacts.KERNELS)
-                assertTrue(text.contains(".text." + k + "\0"), path + " lacks kernel " + k);
+    void everyKernelIsInItsModulesCubin() {
+        for (String module : Kernel.modules())
+            for (int arch : KernelArtifacts.CUBIN_ARCHS) {
+                String path = KernelArtifacts.cubinFor(module, arch / 10, 0);
+                assertNotNull(path, "no cubin of " + module + " for sm_" + arch);
+                byte[] elf = KernelArtifacts.read(path);
+                assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, java.util.Arrays.copyOf(elf, 4), path + " is not an ELF cubin");
+                String text = new String(elf, StandardCharsets.ISO_8859_1);
+                for (Kernel k : Kernel.of(module))
+                    assertTrue(text.contains(".text." + k.symbol + "\0"), path + " lacks kernel " + k);
+            }
+    }
+
+    /** One module per op file and nothing else: no artifact of a source that is gone (the monolith). */
+    @Test
+    void artifactsAreExactlyTheOpModules() throws IOException {
+        java.util.Set<String> built = new java.util.TreeSet<>();
+        try (Stream<Path> files = Files.walk(KERNELS.resolve("ptx"))) {
+            files.filter(Files::isRegularFile).map(p -> KERNELS.resolve("ptx").relativize(p).toString().replace('\\', '/'))
+                    .filter(n -> n.endsWith(".ptx") || n.endsWith(".cubin"))
+                    .forEach(n -> built.add(n.substring(0, n.indexOf('.'))));
         }
+        assertEquals(new java.util.TreeSet<>(Kernel.modules()), built, "modules in kernels/ptx/ vs the op files the backend loads");
+        for (String m : Kernel.modules()) assertTrue(Files.exists(KERNELS.resolve(m + ".cu")), "kernels/" + m + ".cu missing");
     }
 
     @Test
     void moduleSelectionFollowsComputeCapability() {
-        assertTrue(KernelArtifacts.cubinFor(8, 0).endsWith(".sm_80.cubin"));
-        assertTrue(KernelArtifacts.cubinFor(8, 9).endsWith(".sm_80.cubin"), "sm_80 cubins run on 8.x");
-        assertTrue(KernelArtifacts.cubinFor(9, 0).endsWith(".sm_90.cubin"));
-        assertEquals(null, KernelArtifacts.cubinFor(10, 0), "no cubin for Blackwell: it JITs the PTX");
-        assertTrue(KernelArtifacts.ptxFor(10, 0).endsWith(".compute_90.ptx"));
-        assertTrue(KernelArtifacts.ptxFor(8, 6).endsWith(".compute_80.ptx"));
-        assertEquals(null, KernelArtifacts.ptxFor(7, 5), "sm_75 is below the prebuilt targets");
+        String m = "linear_forward";
+        assertTrue(KernelArtifacts.cubinFor(m, 8, 0).endsWith("linear_forward.sm_80.cubin"));
+        assertTrue(KernelArtifacts.cubinFor(m, 8, 9).endsWith(".sm_80.cubin"), "sm_80 cubins run on 8.x");
+        assertTrue(KernelArtifacts.cubinFor(m, 9, 0).endsWith(".sm_90.cubin"));
+        assertEquals(null, KernelArtifacts.cubinFor(m, 10, 0), "no cubin for Blackwell: it JITs the PTX");
+        assertTrue(KernelArtifacts.ptxFor(m, 10, 0).endsWith(".compute_90.ptx"));
+        assertTrue(KernelArtifacts.ptxFor(m, 8, 6).endsWith(".compute_80.ptx"));
+        assertEquals(null, KernelArtifacts.ptxFor(m, 7, 5), "sm_75 is below the prebuilt targets");
+        assertEquals(null, KernelArtifacts.cubinFor("no_such_op", 9, 0));
     }
 
     @Test
@@ -85,7 +104,8 @@ class CudaArtifactsTest {
                     p + " changed since kernels/ptx/ was built: run kernels/build-cuda.sh and commit kernels/ptx/");
         }
         List<String> sources;
-        try (Stream<Path> top = Files.list(KERNELS); Stream<Path> cuda = Files.list(KERNELS.resolve("cuda"))) {
+        try (Stream<Path> top = Files.list(KERNELS);
+             Stream<Path> cuda = Files.isDirectory(KERNELS.resolve("cuda")) ? Files.list(KERNELS.resolve("cuda")) : Stream.empty()) {
             sources = Stream.concat(top, cuda).filter(p -> p.toString().endsWith(".cu"))
                     .map(p -> KERNELS.relativize(p).toString().replace('\\', '/')).sorted().toList();
         }

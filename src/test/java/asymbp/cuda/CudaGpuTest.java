@@ -3,16 +3,24 @@ package asymbp.cuda;
 import asymbp.backend.Backend;
 import asymbp.backend.BackendUnavailableException;
 import asymbp.backend.Buffer;
+import asymbp.backend.ConvShape;
 import asymbp.backend.DType;
+import asymbp.backend.DeviceBackend;
 import asymbp.backend.Feedback;
 import asymbp.backend.FeedbackMode;
+import asymbp.backend.Kernel;
+import asymbp.backend.StepReplay;
+import asymbp.backend.TrainStep;
 import asymbp.backend.UpdateRule;
 import asymbp.conformance.DeviceBackends;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,13 +28,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * What only a GPU can check beyond the op conformance suite: the PTX (JIT) module computes what the
- * cubin computes, a CUDA-graph replay of a training step equals the same steps run eagerly, and a
- * capture refuses host work cleanly. Skips (inside each test, reason printed) without a GPU.
+ * What only a GPU can check: every version of every kernel (version 1 pinned for every op, 64- and
+ * 128-tiles pinned, V materialised, batch norm in one pass and split) against the CPU oracle with the
+ * outputs poisoned; every module loaded from its cubin on sm_80/sm_90; the PTX (JIT) modules compute
+ * what the cubins compute; a CUDA-graph replay equals the same steps run eagerly, which equal the oracle;
+ * a capture refuses host work cleanly. Every hook a test changes is restored to its previous value.
+ * Skips (inside each test, reason printed) without a GPU.
  */
 class CudaGpuTest {
 
-    private static CudaBackend cubin, ptx;
+    private static DeviceBackend cubin, ptx;
     private static String skip;
     /** A device is listed but did not open: a bug, not a reason to skip (as DeviceBackends.openOrSkip). */
     private static boolean listed;
@@ -34,14 +45,15 @@ class CudaGpuTest {
     @BeforeAll
     static void open() {
         try {
-            cubin = (CudaBackend) new CudaProvider().open(0);
-            System.setProperty("asymbp.cuda.ptx", "true");
+            cubin = (DeviceBackend) new CudaProvider().open(0);
+            String was = System.setProperty("asymbp.cuda.ptx", "true");
             try {
-                ptx = (CudaBackend) new CudaProvider().open(0);
+                ptx = (DeviceBackend) new CudaProvider().open(0);
             } finally {
-                System.clearProperty("asymbp.cuda.ptx");
+                if (was == null) System.clearProperty("asymbp.cuda.ptx");
+                else System.setProperty("asymbp.cuda.ptx", was);
             }
-            System.out.println("[cuda] " + cubin.deviceName() + ": modules " + cubin.moduleSource() + " and " + ptx.moduleSource());
+            System.out.println("[cuda] " + cubin.deviceName() + ": modules " + sources(cubin) + " and " + sources(ptx));
         } catch (BackendUnavailableException e) {
             skip = "backend cuda unavailable: " + e.getMessage();
             try {
@@ -58,6 +70,8 @@ class CudaGpuTest {
         if (cubin != null) cubin.close();
     }
 
+    private static Map<String, String> sources(DeviceBackend be) { return ((CudaDevice) be.device()).moduleSources(); }
+
     private static void requireGpu() {
         if (skip != null) {
             if (listed) org.junit.jupiter.api.Assertions.fail("cuda lists a device but does not open: " + skip);
@@ -73,170 +87,314 @@ class CudaGpuTest {
         return a;
     }
 
-    /** Forward, brsf backward (both tile variants, V regenerated and materialised) and BN on one backend. */
-    private static float[] workload(Backend be, long seed, int batch, int in, int out) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Buffer x = be.alloc(DType.F32, (long) batch * in), w = be.alloc(DType.F32, (long) out * in),
-                y = be.alloc(DType.F32, (long) batch * out + 3), dy = be.alloc(DType.F32, (long) batch * out),
-                dx = be.alloc(DType.F32, (long) batch * in), dw = be.alloc(DType.F32, (long) out * in),
-                bn = be.alloc(DType.F32, 6L * out), z = be.alloc(DType.F32, (long) batch * out);
-        be.upload(x, random(r, batch * in));
-        be.upload(w, random(r, out * in));
-        be.upload(dy, random(r, batch * out));
-        Buffer yv = y.slice(3, (long) batch * out); // an odd element offset
-        be.linearForward(yv, x, w, null, batch, in, out, true);
-        Feedback fb = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 1, 42);
-        be.linearBackward(dx, dw, null, dy, yv, x, w, fb, batch, in, out);
-        float[] ones = new float[out];
-        java.util.Arrays.fill(ones, 1f);
-        be.upload(bn.slice(0, out), ones);
-        be.fill(bn.slice(out, out), 0f);
-        be.fill(bn.slice(2L * out, out), 0f);
-        be.upload(bn.slice(3L * out, out), ones);
-        be.batchnormForward(z, bn.slice(4L * out, out), bn.slice(5L * out, out), bn.slice(2L * out, out),
-                bn.slice(3L * out, out), yv, bn.slice(0, out), bn.slice(out, out), batch, out, 1, true, 0.1f, 1e-5f, false);
-        float[] res = new float[batch * in + out * in + batch * out];
-        float[] a = new float[batch * in], b = new float[out * in], c = new float[batch * out];
-        be.download(a, dx);
-        be.download(b, dw);
-        be.download(c, z);
-        System.arraycopy(a, 0, res, 0, a.length);
-        System.arraycopy(b, 0, res, a.length, b.length);
-        System.arraycopy(c, 0, res, a.length + b.length, c.length);
-        for (Buffer buf : new Buffer[] {x, w, y, dy, dx, dw, bn, z}) be.free(buf);
-        return res;
+    @Test
+    void everyModuleIsLoadedFromItsCubin() {
+        requireGpu();
+        Map<String, String> src = sources(cubin);
+        assertEquals(new java.util.TreeSet<>(Kernel.modules()), src.keySet(), "one module per op file");
+        int arch = ((CudaDevice) cubin.device()).arch();
+        boolean cubins = KernelArtifacts.CUBIN_ARCHS.contains(arch / 10 * 10) && !Boolean.getBoolean("asymbp.cuda.ptx");
+        src.forEach((m, from) -> assertTrue(cubins ? from.endsWith(".sm_" + arch / 10 * 10 + ".cubin") : from.contains(".ptx"),
+                "sm_" + arch + ": module " + m + " came from " + from));
+        sources(ptx).forEach((m, from) -> assertTrue(from.endsWith(".ptx"), "-Dasymbp.cuda.ptx=true: module " + m + " came from " + from));
     }
 
-    @Test
-    void ptxModuleMatchesCubin() {
-        requireGpu();
-        long seed = DeviceBackends.seed("cuda ptx vs cubin");
-        float[] a = workload(cubin, seed, 300, 200, 260), b = workload(ptx, seed, 300, 200, 260);
-        double worst = maxRel(a, b);
-        System.out.println("[cuda] ptx vs cubin: max rel diff " + worst);
-        assertTrue(worst < 1e-5, "PTX module differs from the cubin: max rel " + worst);
-    }
+    // --------------------------------------------------------------------- every version vs the oracle
 
     /**
-     * The 128-tile GEMMs, V written once per product and BN split over blocks agree with 64-tiles
-     * regenerating V in the loads and one-pass BN.
+     * Every op once, on fresh random inputs from {@code seed}, outputs poisoned with NaN first: linear and
+     * convolution forward and brsf backward (sizes no tile divides; a LeNet-like convolution with one
+     * input channel too), batch norm over rows and NCHW in training and evaluation, softmax, max-pool,
+     * gather, both updates. Returns every output by name.
      */
+    private static Map<String, float[]> everyOp(Backend be, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, Buffer> bufs = new LinkedHashMap<>();
+        Map<String, float[]> out = new TreeMap<>();
+        java.util.List<Buffer> allocs = new java.util.ArrayList<>();
+        java.util.function.BiFunction<DType, Integer, Buffer> alloc = (t, n) -> {
+            Buffer b = be.alloc(t, n + 3L);
+            allocs.add(b);
+            return b.slice(3, n); // an odd element offset
+        };
+        java.util.function.BiFunction<String, Integer, Buffer> in = (name, n) -> {
+            Buffer b = alloc.apply(DType.F32, n);
+            be.upload(b, random(r, n));
+            bufs.put(name, b);
+            return b;
+        };
+        java.util.function.BiFunction<String, Integer, Buffer> outp = (name, n) -> {
+            Buffer b = alloc.apply(DType.F32, n);
+            be.fill(b, Float.NaN);
+            bufs.put(name, b);
+            return b;
+        };
+        Feedback fb = new Feedback(FeedbackMode.BRSF, 0.7f, 1f, 0f, false, seed, 2, 9);
+        int batch = 300, inF = 200, outF = 260;
+        Buffer x = in.apply("x", batch * inF), w = in.apply("w", outF * inF), b = in.apply("b", outF), dy = in.apply("dy", batch * outF);
+        Buffer y = outp.apply("linear y", batch * outF), dx = outp.apply("linear dx", batch * inF),
+                dw = outp.apply("linear dw", outF * inF), db = outp.apply("linear db", outF);
+        be.linearForward(y, x, w, b, batch, inF, outF, true);
+        be.linearBackward(dx, dw, db, dy, y, x, w, fb, batch, inF, outF);
+        for (ConvShape s : new ConvShape[] {new ConvShape(16, 8, 20, 20, 24, 3, 3, 1, 1), new ConvShape(8, 1, 12, 12, 6, 5, 5, 1, 0)}) {
+            String c = "conv" + s.inC() + " ";
+            int nIn = (int) (s.batch() * s.inSize()), nOut = (int) (s.batch() * s.outSize()), nW = (int) s.weightSize();
+            Buffer cx = in.apply(c + "x", nIn), cw = in.apply(c + "w", nW), cb = in.apply(c + "b", s.outC()), cdy = in.apply(c + "dy", nOut);
+            Buffer cy = outp.apply(c + "y", nOut), cdx = outp.apply(c + "dx", nIn), cdw = outp.apply(c + "dw", nW), cdb = outp.apply(c + "db", s.outC());
+            be.conv2dForward(cy, cx, cw, cb, s, true);
+            be.conv2dBackward(cdx, cdw, cdb, cdy, cy, cx, cw, fb, s);
+        }
+        // Batch norm over the linear output (rows) and over an NCHW tensor, ReLU fused, then evaluation.
+        for (int[] sh : new int[][] {{batch, outF, 1}, {16, 24, 400}}) {
+            String c = "bn" + sh[2] + " ";
+            int n = sh[0] * sh[1] * sh[2], ch = sh[1];
+            Buffer bx = in.apply(c + "x", n), gamma = in.apply(c + "gamma", ch), beta = in.apply(c + "beta", ch), bdy = in.apply(c + "dy", n);
+            Buffer rm = in.apply(c + "runMean", ch), rv = in.apply(c + "runVar", ch);
+            be.upload(rv, new float[ch]); // a variance: 0 before the update
+            Buffer by = outp.apply(c + "y", n), mean = outp.apply(c + "saveMean", ch), inv = outp.apply(c + "saveInvStd", ch);
+            Buffer bdx = outp.apply(c + "dx", n), dg = outp.apply(c + "dgamma", ch), dbt = outp.apply(c + "dbeta", ch),
+                    ey = outp.apply(c + "eval y", n);
+            be.batchnormForward(by, mean, inv, rm, rv, bx, gamma, beta, sh[0], ch, sh[2], true, 0.1f, 1e-5f, true);
+            be.batchnormBackward(bdx, dg, dbt, bdy, by, bx, mean, inv, gamma, sh[0], ch, sh[2]);
+            be.batchnormForward(ey, null, null, rm, rv, bx, gamma, beta, sh[0], ch, sh[2], false, 0.1f, 1e-5f, false);
+            bufs.put(c + "runMean", rm);
+            bufs.put(c + "runVar", rv);
+        }
+        Buffer logits = in.apply("logits", 64 * 10), labels = alloc.apply(DType.I32, 64);
+        int[] lab = new int[64];
+        for (int i = 0; i < 64; i++) lab[i] = r.nextInt(10);
+        be.upload(labels, lab);
+        be.softmaxCrossEntropy(outp.apply("softmax dlogits", 640), outp.apply("softmax stats", 2), logits, labels, 64, 10);
+        Buffer px = in.apply("pool x", 16 * 24 * 400), argmax = alloc.apply(DType.I32, 16 * 24 * 100);
+        be.maxpoolForward(outp.apply("pool y", 16 * 24 * 100), argmax, px, 16, 24, 20, 20, 2);
+        be.maxpoolBackward(outp.apply("pool dx", 16 * 24 * 400), in.apply("pool dy", 16 * 24 * 100), argmax, 16, 24, 20, 20, 2);
+        byte[] img = new byte[50 * 3 * 16];
+        for (int i = 0; i < img.length; i++) img[i] = (byte) r.nextInt(256);
+        int[] order = new int[50], labs = new int[50];
+        for (int i = 0; i < 50; i++) { order[i] = (i * 7) % 50; labs[i] = r.nextInt(10); }
+        Buffer images = alloc.apply(DType.U8, img.length), il = alloc.apply(DType.I32, 50), io = alloc.apply(DType.I32, 50),
+                bl = alloc.apply(DType.I32, 20);
+        be.upload(images, img);
+        be.upload(il, labs);
+        be.upload(io, order);
+        be.gatherStandardize(outp.apply("gather x", 20 * 48), bl, images, il, io, in.apply("meanInvStd", 6), 10, 20, 48, 16);
+        for (UpdateRule rule : UpdateRule.values()) {
+            String c = "update " + rule + " ";
+            Buffer th = in.apply(c + "params", 5000), v = in.apply(c + "velocity", 5000), g = in.apply(c + "grads", 5000);
+            be.applyUpdate(th, v, g, rule, 0.05f, 0.9f, 1e-3f, false);
+        }
+        for (Map.Entry<String, Buffer> e : bufs.entrySet()) {
+            if (e.getKey().endsWith(" x") && !e.getKey().startsWith("gather")) continue; // inputs
+            float[] h = new float[(int) e.getValue().length()];
+            be.download(h, e.getValue());
+            out.put(e.getKey(), h);
+        }
+        int[] gl = new int[20];
+        be.download(gl, bl);
+        float[] glf = new float[20];
+        for (int i = 0; i < 20; i++) glf[i] = gl[i];
+        out.put("gather labels", glf);
+        for (Buffer a : allocs) be.free(a);
+        return out;
+    }
+
+    /** Element-wise relative error, judged against max(|oracle|, 0.1 · rms(oracle)), as the conformance suite does. */
+    private static void assertMatches(String config, Map<String, float[]> want, Map<String, float[]> got, double bound, Backend be) {
+        assertEquals(want.keySet(), got.keySet());
+        double worstAll = 0;
+        for (String k : want.keySet()) {
+            float[] a = got.get(k), b = want.get(k);
+            double sq = 0;
+            for (float v : b) sq += (double) v * v;
+            double floor = Math.max(0.1 * Math.sqrt(sq / Math.max(1, b.length)), 1e-30), worst = 0;
+            for (int i = 0; i < b.length; i++) {
+                int at = i;
+                assertTrue(Float.isFinite(a[i]), () -> config + ", " + k + ": element " + at + " is " + a[at] + " (unwritten?), oracle " + b[at]);
+                worst = Math.max(worst, Math.abs((double) a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+            }
+            double e = worst;
+            assertTrue(worst <= bound, () -> config + ", " + k + ": max relative error " + e + " > " + bound);
+            worstAll = Math.max(worstAll, worst);
+        }
+        System.out.printf("[%s] %-40s %d outputs, max rel err %.2e; versions %s%n", be.name(), config, want.size(), worstAll,
+                be.kernelVersions());
+    }
+
     @Test
-    void bigTilesAndMaterialisedFeedbackMatchTheSimplePath() {
+    void everyVersionMatchesTheCpuOracle() {
         requireGpu();
-        long seed = DeviceBackends.seed("cuda t128 + materialised V");
-        int batch = 2048, in = 512, out = 1152; // 16 × 9 tiles of 128: enough to pick the big variant
-        float[] fast = workload(cubin, seed, batch, in, out);
-        cubin.forceTile = 64;
-        cubin.materializeFactor = Integer.MAX_VALUE;
-        cubin.bnSplit = 0;
-        float[] simple;
-        try {
-            simple = workload(cubin, seed, batch, in, out);
-        } finally {
-            cubin.forceTile = 0;
-            cubin.materializeFactor = 4;
-            cubin.bnSplit = -1;
+        long seed = DeviceBackends.seed("cuda every version vs oracle");
+        Map<String, float[]> want;
+        try (Backend cpu = DeviceBackends.cpu()) {
+            want = everyOp(cpu, seed);
         }
-        double worst = maxRel(fast, simple);
-        System.out.println("[cuda] t128 + materialised V + split BN vs t64, V on the fly, one-pass BN: max rel diff " + worst);
-        assertTrue(worst < 1e-4, "big-tile path differs: max rel " + worst);
-    }
-
-    private static double maxRel(float[] a, float[] b) {
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            double e = Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2);
-            if (!(e <= worst)) worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+        // Version v pinned for every op that has it (older ops keep their newest below v); v3 splits BN in 7 chunks.
+        for (int v = 1; v <= 4; v++) {
+            Map<String, Integer> was = new TreeMap<>();
+            int chunks = cubin.bnChunks(v == 3 ? 7 : 0);
+            try {
+                for (String m : Kernel.modules()) was.put(m, cubin.forceVersion(m, Math.min(v, Kernel.maxVersion(m))));
+                assertMatches("v" + v + " pinned", want, everyOp(cubin, seed), 5e-5, cubin);
+                for (String m : Kernel.modules())
+                    if (Kernel.maxVersion(m) >= v && !m.equals("step_replay"))
+                        assertTrue(cubin.kernelVersions().getOrDefault(m, "").contains("v" + v), m + " never ran v" + v);
+            } finally {
+                was.forEach(cubin::forceVersion);
+                cubin.bnChunks(chunks);
+            }
         }
-        return worst;
+        assertMatches("versions by size", want, everyOp(cubin, seed), 5e-5, cubin);
     }
 
     @Test
-    void graphReplayEqualsEagerSteps() {
+    void ptxModulesMatchCubins() {
+        requireGpu();
+        long seed = DeviceBackends.seed("cuda ptx vs cubin");
+        // The driver's JIT and nvcc's ptxas compile the same PTX; the results should agree to the last bits.
+        assertMatches("PTX modules vs the cubins", everyOp(cubin, seed), everyOp(ptx, seed), 1e-6, ptx);
+    }
+
+    /** -Dasymbp.cuda.sync=true (what the GPU check reruns a failed phase with) waits after every launch, also around a capture. */
+    @Test
+    void synchronisingEveryLaunchChangesNoResult() throws Exception {
+        requireGpu();
+        long seed = DeviceBackends.seed("cuda sync after every launch");
+        String was = System.setProperty("asymbp.cuda.sync", "true");
+        DeviceBackend synced;
+        try {
+            synced = (DeviceBackend) new CudaProvider().open(0);
+        } finally {
+            if (was == null) System.clearProperty("asymbp.cuda.sync");
+            else System.setProperty("asymbp.cuda.sync", was);
+        }
+        try (synced) {
+            assertMatches("every launch synchronised", everyOp(cubin, seed), everyOp(synced, seed), 0, synced);
+            try (Toy t = new Toy(synced, seed); StepReplay g = synced.replay(t.step, t.stats, Toy.BATCH, Double.MAX_VALUE)) {
+                assertTrue(g instanceof GraphStep, "a graph is recorded with every launch synchronised");
+                g.plan(new int[] {0, Toy.BATCH}, 0, 0.1f, true);
+                g.launch();
+                g.launch();
+                assertEquals(2, g.finish().updated());
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------------------- graph replay
+
+    /** A toy training step (gather, linear, loss, brsf backward with dx, update) on any backend. */
+    private static final class Toy implements AutoCloseable {
+        static final int N = 96, BATCH = 32, FEAT = 20, CLASSES = 5;
+        final Backend be;
+        final Buffer images, labels, ord, ms, x, bl, logits, dl, stats, params, grads, vel, dx;
+        final TrainStep step;
+
+        Toy(Backend be, long seed) {
+            this.be = be;
+            SplittableRandom r = new SplittableRandom(seed);
+            byte[] img = new byte[N * FEAT];
+            int[] lab = new int[N], order = new int[N];
+            for (int i = 0; i < img.length; i++) img[i] = (byte) r.nextInt(256);
+            for (int i = 0; i < N; i++) { lab[i] = r.nextInt(CLASSES); order[i] = (i * 37) % N; }
+            images = be.alloc(DType.U8, img.length); labels = be.alloc(DType.I32, N); ord = be.alloc(DType.I32, N);
+            ms = be.alloc(DType.F32, 2); x = be.alloc(DType.F32, (long) BATCH * FEAT); bl = be.alloc(DType.I32, BATCH);
+            logits = be.alloc(DType.F32, (long) BATCH * CLASSES); dl = be.alloc(DType.F32, (long) BATCH * CLASSES);
+            stats = be.alloc(DType.F32, 2); params = be.alloc(DType.F32, (long) CLASSES * FEAT);
+            grads = be.alloc(DType.F32, (long) CLASSES * FEAT); vel = be.alloc(DType.F32, (long) CLASSES * FEAT);
+            dx = be.alloc(DType.F32, (long) BATCH * FEAT);
+            be.upload(images, img);
+            be.upload(labels, lab);
+            be.upload(ord, order);
+            be.upload(ms, new float[] {0.5f, 3f});
+            be.upload(params, random(r, CLASSES * FEAT));
+            be.fill(vel, 0f);
+            be.fill(dx, Float.NaN);
+            step = new TrainStep() {
+                @Override public void forwardLoss(int start) {
+                    be.gatherStandardize(x, bl, images, labels, ord, ms, start, BATCH, FEAT, FEAT);
+                    be.linearForward(logits, x, params, null, BATCH, FEAT, CLASSES, false);
+                    be.softmaxCrossEntropy(dl, stats, logits, bl, BATCH, CLASSES);
+                }
+                @Override public void backwardUpdate(int t, float lr, boolean first) {
+                    be.linearBackward(dx, grads, null, dl, null, x, params, new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 0, t),
+                            BATCH, FEAT, CLASSES);
+                    be.applyUpdate(params, vel, grads, UpdateRule.SGD, lr, 0.9f, 1e-3f, first);
+                }
+            };
+        }
+
+        static final int[] STARTS = {0, BATCH, 2 * BATCH, 0};
+
+        static float lr(int i) { return i < 2 ? 0.1f : 0.05f; }
+
+        /** The four steps eagerly; returns the summed loss. */
+        float eager() {
+            float loss = 0;
+            float[] host = new float[2];
+            for (int i = 0; i < STARTS.length; i++) {
+                step.forwardLoss(STARTS[i]);
+                be.download(host, stats);
+                loss += host[0];
+                step.backwardUpdate(i, lr(i), i == 0);
+            }
+            return loss;
+        }
+
+        float[][] read() {
+            float[][] out = {new float[CLASSES * FEAT], new float[CLASSES * FEAT], new float[BATCH * FEAT]};
+            be.download(out[0], params);
+            be.download(out[1], vel);
+            be.download(out[2], dx);
+            return out;
+        }
+
+        @Override public void close() {
+            for (Buffer b : new Buffer[] {images, labels, ord, ms, x, bl, logits, dl, stats, params, grads, vel, dx}) be.free(b);
+        }
+    }
+
+    @Test
+    void graphReplayEqualsEagerStepsAndTheOracle() {
         requireGpu();
         long seed = DeviceBackends.seed("cuda graph replay");
-        SplittableRandom r = new SplittableRandom(seed);
-        CudaBackend be = cubin;
-        int n = 96, batch = 32, feat = 20, classes = 5, steps = 4;
-        byte[] img = new byte[n * feat];
-        int[] lab = new int[n], order = new int[n];
-        for (int i = 0; i < img.length; i++) img[i] = (byte) r.nextInt(256);
-        for (int i = 0; i < n; i++) { lab[i] = r.nextInt(classes); order[i] = (i * 37) % n; }
-        Buffer images = be.alloc(DType.U8, img.length), labels = be.alloc(DType.I32, n), ord = be.alloc(DType.I32, n),
-                ms = be.alloc(DType.F32, 2), x = be.alloc(DType.F32, (long) batch * feat), bl = be.alloc(DType.I32, batch),
-                logits = be.alloc(DType.F32, (long) batch * classes), dl = be.alloc(DType.F32, (long) batch * classes),
-                stats = be.alloc(DType.F32, 2), params = be.alloc(DType.F32, (long) classes * feat),
-                grads = be.alloc(DType.F32, (long) classes * feat), vel = be.alloc(DType.F32, (long) classes * feat);
-        be.upload(images, img);
-        be.upload(labels, lab);
-        be.upload(ord, order);
-        be.upload(ms, new float[] {0.5f, 3f});
-        float[] p0 = random(r, classes * feat);
-        java.util.function.IntFunction<Feedback> fb = t -> new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, seed, 0, t);
-        // One step: gather batch i, linear, loss, brsf backward (dx too, to exercise V), update.
-        Buffer dx = be.alloc(DType.F32, (long) batch * feat);
-        // One step: gather the batch at `start`, linear, loss, brsf backward (dx too, to exercise V), update.
-        asymbp.backend.TrainStep step = new asymbp.backend.TrainStep() {
-            @Override public void forwardLoss(int start) {
-                be.gatherStandardize(x, bl, images, labels, ord, ms, start, batch, feat, feat);
-                be.linearForward(logits, x, params, null, batch, feat, classes, false);
-                be.softmaxCrossEntropy(dl, stats, logits, bl, batch, classes);
-            }
-            @Override public void backwardUpdate(int t, float lr, boolean first) {
-                be.linearBackward(dx, grads, null, dl, null, x, params, fb.apply(t), batch, feat, classes);
-                be.applyUpdate(params, vel, grads, UpdateRule.SGD, lr, 0.9f, 1e-3f, first);
-            }
-        };
-        int[] startOf = {0, batch, 2 * batch, 0};
-        float[] lossSum = new float[1], host = new float[2];
-        be.upload(params, p0);
-        be.fill(vel, 0f);
-        for (int i = 0; i < steps; i++) {
-            step.forwardLoss(startOf[i]);
-            be.download(host, stats);
-            lossSum[0] += host[0];
-            step.backwardUpdate(i, i < 2 ? 0.1f : 0.05f, i == 0);
+        float[][] oracle, eager, replay;
+        try (Backend cpu = DeviceBackends.cpu(); Toy t = new Toy(cpu, seed)) {
+            t.eager();
+            oracle = t.read();
         }
-        float[] eager = new float[classes * feat], eagerVel = new float[classes * feat], eagerDx = new float[batch * feat];
-        be.download(eager, params);
-        be.download(eagerVel, vel);
-        be.download(eagerDx, dx);
-
-        be.upload(params, p0);
-        be.fill(vel, 0f);
-        be.fill(dx, Float.NaN);
+        float lossSum;
+        try (Toy t = new Toy(cubin, seed)) {
+            lossSum = t.eager();
+            eager = t.read();
+        }
+        String[] what = {"parameters", "velocity", "dx"};
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < oracle[i].length; j++)
+                assertEquals(oracle[i][j], eager[i][j], 1e-5 * Math.max(1, Math.abs(oracle[i][j])), what[i] + " " + j + ": eager cuda vs the cpu oracle");
         // The capture calls the step with placeholder scalars: the replay must take them from the plan.
-        try (asymbp.backend.StepReplay g = be.replay(step, stats, batch, Double.MAX_VALUE)) {
+        try (Toy t = new Toy(cubin, seed); StepReplay g = cubin.replay(t.step, t.stats, Toy.BATCH, Double.MAX_VALUE)) {
             assertTrue(g instanceof GraphStep, "the cuda backend should record a graph, got " + g.getClass().getSimpleName());
-            g.plan(new int[] {0, batch}, 0, 0.1f, true);
+            g.plan(new int[] {0, Toy.BATCH}, 0, Toy.lr(0), true);
             g.launch();
             g.launch();
             assertThrows(IllegalStateException.class, g::launch, "launch past the plan");
-            asymbp.backend.StepReplay.Outcome o1 = g.finish();
-            g.plan(new int[] {2 * batch, 0}, 2, 0.05f, false);
+            StepReplay.Outcome o1 = g.finish();
+            g.plan(new int[] {2 * Toy.BATCH, 0}, 2, Toy.lr(2), false);
             g.launch();
             g.launch();
-            asymbp.backend.StepReplay.Outcome o2 = g.finish();
+            StepReplay.Outcome o2 = g.finish();
             assertEquals(2, o1.updated());
             assertEquals(2, o2.updated());
             assertTrue(!o1.halted() && !o2.halted());
-            assertEquals(lossSum[0], (float) (o1.lossSum() + o2.lossSum()), 1e-5f * Math.abs(lossSum[0]), "accumulated loss");
+            assertEquals(lossSum, (float) (o1.lossSum() + o2.lossSum()), 1e-5f * Math.abs(lossSum), "accumulated loss");
+            replay = t.read();
         }
-        float[] replay = new float[classes * feat], replayVel = new float[classes * feat], replayDx = new float[batch * feat];
-        be.download(replay, params);
-        be.download(replayVel, vel);
-        be.download(replayDx, dx);
-        assertArrayEquals(eager, replay, "parameters after graph replay differ from eager steps");
-        assertArrayEquals(eagerVel, replayVel, "velocity after graph replay differs from eager steps");
-        assertArrayEquals(eagerDx, replayDx, "dx (brsf, step from the plan) after replay differs from eager");
-        for (Buffer b : new Buffer[] {images, labels, ord, ms, x, bl, logits, dl, stats, params, grads, vel, dx}) be.free(b);
+        for (int i = 0; i < 3; i++) assertArrayEquals(eager[i], replay[i], what[i] + " after graph replay differ from eager steps");
     }
 
     @Test
     void captureRefusesHostWorkAndRecovers() {
         requireGpu();
-        CudaBackend be = cubin;
+        DeviceBackend be = cubin;
         Buffer a = be.alloc(DType.F32, 16), stats = be.alloc(DType.F32, 2);
         asymbp.backend.TrainStep syncs = new asymbp.backend.TrainStep() {
             @Override public void forwardLoss(int start) { be.sync(); }
@@ -255,8 +413,7 @@ class CudaGpuTest {
 
     /** Trains with the Trainer on cuda with graphs on or off; parameters, momentum, BN state, steps, diverged step. */
     private static Object[] trainOnCuda(asymbp.train.TrainConfig cfg, boolean graphs, int epochs, Runnable betweenEpochs) {
-        boolean was = cubin.useGraphs;
-        cubin.useGraphs = graphs;
+        boolean was = cubin.graphs(graphs);
         asymbp.data.Dataset data = asymbp.data.Datasets.load("mnist").limitTrain(1000);
         try (asymbp.train.Trainer t = new asymbp.train.Trainer(cubin, data, cfg)) {
             double[] loss = new double[epochs];
@@ -270,7 +427,7 @@ class CudaGpuTest {
             if (graphs && !t.diverged()) assertTrue(t.replayedSteps() > 0, "no step was replayed as a graph");
             return new Object[] {t.parameters(), t.velocity(), t.bnState(), loss, t.steps(), t.divergedStep(), te};
         } finally {
-            cubin.useGraphs = was;
+            cubin.graphs(was);
         }
     }
 
@@ -289,13 +446,13 @@ class CudaGpuTest {
             Buffer big = cubin.alloc(DType.F32, 2L * b * ch + 6L * ch);
             Buffer bx = big.slice(0, (long) b * ch), by = big.slice((long) b * ch, (long) b * ch), p = big.slice(2L * b * ch, 6L * ch);
             cubin.fill(big, 1f);
-            cubin.bnSplit = 64;
+            int chunks = cubin.bnChunks(64);
             long before = cubin.scratchGeneration();
             try {
                 cubin.batchnormForward(by, p.slice(0, ch), p.slice(ch, ch), p.slice(2L * ch, ch), p.slice(3L * ch, ch), bx,
                         p.slice(4L * ch, ch), p.slice(5L * ch, ch), b, ch, 1, true, 0.1f, 1e-5f, false);
             } finally {
-                cubin.bnSplit = -1;
+                cubin.bnChunks(chunks);
             }
             cubin.free(big);
             assertTrue(cubin.scratchGeneration() > before, "the BN scratch buffer should have been replaced by a larger one");
@@ -314,7 +471,7 @@ class CudaGpuTest {
     @Test
     void linearForwardMatchesCublasWhereItLoads() {
         requireGpu();
-        CudaBackend be = cubin;
+        DeviceBackend be = cubin;
         String[] why = new String[1];
         try (CublasReference cublas = CublasReference.open(be, why)) {
             if (cublas == null) {

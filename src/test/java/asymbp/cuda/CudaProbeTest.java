@@ -32,7 +32,7 @@ class CudaProbeTest {
         }
         assertEquals("cuda", p.name());
         try (Backend b = p.open(0)) {
-            System.out.println("[cuda] opened: " + b.deviceName() + " via " + ((CudaBackend) b).moduleSource());
+            System.out.println("[cuda] opened: " + b.deviceName() + " via " + ((CudaDevice) ((asymbp.backend.DeviceBackend) b).device()).moduleSources());
             assertEquals("cuda", b.name());
             assertFalse(b.deviceName().isBlank());
         } catch (BackendUnavailableException e) {

@@ -39,7 +39,7 @@ class OpenClPhiloxTest {
     void knownAnswersAndRandomCountersMatchJava() throws Exception {
         long seed = DeviceBackends.seed("OpenClPhiloxTest.raw");
         try (Backend be = DeviceBackends.openOrSkip("opencl")) {
-            OpenClBackend cl = (OpenClBackend) be;
+            ClDevice cl = (ClDevice) ((asymbp.backend.DeviceBackend) be).device();
             cl_program p = cl.build(KernelSource.withPrelude(PROBE));
             cl_kernel k = clCreateKernel(p, "raw_words", null);
             SplittableRandom rnd = new SplittableRandom(seed);
@@ -67,9 +67,9 @@ class OpenClPhiloxTest {
         }
     }
 
-    private static void run(OpenClBackend cl, cl_kernel k, int n, Buffer out, Buffer in) {
-        clSetKernelArg(k, 0, Sizeof.cl_mem, Pointer.to(((OpenClBackend.ClBuffer) out).alloc.mem));
-        clSetKernelArg(k, 1, Sizeof.cl_mem, Pointer.to(((OpenClBackend.ClBuffer) in).alloc.mem));
+    private static void run(ClDevice cl, cl_kernel k, int n, Buffer out, Buffer in) {
+        clSetKernelArg(k, 0, Sizeof.cl_mem, Pointer.to(mem(out)));
+        clSetKernelArg(k, 1, Sizeof.cl_mem, Pointer.to(mem(in)));
         clSetKernelArg(k, 2, Sizeof.cl_int, Pointer.to(new int[]{n}));
         clEnqueueNDRangeKernel(cl.queue(), k, 1, null, new long[]{n}, null, 0, null, null);
         clFinish(cl.queue());
@@ -79,7 +79,7 @@ class OpenClPhiloxTest {
     void feedbackVMatchesJavaBitForBitInEveryMode() throws Exception {
         long seed = DeviceBackends.seed("OpenClPhiloxTest.feedback");
         try (Backend be = DeviceBackends.openOrSkip("opencl")) {
-            OpenClBackend cl = (OpenClBackend) be;
+            ClDevice cl = (ClDevice) ((asymbp.backend.DeviceBackend) be).device();
             cl_program p = cl.build(KernelSource.withPrelude(PROBE));
             cl_kernel k = clCreateKernel(p, "feedback_values", null);
             SplittableRandom rnd = new SplittableRandom(seed);
@@ -104,9 +104,9 @@ class OpenClPhiloxTest {
                             rnd.nextInt(100000));
                     be.fill(bv, Float.NaN);
                     int a = 0;
-                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(((OpenClBackend.ClBuffer) bv).alloc.mem));
-                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(((OpenClBackend.ClBuffer) bw).alloc.mem));
-                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(((OpenClBackend.ClBuffer) bi).alloc.mem));
+                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(mem(bv)));
+                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(mem(bw)));
+                    clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(mem(bi)));
                     int[] ints = {f.mode().ordinal()};
                     clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(ints));
                     clSetKernelArg(k, a++, Sizeof.cl_float, Pointer.to(new float[]{f.scale()}));
@@ -133,4 +133,6 @@ class OpenClPhiloxTest {
             clReleaseProgram(p);
         }
     }
+
+    private static org.jocl.cl_mem mem(Buffer b) { return (org.jocl.cl_mem) ((asymbp.backend.DeviceBuffer) b).alloc.handle; }
 }

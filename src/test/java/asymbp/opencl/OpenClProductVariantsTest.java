@@ -2,6 +2,7 @@ package asymbp.opencl;
 
 import asymbp.backend.Backend;
 import asymbp.backend.Buffer;
+import asymbp.backend.DeviceBackend;
 import asymbp.backend.DType;
 import asymbp.backend.Feedback;
 import asymbp.backend.FeedbackMode;
@@ -27,8 +28,10 @@ class OpenClProductVariantsTest {
             // the probe proved a device is there; open both variants on it
         }
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (OpenClBackend direct = new OpenClBackend(ClDevices.pick(0), true);
-             OpenClBackend tiled = new OpenClBackend(ClDevices.pick(0), false)) {
+        try (DeviceBackend direct = DeviceBackend.open(new ClDevice(ClDevices.pick(0)));
+             DeviceBackend tiled = DeviceBackend.open(new ClDevice(ClDevices.pick(0)))) {
+            direct.directProducts(true);
+            tiled.directProducts(false);
             int[][] shapes = {{37, 75, 53}, {1, 1, 1}, {3, 130, 9}, {64, 400, 120}, {128, 784, 1024}, {5, 17, 300}};
             for (int[] sh : shapes) {
                 int batch = sh[0], in = sh[1], out = sh[2];
@@ -37,9 +40,9 @@ class OpenClProductVariantsTest {
                 for (int i = 0; i < y.length; i++) y[i] = Math.max(0, y[i]);
                 Feedback fb = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, rnd.nextLong(), 2, 5);
                 float[][] fwd = new float[2][], dW = new float[2][], dX = new float[2][], dB = new float[2][];
-                OpenClBackend[] both = {direct, tiled};
+                DeviceBackend[] both = {direct, tiled};
                 for (int v = 0; v < 2; v++) {
-                    OpenClBackend be = both[v];
+                    DeviceBackend be = both[v];
                     Buffer bx = up(be, x), bw = up(be, w), bb = up(be, b), bdy = up(be, dy), by = up(be, y);
                     Buffer out1 = nan(be, batch * out), bdw = nan(be, out * in), bdx = nan(be, batch * in), bdb = nan(be, out);
                     be.linearForward(out1, bx, bw, bb, batch, in, out, true);

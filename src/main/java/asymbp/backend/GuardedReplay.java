@@ -1,21 +1,14 @@
-package asymbp.opencl;
-
-import asymbp.backend.Buffer;
-import asymbp.backend.DType;
-import asymbp.backend.PlannedReplay;
-import asymbp.backend.StepReplay;
-import asymbp.backend.TrainStep;
+package asymbp.backend;
 
 /**
- * The OpenCL {@link StepReplay}: every step is enqueued back to back on the in-order queue with the
- * divergence test on the device (kernels/step_replay.cl: step_guard after the loss, the update
- * skipped once halted, the loss statistics summed on the device), so the host waits once per plan
- * instead of once per step. OpenCL sets kernel arguments at each enqueue, so unlike CUDA graphs the
- * step scalars simply go by value.
+ * The {@link DeviceBackend}'s own {@link StepReplay} (OpenCL always; CUDA without graphs): every step is
+ * enqueued back to back with the divergence test on the device (kernels/step_replay.cl: step_guard after
+ * the loss, the update skipped once halted, the loss statistics summed on the device), so the host waits
+ * once per plan instead of once per step. The step scalars go by value, as the launches set them.
  */
-final class OpenClReplay extends PlannedReplay {
+final class GuardedReplay extends PlannedReplay {
 
-    private final OpenClBackend be;
+    private final DeviceBackend be;
     private final TrainStep step;
     private final Buffer stats;
     private final int batch;
@@ -23,8 +16,8 @@ final class OpenClReplay extends PlannedReplay {
     /** I32 {halted, halt_step}; F32 {halt_loss}; F32 {Σ loss, Σ wrong}. */
     private final Buffer state, haltLoss, acc;
 
-    OpenClReplay(OpenClBackend be, TrainStep step, Buffer stats, int batch, double bound) {
-        if (batch < 1) throw new IllegalArgumentException("OpenClReplay: batch " + batch);
+    GuardedReplay(DeviceBackend be, TrainStep step, Buffer stats, int batch, double bound) {
+        if (batch < 1) throw new IllegalArgumentException("StepReplay: batch " + batch);
         this.be = be;
         this.step = step;
         this.stats = stats;
@@ -42,9 +35,9 @@ final class OpenClReplay extends PlannedReplay {
         be.guardUpdates(state);
         try {
             step.forwardLoss(start);
-            be.launch("step_guard", 1, state, haltLoss, stats, batch, boundFloor, t);
+            be.launch(Kernel.STEP_GUARD, 1, 1, 1, DeviceBackend.WG, state, haltLoss, stats, batch, boundFloor, t);
             step.backwardUpdate(t, lr, firstStep);
-            be.launch("stats_accumulate", 1, acc, stats, state);
+            be.launch(Kernel.STATS_ACCUMULATE, 1, 1, 1, DeviceBackend.WG, acc, stats, state);
         } finally {
             be.guardUpdates(null);
         }
