@@ -34,7 +34,10 @@ public record RunResult(String status, Double testError, double imagesPerSecond,
      * @param faSigma        fa's σ per weight layer (null unless the feedback is fa)
      * @param inputMean      per-channel mean of the training pixels in [0,1], subtracted from the input
      * @param inputStd       per-channel standard deviation it is divided by
+     * @param kernelVersions the kernel versions each op launched on a device backend (op → "v2,v3"; see
+     *                       kernels/cuda/README.md), empty on the CPU backend
      */
     public record Resolved(double divergeBound, Map<String, Double> faSigma, double[] inputMean, double[] inputStd,
-                           int evalBatch, int trainImages, int testImages, int stepsPerEpoch) {}
+                           int evalBatch, int trainImages, int testImages, int stepsPerEpoch,
+                           Map<String, String> kernelVersions) {}
 }

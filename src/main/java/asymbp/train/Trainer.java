@@ -775,7 +775,8 @@ public final class Trainer implements AutoCloseable {
             mean[k] = meanInvStdHost[k];
             std[k] = 1.0 / meanInvStdHost[c + k];
         }
-        return new RunResult.Resolved(bound, sigma, mean, std, evalBatch, trainN, testN, stepsPerEpoch);
+        return new RunResult.Resolved(bound, sigma, mean, std, evalBatch, trainN, testN, stepsPerEpoch,
+                new java.util.TreeMap<>(be.kernelVersions()));
     }
 
     /** JDK 22+ returns a Console even when redirected; there Console.isTerminal() tells. */

@@ -37,6 +37,14 @@ class MnistDeviceTrainingTest {
                 err[i] = t.testError();
                 System.out.printf("MNIST --limit 10000, 1 epoch, lenet+bn brsf on %s: loss %.4f, test error %.2f%%, %.0f img/s%n",
                         names[i], loss[i], err[i], s.imagesPerSecond());
+                // The versions each op ran are what result.json reports: every op of a LeNet step on a device.
+                var versions = t.resolved().kernelVersions();
+                System.out.println(names[i] + " kernel versions: " + versions);
+                if (i == 0)
+                    assertTrue(versions.keySet().containsAll(java.util.List.of("gather_standardize", "conv2d_forward",
+                            "conv2d_backward", "batchnorm_forward", "batchnorm_backward", "maxpool_forward", "maxpool_backward",
+                            "linear_forward", "linear_backward", "softmax_cross_entropy", "apply_update")), name + ": " + versions);
+                else assertTrue(versions.isEmpty(), "the cpu backend runs no device kernels: " + versions);
             }
         }
         assertTrue(err[0] <= 8.0, name + " test error " + err[0] + "% > 8%");
