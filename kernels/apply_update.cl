@@ -1,5 +1,5 @@
 /*
- * apply_update (SPEC §4) over a flat parameter buffer: d = g + λθ (rule 0, sgd) or sign(g) + λθ
+ * apply_update (docs/spec.md §4) over a flat parameter buffer: d = g + λθ (rule 0, sgd) or sign(g) + λθ
  * (rule 1, bm; sign(0) = 0); v ← d if first_step else μ·v + d; θ ← θ − η·v.
  * Launch: ceil(n / WG) groups of WG.
  */

@@ -1,4 +1,4 @@
-// apply_update for CUDA: SPEC §4 over a flat parameter buffer. Versions (kernels/cuda/README.md):
+// apply_update for CUDA: docs/spec.md §4 over a flat parameter buffer. Versions (kernels/cuda/README.md):
 //   v1 apply_update      the portable body (apply_update.cl, pocl-tested), 32-bit n
 //   v2 apply_update_v2   lr and the first-step flag from the graph's `dyn` when non-null, nothing once the
 //                        run halted (a replayed CUDA graph updates with no host work); 64-bit n

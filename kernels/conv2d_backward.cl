@@ -1,5 +1,5 @@
 /*
- * conv2d_backward (SPEC §2): with g = dy·[y > 0] (has_y) or dy (both batch×outC×outH×outW),
+ * conv2d_backward (docs/spec.md §2): with g = dy·[y > 0] (has_y) or dy (both batch×outC×outH×outW),
  *   dW the ordinary weight gradient, db = Σ g over batch and space, dx the transposed convolution of g
  *   with V = feedback_v(W), regenerated inside the tile load (index = flat index into W).
  * One launch does all three; the group index picks the part (P = outH·outW, K = inC·kh·kw):

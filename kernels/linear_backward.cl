@@ -1,5 +1,5 @@
 /*
- * linear_backward (SPEC §2): with g = dy·[y > 0] (has_y) or dy,
+ * linear_backward (docs/spec.md §2): with g = dy·[y > 0] (has_y) or dy,
  *   dW = gᵀ·x,  db = Σ_batch g,  dx = g·V where V = feedback_v(W) is regenerated inside the tile load.
  * One launch does all three; the group index picks the part:
  *   [0, T1)            dW tiles, T1 = has_dw ? tiles_for(out, in) : 0     M = out,   N = in, R = batch

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of asymbp.cuda.GpuBench: the same models, modes and step, timed on the same GPU.
 
-Models (SPEC §6, BN on, as asymbp builds them):
+Models (docs/spec.md §6, BN on, as asymbp builds them):
   lenet  conv 6@5x5 pad 2, BN, ReLU, pool 2 -> conv 16@5x5, BN, ReLU, pool 2 -> fc 120, BN, ReLU
          -> fc 84, BN, ReLU -> fc 10   (a weight layer followed by BN has no bias), batch 64
   mlp    784 -> 4096 x4 (BN, ReLU) -> 10, batch 1024, TF32 off

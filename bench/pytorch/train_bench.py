@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Training-throughput benchmark of the asymbp models in PyTorch (CPU), the peer of asymbp.bench.TrainThroughput.
 
-The models are SPEC §6's LeNet and MLP with batch norm, and the weight layers are custom autograd
-Functions that do what asymbp's backward does (SPEC §2): the error goes back through V made from W
+The models are docs/spec.md §6's LeNet and MLP with batch norm, and the weight layers are custom autograd
+Functions that do what asymbp's backward does (docs/spec.md §2): the error goes back through V made from W
 at every step (bp: V = W; brsf: V = M_t * sign(W), M_t ~ U(0,1) drawn fresh every step; usf, frsf too),
 the weight gradient is the ordinary one, biases and BN exact. The update is SGD with momentum (or
 Batch Manhattan). Batches are gathered from a uint8 dataset held in memory and standardised inside the
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 # ---------------------------------------------------------------- feedback: V as a function of W
 
 class FeedbackV:
-    """Makes V from W for one weight layer, once per backward call (SPEC §3)."""
+    """Makes V from W for one weight layer, once per backward call (docs/spec.md §3)."""
 
     def __init__(self, mode, scale=1.0):
         if mode not in ("bp", "usf", "brsf", "frsf"):
@@ -41,7 +41,7 @@ class FeedbackV:
     def v(self, w):
         if self.mode == "bp":
             return w
-        s = torch.sign(w)  # sign(0) = 0, as SPEC §3 asks
+        s = torch.sign(w)  # sign(0) = 0, as docs/spec.md §3 asks
         if self.mode == "usf":
             return s.mul_(self.scale)
         if self.mode == "brsf":
@@ -91,7 +91,7 @@ class AsymConvFn(torch.autograd.Function):
 
 
 def uniform_init(t, fan_in, gen):
-    bound = 1.0 / fan_in ** 0.5  # SPEC §5: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    bound = 1.0 / fan_in ** 0.5  # docs/spec.md §5: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     with torch.no_grad():
         t.uniform_(-bound, bound, generator=gen)
 
@@ -126,7 +126,7 @@ class AsymConv(nn.Module):
 
 
 def lenet(mode, classes, gen, channels=1):
-    """SPEC §6 LeNet with BN; a weight layer followed by BN has no bias."""
+    """docs/spec.md §6 LeNet with BN; a weight layer followed by BN has no bias."""
     return nn.Sequential(
         AsymConv(channels, 6, 5, 2, False, mode, gen), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
         AsymConv(6, 16, 5, 0, False, mode, gen), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),

@@ -12,7 +12,7 @@
 
 #include "common/philox.h"
 
-/* SPEC §4 for one parameter (the three pointers at it): d = g (rule 0, sgd) or sign(g) (rule 1, bm;
+/* docs/spec.md §4 for one parameter (the three pointers at it): d = g (rule 0, sgd) or sign(g) (rule 1, bm;
    sign(0) = 0), plus λθ; v ← d on the first step, else μ·v + d; θ ← θ − η·v. The old velocity is
    read only when it is used. */
 DEVICE_FN void update_param(GLOBAL float* theta, GLOBAL float* velocity, GLOBAL const float* grad,

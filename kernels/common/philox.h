@@ -70,7 +70,7 @@ DEVICE_FN float philox_normal(uint seed_lo, uint seed_hi, int purpose, int layer
     return (float) (s - (1 << 25)) * PHILOX_NORMAL_SCALE;
 }
 
-/* sign(0) = 0, also for -0.0; NaN gives 0 (SPEC §3). */
+/* sign(0) = 0, also for -0.0; NaN gives 0 (docs/spec.md §3). */
 DEVICE_FN float sign0(float w) {
     return (w > 0.0f ? 1.0f : 0.0f) - (w < 0.0f ? 1.0f : 0.0f);
 }

@@ -158,7 +158,7 @@ public interface Backend extends AutoCloseable {
     void softmaxCrossEntropy(Buffer dlogits, Buffer stats, Buffer logits, Buffer labels, int batch, int classes);
 
     /**
-     * Asymmetric backward of a linear layer (SPEC §2). With g = dy·[y&gt;0] (y non-null) or dy:
+     * Asymmetric backward of a linear layer (docs/spec.md §2). With g = dy·[y&gt;0] (y non-null) or dy:
      * dW = gᵀ·x; db = Σ_batch g; dx = g·V where V = V(W) is regenerated element by element by
      * {@link Feedback#v} and never stored. W's gradient never uses V.
      *
@@ -181,7 +181,7 @@ public interface Backend extends AutoCloseable {
                         Feedback fb, ConvShape s);
 
     /**
-     * One update over a flat parameter buffer (SPEC §4): d = g + λθ (SGD) or sign(g) + λθ (BM, sign(0)=0);
+     * One update over a flat parameter buffer (docs/spec.md §4): d = g + λθ (SGD) or sign(g) + λθ (BM, sign(0)=0);
      * v ← d if {@code firstStep} else μ·v + d; θ ← θ − η·v.
      *
      * @param params   F32 n (updated in place)

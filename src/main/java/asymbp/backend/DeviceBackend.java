@@ -17,7 +17,7 @@ import static asymbp.backend.Kernel.*;
  * products). CUDA runs the tuned versions chosen by size: GEMMs in 64-tiles (v2) or, once 128-tiles alone
  * fill every multiprocessor, 128-tiles (v3); the convolution weight gradient split over K; batch norm
  * split into chunks per channel (v3) when one block per channel would leave the GPU idle; V written once
- * per backward product (v4) only when {@code -Dasymbp.cuda.materializeV=K} says so (SPEC §3 keeps V
+ * per backward product (v4) only when {@code -Dasymbp.cuda.materializeV=K} says so (docs/spec.md §3 keeps V
  * unstored by default). {@code -Dasymbp.kernels=N} pins every op to min(N, its newest version) and
  * {@code -Dasymbp.kernels.<op>=N} pins one op; {@link #forceVersion} does the same from code. The versions
  * that ran are reported by {@link #kernelVersions}.

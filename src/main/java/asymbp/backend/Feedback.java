@@ -4,7 +4,7 @@ import asymbp.rng.Philox;
 
 /**
  * Everything a backward kernel needs to regenerate V from W for one weight layer at one step
- * (SPEC §3). V is never stored: {@link #v} is the element-wise definition every backend follows.
+ * (docs/spec.md §3). V is never stored: {@link #v} is the element-wise definition every backend follows.
  *
  * @param mode       the feedback mode
  * @param scale      s: the factor on sign(W) (usf) and on the magnitudes M (brsf, frsf, psf)
@@ -32,7 +32,7 @@ public record Feedback(FeedbackMode mode, float scale, float p, float sigma, boo
     /** The Philox step used for the magnitudes: brsf redraws every step, the rest draw once. */
     public int magnitudeStep() { return mode == FeedbackMode.BRSF ? step : 0; }
 
-    /** sign(0) = 0, also for -0.0; NaN gives 0 (SPEC §3). */
+    /** sign(0) = 0, also for -0.0; NaN gives 0 (docs/spec.md §3). */
     public static float sign(float w) {
         return (w > 0f ? 1f : 0f) - (w < 0f ? 1f : 0f);
     }

@@ -1,6 +1,6 @@
 package asymbp.backend;
 
-/** What the backward pass uses in place of W (SPEC §3). */
+/** What the backward pass uses in place of W (docs/spec.md §3). */
 public enum FeedbackMode {
     /** V = W: true backprop ("SGD" in the paper). */
     BP,

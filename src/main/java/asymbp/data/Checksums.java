@@ -1,7 +1,7 @@
 package asymbp.data;
 
 /**
- * Published SHA-256 values of the real files (/work/shared/DATASETS.md), over the decompressed bytes
+ * Published SHA-256 values of the real files (datasets/README.md), over the decompressed bytes
  * because Debian recompressed Fashion-MNIST. Order: train images, train labels, test images, test labels.
  */
 final class Checksums {

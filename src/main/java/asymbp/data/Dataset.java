@@ -38,7 +38,7 @@ public record Dataset(String name, int channels, int height, int width, int clas
 
     /**
      * Per-channel mean and inverse standard deviation of the training pixels scaled to [0,1]
-     * (SPEC §5), laid out as {@link asymbp.backend.Backend#gatherStandardize} reads them: C means, then C
+     * (docs/spec.md §5), laid out as {@link asymbp.backend.Backend#gatherStandardize} reads them: C means, then C
      * inverse standard deviations.
      */
     public float[] meanInvStd() {

@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Tests the paper's four claims (SPEC §1) against a grid's final test errors.
+ * Tests the paper's four claims (docs/spec.md §1) against a grid's final test errors.
  *
  * <p>The rule: two error levels differ only when they are further apart than the margin
  * m = max(2·s, 0.10·ē), where s is the pooled seed standard deviation of the groups compared (root mean

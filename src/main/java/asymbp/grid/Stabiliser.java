@@ -3,7 +3,7 @@ package asymbp.grid;
 import asymbp.backend.UpdateRule;
 
 /**
- * What keeps asymmetric feedback from blowing up (SPEC §1, finding 4): Batch Normalization, the Batch
+ * What keeps asymmetric feedback from blowing up (docs/spec.md §1, finding 4): Batch Normalization, the Batch
  * Manhattan update, both, or neither (plain SGD without BN).
  */
 public enum Stabiliser {

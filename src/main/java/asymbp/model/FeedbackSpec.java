@@ -6,7 +6,7 @@ import asymbp.backend.FeedbackMode;
 import java.util.Locale;
 
 /**
- * A parsed feedback option (SPEC §3): the mode ({@code bp usf brsf frsf fa psf:p}) plus its options,
+ * A parsed feedback option (docs/spec.md §3): the mode ({@code bp usf brsf frsf fa psf:p}) plus its options,
  * turned into one {@link Feedback} per weight layer per step.
  *
  * @param scale       s, the factor on sign(W) or on the magnitudes (default 1)

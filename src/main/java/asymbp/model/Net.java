@@ -18,11 +18,11 @@ import java.util.function.IntFunction;
  * each layer writes the next one; flatten is free because NCHW is contiguous.
  *
  * <p>ReLU is fused into the op before it: into the weight layer when there is no BN, into the BN when
- * there is (SPEC §2: weight → BN → ReLU). A weight layer followed by BN has no bias.
+ * there is (docs/spec.md §2: weight → BN → ReLU). A weight layer followed by BN has no bias.
  */
 public final class Net {
 
-    /** BN constants (SPEC §2, as PyTorch). */
+    /** BN constants (docs/spec.md §2, as PyTorch). */
     public static final float BN_MOMENTUM = 0.1f, BN_EPS = 1e-5f;
 
     /** The most elements one buffer holds: a Java array's limit. */
@@ -98,7 +98,7 @@ public final class Net {
     // ------------------------------------------------------------------ building
 
     /**
-     * Builds a model by name (SPEC §6): {@code mlp:W1-W2-...}, {@code lenet}, {@code cifar}.
+     * Builds a model by name (docs/spec.md §6): {@code mlp:W1-W2-...}, {@code lenet}, {@code cifar}.
      * Throws IllegalArgumentException naming --model when the name or the input shape does not fit.
      */
     public static Net build(String model, int channels, int height, int width, int classes, boolean bn) {
@@ -258,7 +258,7 @@ public final class Net {
     }
 
     /**
-     * Initial parameters (SPEC §5), on the host so every backend starts from the same bits:
+     * Initial parameters (docs/spec.md §5), on the host so every backend starts from the same bits:
      * W, b ~ U(−1/√fan_in, 1/√fan_in) through Philox (layer = weight layer index, index = flat element
      * index); Xavier: W ~ U(±√(6/(fan_in+fan_out))), b = 0. γ = 1, β = 0.
      */

@@ -10,7 +10,7 @@ import java.util.Map;
  * @param testError       final test error % (null while running and when diverged)
  * @param imagesPerSecond training throughput over every epoch of the run (history), warm-up included
  * @param imagesPerSecondSteady the median over epochs of the throughput after warm-up
- * @param diverged        the run stopped on a diverged loss (SPEC §5)
+ * @param diverged        the run stopped on a diverged loss (docs/spec.md §5)
  * @param divergedStep    0-based global step whose loss diverged, -1 if none
  * @param divergedLoss    that loss when it is a finite number, else null (see divergedCause)
  * @param divergedCause   "loss above the bound", "loss is NaN" or "loss is infinite"; null if none

@@ -241,7 +241,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         return r;
     }
 
-    /** The divergence bound for {@code classes} classes (SPEC §5). */
+    /** The divergence bound for {@code classes} classes (docs/spec.md §5). */
     public double divergeBoundFor(int classes) {
         return divergeBound > 0 ? divergeBound : 100.0 * Math.log(classes);
     }

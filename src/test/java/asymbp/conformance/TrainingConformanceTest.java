@@ -103,7 +103,7 @@ class TrainingConformanceTest {
                     // unstable modes (psf:0.5 without BN). The whole-epoch comparison is MnistDeviceTrainingTest.
                     if (s > 0) a.setParameters(b.parameters());
                     float la = a.step(), lb = b.step();
-                    // Without BN, usf/brsf with SGD may blow up within steps (SPEC §5): both must, at the same step.
+                    // Without BN, usf/brsf with SGD may blow up within steps (docs/spec.md §5): both must, at the same step.
                     assertEquals(b.diverged(), a.diverged(), what + ": step " + s + " diverged on one backend only, loss "
                             + la + ", cpu " + lb);
                     diverged = b.diverged();

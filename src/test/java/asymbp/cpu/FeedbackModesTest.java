@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * For every feedback mode, the backward's dx equals the bp backward run with W replaced by a V that
- * this test builds on its own from SPEC §3 (Philox called directly, not {@link Feedback#v}), and
+ * this test builds on its own from docs/spec.md §3 (Philox called directly, not {@link Feedback#v}), and
  * dW, db are those of bp: W's gradient never uses V.
  */
 class FeedbackModesTest {
@@ -24,7 +24,7 @@ class FeedbackModesTest {
     @BeforeAll static void open() { be = new CpuBackend(); }
     @AfterAll static void close() { be.close(); }
 
-    /** SPEC §3, element by element. */
+    /** docs/spec.md §3, element by element. */
     static float[] buildV(Feedback fb, float[] w) {
         float[] v = new float[w.length];
         float s = fb.scale();

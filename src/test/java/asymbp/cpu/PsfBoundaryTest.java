@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * psf keeps the sign of W where u &lt; p and flips it where u ≥ p (SPEC §3): with p set to exactly the
+ * psf keeps the sign of W where u &lt; p and flips it where u ≥ p (docs/spec.md §3): with p set to exactly the
  * draw u of one element, that element must flip, in {@link Feedback#v} and in both row generators.
  * Random p almost never lands on a draw, so only this boundary tells &lt; from ≤.
  */

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** SGD and Batch Manhattan updates (SPEC §4) against hand-computed values. */
+/** SGD and Batch Manhattan updates (docs/spec.md §4) against hand-computed values. */
 class UpdateTest {
     private static CpuBackend be;
 

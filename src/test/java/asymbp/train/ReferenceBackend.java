@@ -10,7 +10,7 @@ import asymbp.backend.UpdateRule;
 import java.util.Arrays;
 
 /**
- * A plain-loop backend written straight from the Backend javadoc and SPEC (sums in double), so the
+ * A plain-loop backend written straight from the Backend javadoc and docs/spec.md (sums in double), so the
  * engine's tests do not depend on any optimised backend. Slow: for tiny nets only.
  */
 public final class ReferenceBackend implements Backend {

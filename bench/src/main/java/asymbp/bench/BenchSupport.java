@@ -40,7 +40,7 @@ final class BenchSupport {
         return new Dataset("synthetic", 1, 28, 28, 10, trainImages, trainLabels, testImages, testLabels);
     }
 
-    /** The batch SPEC's throughput targets use: 64 for LeNet, 128 for the MLP. */
+    /** The batch the throughput targets use: 64 for LeNet, 128 for the MLP. */
     static int defaultBatch(String model) {
         return model.startsWith("mlp") ? 128 : 64;
     }

@@ -16,7 +16,7 @@ final class Branchless {
         return Float.intBitsToFloat(Float.floatToRawIntBits(dy) & keep);
     }
 
-    /** sign(w) = (w &gt; 0) − (w &lt; 0): 0 for ±0 and NaN (SPEC §3). */
+    /** sign(w) = (w &gt; 0) − (w &lt; 0): 0 for ±0 and NaN (docs/spec.md §3). */
     static float sign(float w) {
         return gate(1f, w) - gate(1f, -w);
     }

@@ -9,7 +9,7 @@ import asymbp.backend.UpdateRule;
 
 /**
  * The pure-Java backend: the fallback when no device opens, and the oracle the OpenCL and CUDA
- * kernels are tested against. Each op below is written as SPEC.md states it; speed comes from a few
+ * kernels are tested against. Each op below is written as docs/spec.md states it; speed comes from a few
  * kernels, chosen once by {@link Kernels} (Vector API when jdk.incubator.vector is present, plain Java
  * otherwise, same results within float rounding):
  * <ul>

@@ -4,7 +4,7 @@ import asymbp.backend.Feedback;
 import asymbp.rng.Philox;
 
 /**
- * Regenerates V = V(W) (SPEC §3) for a run of consecutive flat weight indices: the packing of the
+ * Regenerates V = V(W) (docs/spec.md §3) for a run of consecutive flat weight indices: the packing of the
  * backward GEMM calls it panel row by panel row, so V is never stored whole. This plain-Java version
  * is the definition spelled out; {@link VectorFeedbackRow} computes the same bits eight at a time.
  * One instance per thread.
@@ -41,7 +41,7 @@ class FeedbackRow {
         }
     }
 
-    /** sign(0) = 0, also for −0.0 and NaN (SPEC §3). */
+    /** sign(0) = 0, also for −0.0 and NaN (docs/spec.md §3). */
     static float sign(float w) {
         return Branchless.sign(w);
     }

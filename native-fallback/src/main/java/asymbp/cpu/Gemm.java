@@ -161,7 +161,7 @@ final class Gemm {
 
     /**
      * B = V(W) for W row-major K×N (linear out×in; convolution out×(in·kh·kw)): each packed row is
-     * regenerated from the W row by {@link FeedbackRow}, element index k·N + j as SPEC §3 defines it.
+     * regenerated from the W row by {@link FeedbackRow}, element index k·N + j as docs/spec.md §3 defines it.
      */
     static final class FeedbackB implements B {
         final asymbp.backend.Feedback fb;

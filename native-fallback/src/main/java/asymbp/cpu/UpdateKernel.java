@@ -1,7 +1,7 @@
 package asymbp.cpu;
 
 /**
- * SPEC §4 over a range of a flat parameter buffer: d = g + λθ (sgd) or sign(g) + λθ (bm); v ← d on the
+ * docs/spec.md §4 over a range of a flat parameter buffer: d = g + λθ (sgd) or sign(g) + λθ (bm); v ← d on the
  * first step, else μ·v + d; θ ← θ − η·v. Plain Java (the fallback and the reference for
  * {@link VectorUpdateKernel}); two roundings per a·b+c, as every backend.
  */
