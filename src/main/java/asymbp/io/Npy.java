@@ -108,19 +108,21 @@ public final class Npy {
         if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC))
             throw new WeightsException(file + ": not a .npy file (bad magic)");
         int major = bytes[6] & 0xff;
-        int headerLen, dataStart;
+        int headerLen;
+        long dataStart; // long: 12 + a corrupt 32-bit header length must not wrap around
         if (major == 1) {
             headerLen = (bytes[8] & 0xff) | (bytes[9] & 0xff) << 8;
-            dataStart = 10 + headerLen;
+            dataStart = 10L + headerLen;
         } else if (major == 2 || major == 3) {
             if (bytes.length < 12) throw new WeightsException(file + ": truncated header");
             headerLen = ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-            dataStart = 12 + headerLen;
+            dataStart = 12L + headerLen;
         } else {
             throw new WeightsException(file + ": unsupported .npy version " + major);
         }
-        if (headerLen < 0 || dataStart < 0 || dataStart > bytes.length) throw new WeightsException(file + ": truncated header");
-        String header = new String(bytes, dataStart - headerLen, headerLen, StandardCharsets.ISO_8859_1);
+        if (headerLen < 0 || dataStart > bytes.length) throw new WeightsException(file + ": truncated header");
+        int start = (int) dataStart;
+        String header = new String(bytes, start - headerLen, headerLen, StandardCharsets.ISO_8859_1);
         String descr = field(header, "descr", "'([^']*)'", file);
         if (!descr.equals("<f4") && !descr.equals("=f4") && !(descr.equals("|f4")))
             throw new WeightsException(file + ": dtype " + descr + ", expected float32 '<f4'");
@@ -141,11 +143,11 @@ public final class Npy {
             if (d < 0) throw new WeightsException(file + ": negative dimension in shape " + shape(found));
             n *= d;
         }
-        if (bytes.length - dataStart != 4 * n)
-            throw new WeightsException(file + ": " + (bytes.length - dataStart) + " data bytes, expected " + 4 * n
+        if (bytes.length - start != 4 * n)
+            throw new WeightsException(file + ": " + (bytes.length - start) + " data bytes, expected " + 4 * n
                     + " for shape " + shape(found));
         float[] out = new float[(int) n];
-        ByteBuffer.wrap(bytes, dataStart, (int) (4 * n)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        ByteBuffer.wrap(bytes, start, (int) (4 * n)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
         return out;
     }
 
