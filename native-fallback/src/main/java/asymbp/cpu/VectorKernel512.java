@@ -66,16 +66,22 @@ final class VectorKernel512 implements MicroKernel {
         c70.intoArray(c, o); c71.intoArray(c, o + 16);
     }
 
-    /** C += A·B. */
+    /**
+     * C += A·B as two four-row halves: the 16-accumulator form of this body, like the old single method,
+     * still lost the intrinsics of its last stores in some JVMs (its loads and adds make it larger than
+     * tileSet). Half the accumulators per method costs one more pair of B loads per k, on the rarer path.
+     */
     private static void tileAdd(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
+        addFourRows(kc, a, aOff, b, bOff, c, cOff, ldc);
+        addFourRows(kc, a, aOff + 4, b, bOff, c, cOff + 4 * ldc, ldc);
+    }
+
+    /** Rows r = 0..3 of A's panel at aOff (stride MR per k): C[r] += Σ_k A·B. */
+    private static void addFourRows(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
-        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -88,33 +94,16 @@ final class VectorKernel512 implements MicroKernel {
             c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
             FloatVector a3 = FloatVector.broadcast(S, a[ak + 3]);
             c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(S, a[ak + 4]);
-            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(S, a[ak + 5]);
-            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
-            FloatVector a6 = FloatVector.broadcast(S, a[ak + 6]);
-            c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61);
-            FloatVector a7 = FloatVector.broadcast(S, a[ak + 7]);
-            c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71);
         }
         int o = cOff;
-        c00 = c00.add(FloatVector.fromArray(S, c, o)); c01 = c01.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c10 = c10.add(FloatVector.fromArray(S, c, o)); c11 = c11.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c20 = c20.add(FloatVector.fromArray(S, c, o)); c21 = c21.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c30 = c30.add(FloatVector.fromArray(S, c, o)); c31 = c31.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c40 = c40.add(FloatVector.fromArray(S, c, o)); c41 = c41.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c50 = c50.add(FloatVector.fromArray(S, c, o)); c51 = c51.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c60 = c60.add(FloatVector.fromArray(S, c, o)); c61 = c61.add(FloatVector.fromArray(S, c, o + 16)); o += ldc;
-        c70 = c70.add(FloatVector.fromArray(S, c, o)); c71 = c71.add(FloatVector.fromArray(S, c, o + 16));
-        o = cOff;
-        c00.intoArray(c, o); c01.intoArray(c, o + 16); o += ldc;
-        c10.intoArray(c, o); c11.intoArray(c, o + 16); o += ldc;
-        c20.intoArray(c, o); c21.intoArray(c, o + 16); o += ldc;
-        c30.intoArray(c, o); c31.intoArray(c, o + 16); o += ldc;
-        c40.intoArray(c, o); c41.intoArray(c, o + 16); o += ldc;
-        c50.intoArray(c, o); c51.intoArray(c, o + 16); o += ldc;
-        c60.intoArray(c, o); c61.intoArray(c, o + 16); o += ldc;
-        c70.intoArray(c, o); c71.intoArray(c, o + 16);
+        c00.add(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+        c01.add(FloatVector.fromArray(S, c, o + 16)).intoArray(c, o + 16); o += ldc;
+        c10.add(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+        c11.add(FloatVector.fromArray(S, c, o + 16)).intoArray(c, o + 16); o += ldc;
+        c20.add(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+        c21.add(FloatVector.fromArray(S, c, o + 16)).intoArray(c, o + 16); o += ldc;
+        c30.add(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+        c31.add(FloatVector.fromArray(S, c, o + 16)).intoArray(c, o + 16);
     }
 
     @Override
