@@ -25,12 +25,10 @@ public final class FolderLock implements AutoCloseable {
 
     private final FileChannel channel;
     private final FileLock lock;
-    private final Path file;
 
-    private FolderLock(FileChannel channel, FileLock lock, Path file) {
+    private FolderLock(FileChannel channel, FileLock lock) {
         this.channel = channel;
         this.lock = lock;
-        this.file = file;
     }
 
     /**
@@ -42,14 +40,14 @@ public final class FolderLock implements AutoCloseable {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new IOException("cannot create output folder " + dir + ": " + reason(e), e);
+            throw new IOException("cannot create output folder " + dir + ": " + IoErrors.reason(e), e);
         }
         Path file = dir.resolve(FILE);
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new IOException("cannot write lock file " + file + ": " + reason(e), e);
+            throw new IOException("cannot write lock file " + file + ": " + IoErrors.reason(e), e);
         }
         FileLock l;
         try {
@@ -58,7 +56,7 @@ public final class FolderLock implements AutoCloseable {
             l = null;
         } catch (IOException e) {
             ch.close();
-            throw new IOException("cannot lock " + file + ": " + reason(e), e);
+            throw new IOException("cannot lock " + file + ": " + IoErrors.reason(e), e);
         }
         if (l == null) {
             String holder;
@@ -75,12 +73,9 @@ public final class FolderLock implements AutoCloseable {
         ch.truncate(0);
         ch.write(java.nio.ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
         ch.force(false);
-        return new FolderLock(ch, l, file);
+        return new FolderLock(ch, l);
     }
 
-    private static String reason(IOException e) {
-        return IoErrors.reason(e);
-    }
 
     @Override public void close() throws IOException {
         try {
