@@ -191,7 +191,6 @@ public final class TrainerCellRunner implements CellRunner {
         final Trainer.StepsListener interrupt;
         double sum;
         long images;
-        int steps;
 
         TraceWindow(int spe, int window, List<CellResult.TracePoint> trace, Path file, Trainer.StepsListener interrupt) {
             this.spe = spe;
@@ -204,7 +203,6 @@ public final class TrainerCellRunner implements CellRunner {
         @Override public void ran(int epoch, int stepInEpoch, int n, double lossSum, long img) {
             sum += lossSum;
             images += img;
-            steps += n;
             if (stepInEpoch % window == 0 || stepInEpoch >= spe) {
                 CellResult.TracePoint p = new CellResult.TracePoint(epoch + stepInEpoch / (double) spe,
                         sum / Math.max(1, images));
@@ -217,7 +215,6 @@ public final class TrainerCellRunner implements CellRunner {
                 }
                 sum = 0;
                 images = 0;
-                steps = 0;
             }
             if (interrupt != null) interrupt.ran(epoch, stepInEpoch, n, lossSum, img);
         }

@@ -560,9 +560,9 @@ public final class Trainer implements AutoCloseable {
             if (l instanceof Net.BatchNorm n)
                 Npy.writeInt64(dir.resolve(n.name() + ".num_batches_tracked.npy"), new int[0], new long[] {step});
         int c = data.channels();
-        float[] norm = download(meanInvStd, 2L * c);
-        Npy.write(dir.resolve("input_mean.npy"), new int[] {c}, norm, 0, c);
-        Npy.write(dir.resolve("input_inv_std.npy"), new int[] {c}, norm, c, c);
+        // The exact floats uploaded for gather_standardize (the host keeps them; no device read).
+        Npy.write(dir.resolve("input_mean.npy"), new int[] {c}, meanInvStdHost, 0, c);
+        Npy.write(dir.resolve("input_inv_std.npy"), new int[] {c}, meanInvStdHost, c, c);
         var model = Json.MAPPER.createObjectNode().put("model", cfg.model()).put("bn", cfg.bn())
                 .put("channels", c).put("height", data.height()).put("width", data.width())
                 .put("classes", data.classes()).put("bn_eps", Net.BN_EPS).put("bn_momentum", Net.BN_MOMENTUM);
