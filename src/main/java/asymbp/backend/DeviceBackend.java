@@ -370,13 +370,13 @@ public final class DeviceBackend implements Backend {
             throw new IllegalArgumentException(name() + ": batchnormForward in training needs saveMean and saveInvStd");
         int pin = pinned("batchnorm_forward"), r = flag(relu);
         long n = (long) batch * channels * spatial;
+        int[] ck = pin == 1 || !training ? null : bnChunking(batch, channels, spatial);
         if (pin == 1) {
             launch1(BATCHNORM_FORWARD, channels, y, saveMean == null ? dummy : saveMean, saveInvStd == null ? dummy : saveInvStd,
                     runMean, runVar, x, gamma, beta, batch, channels, spatial, flag(training), momentum, eps, r);
         } else if (!training) {
             launch(BATCHNORM_FORWARD_V2_EVAL, ceil(n, WG), 1, 1, WG, y, runMean, runVar, x, gamma, beta, batch, channels, spatial, eps, r);
-        } else if (pin == 3 || pin == 0 && bnChunking(batch, channels, spatial)[0] > 1) {
-            int[] ck = bnChunking(batch, channels, spatial);
+        } else if (pin == 3 || pin == 0 && ck[0] > 1) {
             Buffer part = scratch(SCRATCH_BN, 3L * channels * ck[0], "batchnormForward");
             launch(BATCHNORM_FORWARD_V3_PARTIAL, bnGroups(channels, spatial), ck[0], 1, WG, part, x, batch, channels, spatial, ck[0], ck[1]);
             launch(BATCHNORM_FORWARD_V3_COMBINE, ceil(channels, WG), 1, 1, WG,
@@ -396,10 +396,10 @@ public final class DeviceBackend implements Backend {
                                   Buffer saveMean, Buffer saveInvStd, Buffer gamma, int batch, int channels, int spatial) {
         int pin = pinned("batchnorm_backward");
         Object[] common = {dx, dgamma, dbeta, dy, opt(y), x, saveMean, saveInvStd, gamma};
+        int[] ck = pin == 1 ? null : bnChunking(batch, channels, spatial);
         if (pin == 1) {
             launch1(BATCHNORM_BACKWARD, channels, common, batch, channels, spatial);
-        } else if (pin == 3 || pin == 0 && bnChunking(batch, channels, spatial)[0] > 1) {
-            int[] ck = bnChunking(batch, channels, spatial);
+        } else if (pin == 3 || pin == 0 && ck[0] > 1) {
             Buffer part = scratch(SCRATCH_BN, 3L * channels * ck[0], "batchnormBackward");
             launch(BATCHNORM_BACKWARD_V3_PARTIAL, bnGroups(channels, spatial), ck[0], 1, WG,
                     part, dy, opt(y), x, saveMean, saveInvStd, batch, channels, spatial, ck[0], ck[1]);
@@ -501,7 +501,7 @@ public final class DeviceBackend implements Backend {
         // Weight gradient: K' = batch·outH·outW is long and M×N small, so split K' over grid z into enough
         // blocks to fill the GPU; the partial sums are added in a fixed order (deterministic). 128-tiles
         // once both sides of dW span a whole tile.
-        int t = pin == 2 || pin == 3 ? tile(pin, 0, 0) : s.outC() >= BIG_TILE && k >= BIG_TILE ? BIG_TILE : TILE;
+        int t = pin == 3 ? BIG_TILE : pin == 2 ? TILE : s.outC() >= BIG_TILE && k >= BIG_TILE ? BIG_TILE : TILE;
         int tiles = ceil(s.outC(), t) * ceil(k, t);
         long splits = Math.max(1, Math.min((2L * dev.units() + tiles - 1) / tiles, (r + 255) / 256));
         int kChunk = (int) ((((r + splits - 1) / splits) + 15) / 16 * 16);
