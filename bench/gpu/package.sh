@@ -102,7 +102,10 @@ env -u CI "$jre/run/bin/java" --add-modules jdk.incubator.vector --enable-native
     grep -v -E '^\s+at ' "$jre/list.txt" | tail -30 >&2
     echo "package: the CUDA test selection fails without a GPU (above)" >&2; exit 1; }
 { grep -E '^JUnit Jupiter > .* :: (SUCCESSFUL|ABORTED|FAILED)$' "$jre/list.txt" || true; } \
-    | sed -E 's/ :: [A-Z]+$//' | sort > dist/cuda-tests.expected
+    | sed -E 's/ :: [A-Z]+$//' \
+    | grep -v 'linearForwardMatchesCublasWhereItLoads' | sort > dist/cuda-tests.expected
+# (The cuBLAS comparison needs libcublas.so.12, which a CUDA-13-only GPU machine lacks: it may skip
+# there without failing the verdict; it still runs, and must pass, where cuBLAS loads.)
 grep -q -E '\[ +0 containers failed' "$jre/list.txt" || { echo "package: a test container failed" >&2; exit 1; }
 n=$(wc -l < dist/cuda-tests.expected)
 (( n > 0 )) || { echo "package: no CUDA test found" >&2; exit 1; }
