@@ -33,7 +33,8 @@ def load(path):
 
 def strength(c):
     covered = c["all"] - c["nocov"]
-    return 100.0 * c["killed"] / covered if covered else 100.0
+    # No covered mutant means the tests no longer reach the class: that is 0, not a perfect score.
+    return 100.0 * c["killed"] / covered if covered else 0.0
 
 
 def main():
