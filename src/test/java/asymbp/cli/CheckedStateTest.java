@@ -125,19 +125,26 @@ class CheckedStateTest {
                 + "z = np.load(sys.argv[1])\n"
                 + "h = json.loads(bytes(z['header.json']) if not isinstance(z['header.json'], bytes) else z['header.json'])\n"
                 + "print(h['format'], h['header']['epochs'], z['params.npy'].dtype, z['params.npy'].shape[0], int(np.isfinite(z['state.npy']).all()))\n";
-        ProcessBuilder pb = new ProcessBuilder("python3", "-c", py, out.resolve("checkpoint.npz").toString()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-c", py, out.resolve("checkpoint.npz").toString()).redirectErrorStream(true);
         Process p;
         try {
             p = pb.start();
         } catch (java.io.IOException e) {
-            Assumptions.abort("python3 not installed: " + e.getMessage());
+            skipOrFail("/usr/bin/python3 not installed: " + e.getMessage());
             return;
         }
         String text = new String(p.getInputStream().readAllBytes()).strip();
         int code = p.waitFor();
-        Assumptions.assumeFalse(text.contains("No module named 'numpy'"), "numpy not installed");
+        if (text.contains("No module named 'numpy'")) skipOrFail("numpy not installed for /usr/bin/python3");
         assertEquals(0, code, text);
         // mlp:16 with BN on 8×8, 4 classes: fc1 64·16, bn1 2·16, fc2 16·4 + 4.
         assertEquals("asymbp-checkpoint 1 float32 " + (64 * 16 + 32 + 16 * 4 + 4) + " 1", text);
+    }
+
+    /** A missing Python skips here with the reason printed, and fails under CI=true (.ci/run installs it). */
+    private static void skipOrFail(String why) {
+        if ("true".equals(System.getenv("CI"))) fail(why + " (CI installs python3-numpy with python3-torch)");
+        System.out.println("[skip] CheckedStateTest.pythonReadsTheCheckpoint: " + why);
+        Assumptions.abort(why);
     }
 }
