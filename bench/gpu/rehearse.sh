@@ -33,8 +33,10 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 tree="$tmp/tree"
 mkdir -p "$tree"
+# A failed copy must not pass for a small tree (--ignore-failed-read: tracked files deleted in the work tree).
 git ls-files -z --cached --others --exclude-standard \
-    | (cd "$root" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$tree" -xf -
+    | (cd "$root" && tar --null --ignore-failed-read -T - -cf -) | tar -C "$tree" -xf - \
+    || bad "copying the tree as the GPU machine gets it failed"
 cp -a dist "$tree/dist"
 [[ -d "$tree/.git" || -d "$tree/target" ]] && bad "the copy has .git or target/"
 copied=$(find "$tree" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')

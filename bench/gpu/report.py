@@ -207,6 +207,12 @@ def main():
     for line in bench_text.splitlines():
         if line.startswith("PHASE-FAILED"):
             problems.append(f"GpuBench: {line.strip()[:300]}")
+    # GpuBench decides too: every model and mode must have left a step time (an exit 0 with no JSON is not a pass).
+    missing = [f"{m}_{fb}" for m in ("lenet", "mlp") for fb in ("bp", "brsf")
+               if j.get(f"{m}_{fb}_graph_ms") is None and j.get(f"{m}_{fb}_eager_ms") is None]
+    if missing:
+        problems.append("GpuBench: no step time for " + ", ".join(missing)
+                        + ("" if j else " (gpubench.json missing or empty)"))
 
     kv = {}
     if j.get("kernel_versions") is not None:

@@ -35,7 +35,8 @@ make() {
     { echo "==== phase gpubench (budget 120s, cap 120s)"; echo "RESULT copy_gbps 3000"
       echo "==== phase torch (budget 150s, cap 150s)"; echo "RESULT torch_lenet_bp_eager_ms 1.0"; } > "$1/bench.txt"
     { echo "==== phase tests-opencl (budget 90s, cap 90s)"; summary 0 20 0 0; } > "$1/tests-opencl.txt"
-    echo '{"device": "fake", "lenet_bp_graph_ms": 0.2, "lenet_bp_eager_ms": 0.5}' > "$1/gpubench.json"
+    echo '{"device": "fake", "lenet_bp_graph_ms": 0.2, "lenet_bp_eager_ms": 0.5, "lenet_brsf_graph_ms": 0.21,
+           "mlp_bp_graph_ms": 9.0, "mlp_brsf_eager_ms": 9.5}' > "$1/gpubench.json"
     echo '{"torch_lenet_bp_eager_ms": 1.0}' > "$1/torch.json"
 }
 expect() {  # expect CODE DIR WHAT
@@ -51,7 +52,8 @@ expect() {  # expect CODE DIR WHAT
 make "$tmp/pass"; expect 0 "$tmp/pass" "a passing run (no kernel_versions: tolerated)"
 
 make "$tmp/kv"
-echo '{"device": "fake", "kernel_versions": {"asymbp_ops": "sm_90.cubin 3"}}' > "$tmp/kv/gpubench.json"
+echo '{"device": "fake", "kernel_versions": {"asymbp_ops": "sm_90.cubin 3"}, "lenet_bp_graph_ms": 0.2,
+      "lenet_brsf_graph_ms": 0.21, "mlp_bp_graph_ms": 9.0, "mlp_brsf_graph_ms": 9.4}' > "$tmp/kv/gpubench.json"
 expect 0 "$tmp/kv" "kernel_versions in GpuBench's JSON"
 grep -q 'kernel versions (GpuBench): {"asymbp_ops": "sm_90.cubin 3"}' "$tmp/kv/gpu-report.md" \
     || { echo "test_report: FAIL kernel_versions not shown in the table"; fail=1; }
@@ -97,6 +99,13 @@ expect 1 "$tmp/noline" "a deciding phase (gpubench) with no line in phases.txt"
 
 make "$tmp/timeout"; sed -i 's/^tests-cuda\tok\t0/tests-cuda\ttimeout\t124/' "$tmp/timeout/phases.txt"
 expect 1 "$tmp/timeout" "the CUDA tests timed out"
+
+make "$tmp/nojson"; rm "$tmp/nojson/gpubench.json"
+expect 1 "$tmp/nojson" "GpuBench exited 0 but left no gpubench.json"
+
+make "$tmp/nomlp"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("mlp_brsf_eager_ms", None); json.dump(d, open(sys.argv[1], "w"))' "$tmp/nomlp/gpubench.json"
+expect 1 "$tmp/nomlp" "GpuBench left no step time for mlp brsf"
 
 mkdir -p "$tmp/empty"; expect 1 "$tmp/empty" "no output at all"
 exit $fail
