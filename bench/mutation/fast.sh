@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-classes='asymbp.rng.Philox,asymbp.backend.Feedback,asymbp.backend.FeedbackMode,asymbp.backend.UpdateRule,asymbp.cpu.FeedbackRow,asymbp.cpu.DotKernel,asymbp.cpu.PoolKernel,asymbp.cpu.BatchNormKernels,asymbp.cpu.CpuBackend,asymbp.io.Npy'
+# UpdateRule's one mutant (in the enum itself) is reached by no test of this subset: it is left out
+# rather than counted as killed.
+classes='asymbp.rng.Philox,asymbp.backend.Feedback,asymbp.backend.FeedbackMode,asymbp.cpu.FeedbackRow,asymbp.cpu.DotKernel,asymbp.cpu.PoolKernel,asymbp.cpu.BatchNormKernels,asymbp.cpu.CpuBackend,asymbp.io.Npy'
 tests='asymbp.rng.*,asymbp.cpu.*,asymbp.io.Npy*'
 out=target/pit-fast
 
