@@ -20,7 +20,7 @@ KERNEL void batchnorm_backward(BUF(float, dx), BUF(float, dgamma), BUF(float, db
     const float mean = save_mean[c], invStd = save_inv_std[c];
     float sg = 0.0f, sgx = 0.0f;
     for (int e = lid; e < n; e += BNB_WG) {
-        int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
+        int i = bn_index(e, c, channels, spatial);
         float g = (has_y && !(y[i] > 0.0f)) ? 0.0f : dy[i];
         sg += g;
         sgx += g * ((x[i] - mean) * invStd);
@@ -30,7 +30,7 @@ KERNEL void batchnorm_backward(BUF(float, dx), BUF(float, dgamma), BUF(float, db
     if (lid == 0) { dbeta[c] = db; dgamma[c] = dg; }
     const float k = gamma[c] * invStd / (float) n, fn = (float) n;
     for (int e = lid; e < n; e += BNB_WG) {
-        int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
+        int i = bn_index(e, c, channels, spatial);
         float g = (has_y && !(y[i] > 0.0f)) ? 0.0f : dy[i];
         float xhat = (x[i] - mean) * invStd;
         dx[i] = bn_dx(g, xhat, k, fn, db, dg);

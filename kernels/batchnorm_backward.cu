@@ -23,7 +23,7 @@ batchnorm_backward_v2_nchw(float* dx, float* dgamma, float* dbeta, const float* 
     const float mean = saveMean[c], inv = saveInvStd[c];
     float sg = 0.f, sgx = 0.f;
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
-        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+        int j = bn_index(i, c, channels, spatial);
         float g = relu_grad(dy, y, j);
         sg += g;
         sgx = FMA(g, (x[j] - mean) * inv, sgx);
@@ -32,7 +32,7 @@ batchnorm_backward_v2_nchw(float* dx, float* dgamma, float* dbeta, const float* 
     const float dg = block_sum(sgx, scratch);
     const float nf = (float) n, k = gamma[c] * inv / nf;
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
-        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+        int j = bn_index(i, c, channels, spatial);
         dx[j] = bn_dx(relu_grad(dy, y, j), (x[j] - mean) * inv, k, nf, db, dg);
     }
     if (threadIdx.x == 0) { dgamma[c] = dg; dbeta[c] = db; }

@@ -2,7 +2,7 @@
  * batchnorm_forward: x viewed as batch×channels×spatial; per channel c (n = batch·spatial values):
  *   training: mean, biased var (two passes: Σx/n, then Σ(x−mean)²/n), invStd = 1/sqrt(var + eps),
  *             saveMean/saveInvStd written, runMean ← (1−m)·runMean + m·mean,
- *             runVar ← (1−m)·runVar + m·var·n/(n−1);
+ *             runVar ← (1−m)·runVar + m·Σ(x−mean)²/(n−1);
  *   eval:     mean = runMean, invStd = 1/sqrt(runVar + eps), nothing else written;
  *   y = gamma·(x − mean)·invStd + beta, then ReLU if relu.
  * Launch: channels groups of WG (one group per channel, deterministic tree sums).
@@ -24,31 +24,25 @@ KERNEL void batchnorm_forward(BUF(float, y), BUF(float, save_mean), BUF(float, s
        runs the two sums too, over zero terms. */
     float s = 0.0f;
     if (training)
-        for (int e = lid; e < n; e += BN_WG) {
-            int b = e / spatial, sp = e - b * spatial;
-            s += x[(b * channels + c) * spatial + sp];
-        }
+        for (int e = lid; e < n; e += BN_WG) s += x[bn_index(e, c, channels, spatial)];
     const float batchMean = group_sum(red, s, lid, BN_WG) / (float) n;
     float q = 0.0f;
     if (training)
         for (int e = lid; e < n; e += BN_WG) {
-            int b = e / spatial, sp = e - b * spatial;
-            float d = x[(b * channels + c) * spatial + sp] - batchMean;
+            float d = x[bn_index(e, c, channels, spatial)] - batchMean;
             q += d * d;
         }
-    const float batchVar = group_sum(red, q, lid, BN_WG) / (float) n;
+    const float m2 = group_sum(red, q, lid, BN_WG), batchVar = m2 / (float) n;
     const float mean = training ? batchMean : run_mean[c];
     const float invStd = 1.0f / sqrt((training ? batchVar : run_var[c]) + eps);
     if (training && lid == 0) {
         save_mean[c] = mean;
         save_inv_std[c] = invStd;
-        float unbiased = n > 1 ? batchVar * (float) n / (float) (n - 1) : batchVar;
-        run_mean[c] = bn_running(run_mean[c], momentum, mean);
-        run_var[c] = bn_running(run_var[c], momentum, unbiased);
+        bn_update_running(run_mean, run_var, c, momentum, mean, m2, n);
     }
     const float g = gamma[c], bt = beta[c];
     for (int e = lid; e < n; e += BN_WG) {
-        int b = e / spatial, sp = e - b * spatial, i = (b * channels + c) * spatial + sp;
+        int i = bn_index(e, c, channels, spatial);
         y[i] = bn_affine(x[i], mean, invStd, g, bt, relu);
     }
 }

@@ -24,30 +24,24 @@ batchnorm_forward_v2_nchw(float* y, float* saveMean, float* saveInvStd, float* r
     const int c = blockIdx.x;
     const int n = batch * spatial;
     float s = 0.f;
-    for (int i = threadIdx.x; i < n; i += RED_THREADS) {
-        int b = i / spatial, q = i - b * spatial;
-        s += x[(b * channels + c) * spatial + q];
-    }
+    for (int i = threadIdx.x; i < n; i += RED_THREADS) s += x[bn_index(i, c, channels, spatial)];
     const float mean = block_sum(s, scratch) / (float) n;
     float s2 = 0.f;
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
-        int b = i / spatial, q = i - b * spatial;
-        float d = x[(b * channels + c) * spatial + q] - mean;
+        float d = x[bn_index(i, c, channels, spatial)] - mean;
         s2 = FMA(d, d, s2);
     }
-    const float var = block_sum(s2, scratch) / (float) n;
+    const float m2 = block_sum(s2, scratch), var = m2 / (float) n;
     const float inv = bn_inv_std(var, eps);
     const float g = gamma[c], bt = beta[c];
     for (int i = threadIdx.x; i < n; i += RED_THREADS) {
-        int b = i / spatial, q = i - b * spatial, j = (b * channels + c) * spatial + q;
+        int j = bn_index(i, c, channels, spatial);
         y[j] = bn_affine(x[j], mean, inv, g, bt, relu);
     }
     if (threadIdx.x == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
-        float unbiased = n > 1 ? var * ((float) n / (float) (n - 1)) : var;
-        runMean[c] = bn_running(runMean[c], momentum, mean);
-        runVar[c] = bn_running(runVar[c], momentum, unbiased);
+        bn_update_running(runMean, runVar, c, momentum, mean, m2, n);
     }
 }
 
@@ -65,7 +59,7 @@ batchnorm_forward_v2_rows(float* y, float* saveMean, float* saveInvStd, float* r
     const float mean = column_sum(s, scratch) / (float) batch;
     float s2 = 0.f;
     if (live) for (int b = row; b < batch; b += BN_ROWS) { float d = x[b * channels + c] - mean; s2 = FMA(d, d, s2); }
-    const float var = column_sum(s2, scratch) / (float) batch;
+    const float m2 = column_sum(s2, scratch), var = m2 / (float) batch;
     if (!live) return;
     const float inv = bn_inv_std(var, eps);
     const float g = gamma[c], bt = beta[c];
@@ -76,9 +70,7 @@ batchnorm_forward_v2_rows(float* y, float* saveMean, float* saveInvStd, float* r
     if (row == 0) {
         saveMean[c] = mean;
         saveInvStd[c] = inv;
-        float unbiased = batch > 1 ? var * ((float) batch / (float) (batch - 1)) : var;
-        runMean[c] = bn_running(runMean[c], momentum, mean);
-        runVar[c] = bn_running(runVar[c], momentum, unbiased);
+        bn_update_running(runMean, runVar, c, momentum, mean, m2, batch);
     }
 }
 
@@ -141,9 +133,7 @@ extern "C" __global__ void batchnorm_forward_v3_combine(float* saveMean, float* 
     float var = m2 / n, inv = bn_inv_std(var, eps);
     saveMean[c] = mean;
     saveInvStd[c] = inv;
-    float unbiased = n > 1.f ? var * (n / (n - 1.f)) : var;
-    runMean[c] = bn_running(runMean[c], momentum, mean);
-    runVar[c] = bn_running(runVar[c], momentum, unbiased);
+    bn_update_running(runMean, runVar, c, momentum, mean, m2, (int) n);
 }
 
 // v3 apply: y = gamma·(x − mean)·invStd + beta (+ReLU), one thread per element.

@@ -113,4 +113,20 @@ DEVICE_FN float bn_running(float old, float momentum, float value) {
     return (1.0f - momentum) * old + momentum * value;
 }
 
+/* Flat NCHW index of the j-th of channel c's batch·spatial values. */
+DEVICE_FN int bn_index(int j, int c, int channels, int spatial) {
+    const int b = j / spatial, q = j - b * spatial;
+    return (b * channels + c) * spatial + q;
+}
+
+/* Channel c's running statistics after a training batch of n values with mean `mean` and
+   m2 = Σ(x − mean)²: the running variance takes the unbiased m2/(n−1) (PyTorch; m2/n when n = 1).
+   Every version divides m2 itself, as CpuBackend does, so the running variance rounds alike everywhere. */
+DEVICE_FN void bn_update_running(GLOBAL float* run_mean, GLOBAL float* run_var, int c, float momentum,
+                                 float mean, float m2, int n) {
+    const float unbiased = n > 1 ? m2 / (float) (n - 1) : m2 / (float) n;
+    run_mean[c] = bn_running(run_mean[c], momentum, mean);
+    run_var[c] = bn_running(run_var[c], momentum, unbiased);
+}
+
 #endif

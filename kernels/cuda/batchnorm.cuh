@@ -6,10 +6,4 @@
 
 __device__ __forceinline__ float bn_inv_std(float var, float eps) { return 1.0f / sqrtf(var + eps); }
 
-// Element j (0 ≤ j < n = batch·spatial) of channel c.
-__device__ __forceinline__ int bn_index(int j, int c, int channels, int spatial) {
-    int b = j / spatial, q = j - b * spatial;
-    return (b * channels + c) * spatial + q;
-}
-
 #endif
