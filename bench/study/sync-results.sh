@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Copies a study's cells, grid file and report (never work/ with its checkpoints, never the lock) from a
+# runs folder into results/NAME/, and rewrites the report there: bench/study/sync-results.sh RUNS_DIR [NAME ...]
+# Safe while the study runs: finished cells are complete files (written atomically); unfinished ones are
+# reported as unfinished.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:?usage: sync-results.sh RUNS_DIR [NAME ...]}
+shift
+NAMES=("$@")
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(biotorch-protocol claim3-100epoch)
+for n in "${NAMES[@]}"; do
+  src="$RUNS/$n"
+  [ -d "$src/cells" ] || { echo "sync-results: $src/cells: no such folder (not started?)"; continue; }
+  mkdir -p "results/$n"
+  tar -C "$src" --exclude=./work --exclude=./.lock -cf - . | tar -C "results/$n" -xf -
+  java --add-modules jdk.incubator.vector -jar target/asymbp.jar grid report "results/$n"
+  echo "sync-results: results/$n: $(ls "results/$n/cells" | wc -l) cell files"
+done
