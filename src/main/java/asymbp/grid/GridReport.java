@@ -25,7 +25,8 @@ import java.util.stream.Collectors;
  * model, test error per epoch for long runs, alignment angles per dataset, model and stabiliser.
  *
  * <p>With the grid file the run copied into the folder (grid.yaml), cells of the grid without a finished
- * result are reported as unfinished, with the epochs their work folder holds, and never as numbers.
+ * result are reported as unfinished, with the epochs their work folder holds (when the folder has work/),
+ * and never as numbers.
  */
 public final class GridReport {
 
@@ -179,7 +180,8 @@ public final class GridReport {
                 note = metrics + " unreadable (" + Text.firstLine(String.valueOf(e.getMessage())) + ")";
             }
         }
-        String msg = epochs.isEmpty() ? (Files.isDirectory(work) ? "started, no epoch done" : "not started")
+        // No work folder may mean not started, or a copy of the run without its work/ (sync-results.sh).
+        String msg = epochs.isEmpty() ? (Files.isDirectory(work) ? "started, no epoch done" : "no result yet")
                 : "epoch " + epochs.size() + " of " + c.epochs() + " done";
         if (why != null) msg += "; " + why;
         if (note != null) msg += "; " + note;

@@ -118,7 +118,7 @@ class GridReportResultsTest {
         List<String> frsf1 = row(csv, "mnist__lenet__frsf__none__s1");
         assertEquals("unfinished", col(frsf1, "status"));
         assertEquals("0", col(frsf1, "epochs"));
-        assertEquals("not started", col(frsf1, "message"));
+        assertEquals("no result yet", col(frsf1, "message"));
 
         String md = Files.readString(dir.resolve("results.md"));
         for (String f : List.of("results.csv", "cells.csv", "results.md"))
@@ -127,7 +127,7 @@ class GridReportResultsTest {
         assertTrue(md.contains("8 cells: 4 finished, 1 diverged, 0 failed, **3 not finished yet**"), md);
         assertTrue(md.contains("**Partial grid.**"), md);
         assertTrue(md.contains("| mnist__lenet__brsf__none__s2 | 2 of 6 | epoch 2 of 6 done |"), md);
-        assertTrue(md.contains("| mnist__lenet__frsf__none__s2 | 0 of 6 | not started |"), md);
+        assertTrue(md.contains("| mnist__lenet__frsf__none__s2 | 0 of 6 | no result yet |"), md);
         // final table, then the best-epoch table (runs of 6 epochs count as long)
         assertTrue(md.contains("| bp | 1.63 ± 0.18 |"), "final: mean of 1.75 and 1.5: " + md);
         assertTrue(md.contains("| bp | 1.38 ± 0.18 |"), "best: mean of 1.25 and 1.5: " + md);
