@@ -299,8 +299,7 @@ public final class GridReport {
         List<String> fbs = feedbacks(results), sts = stabilisers(results);
         for (String dm : datasetModels(results)) {
             String[] p = dm.split("\\|", 2);
-            errorTable(sb, groups, p[0], p[1], fbs, sts, false);
-            if (longRuns) errorTable(sb, groups, p[0], p[1], fbs, sts, true);
+            errorTable(sb, groups, p[0], p[1], fbs, sts, longRuns);
         }
         List<CellResult> problems = results.stream().filter(r -> r.diverged() || r.failed()).collect(Collectors.toList());
         if (!problems.isEmpty()) {
@@ -332,8 +331,8 @@ public final class GridReport {
             sb.append("Learning curves: top row training loss (mean over seeds, short windows; runs of " + LONG_RUN
                     + " epochs or more: each epoch's mean), bottom row test "
                     + "error after each epoch; diverged groups are left out and named in the title; y axes are shared "
-                    + "along a row. Test error per epoch (long runs): mean over finished seeds per mode, every epoch on a log "
-                    + "scale (top) and the second half of training on a linear scale (bottom). "
+                    + "along a row. Test error per epoch (long runs): mean over finished seeds per mode, every epoch (top; log "
+                    + "scale when it spans more than a factor 3) and the second half of training (bottom). "
                     + "Alignment: per weight layer, the angle between V and W (top) and between the error sent back "
                     + "through V and true backprop's (bottom), after each epoch (0 = at initialisation), mean over seeds.\n\n");
         }
@@ -341,20 +340,22 @@ public final class GridReport {
         return sb.toString();
     }
 
+    /** Final test error per feedback and stabiliser; for long runs the best epoch's beside it. */
     private static void errorTable(StringBuilder sb, Map<String, Group> groups, String d, String m, List<String> fbs,
-                                   List<String> sts, boolean best) {
-        sb.append("## Test error (%), ").append(d).append(", ").append(m).append(best
-                ? " — best epoch (lowest test error after any epoch), mean ± sd over seeds\n\n| feedback |"
+                                   List<String> sts, boolean withBest) {
+        sb.append("## Test error (%), ").append(d).append(", ").append(m).append(withBest
+                ? " — mean ± sd over seeds, after the last epoch (final) and at each seed's best epoch (best)\n\n| feedback |"
                 : " — mean ± sd over seeds, after the last epoch\n\n| feedback |");
-        for (String s : sts) sb.append(' ').append(s).append(" |");
+        for (String s : sts) sb.append(' ').append(s).append(withBest ? ": final | " + s + ": best |" : " |");
         sb.append("\n|---|");
-        for (int i = 0; i < sts.size(); i++) sb.append("---|");
+        for (int i = 0; i < sts.size() * (withBest ? 2 : 1); i++) sb.append("---|");
         sb.append('\n');
         for (String f : fbs) {
             sb.append("| ").append(f).append(" |");
             for (String s : sts) {
                 Group g = groups.get(Group.key(d, m, f, s));
-                sb.append(' ').append(g == null ? "—" : best ? g.bestText() : g.cellText()).append(" |");
+                sb.append(' ').append(g == null ? "—" : g.cellText()).append(" |");
+                if (withBest) sb.append(' ').append(g == null ? "—" : g.bestText()).append(" |");
             }
             sb.append('\n');
         }
@@ -524,14 +525,15 @@ public final class GridReport {
             losses.add(loss);
             errors.add(err);
         }
-        Plots.shareY(losses, null, null);
-        Plots.shareY(errors, null, null);
+        Plots.shareY(losses, Plots.LOG_ABOVE, null);
+        Plots.shareY(errors, Plots.LOG_ABOVE, null);
         Plots.save(List.of(losses, errors), out);
     }
 
     /**
      * Test error after each epoch, mean over finished seeds per mode, one column per stabiliser: every epoch
-     * on a log scale (top), and the second half of training on a linear scale (bottom), where the modes'
+     * (top; log scale when the errors span more than a factor 3), and the second half of training on a
+     * linear scale (bottom), where the modes'
      * final levels are told apart. Returns false (writing nothing) when no finished cell of (d, m) ran
      * {@link #LONG_RUN} epochs or more.
      */
@@ -543,7 +545,7 @@ public final class GridReport {
         int from = epochs / 2 + 1;
         List<XYChart> all = new ArrayList<>(), tail = new ArrayList<>();
         for (String s : stabilisersOf(gs)) {
-            XYChart top = Plots.panel(d + " " + m + ", " + s + ": test error, every epoch (log)", "epoch",
+            XYChart top = Plots.panel(d + " " + m + ", " + s + ": test error, every epoch", "epoch",
                     "test error (%)", 640, 400);
             XYChart bottom = Plots.panel(d + " " + m + ", " + s + ": epochs " + from + "–" + epochs, "epoch",
                     "test error (%)", 640, 400);
@@ -565,8 +567,8 @@ public final class GridReport {
             all.add(top);
             tail.add(bottom);
         }
-        Plots.shareY(all, true, null);
-        Plots.shareY(tail, false, null);
+        Plots.shareY(all, 3, null);   // a log axis shows less than a factor 3 with two or three labels
+        Plots.shareY(tail, Double.POSITIVE_INFINITY, null);
         Plots.save(List.of(all, tail), out);
         return true;
     }
@@ -606,7 +608,7 @@ public final class GridReport {
         }
         List<XYChart> all = new ArrayList<>(top);
         all.addAll(bottom);
-        Plots.shareY(all, false, 0.0);
+        Plots.shareY(all, Double.POSITIVE_INFINITY, 0.0);
         Plots.save(List.of(top, bottom), out);
         return true;
     }

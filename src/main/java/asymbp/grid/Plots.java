@@ -121,12 +121,15 @@ final class Plots {
         }
     }
 
+    /** Data spanning more than this factor get a log axis (psf:0 near chance beside bp near 1 %). */
+    static final double LOG_ABOVE = 10;
+
     /**
      * One y range for every panel of a row, so panels compare at a glance; a log axis for the whole row when
-     * {@code log} is null and the data span more than a factor 10 (psf:0 near chance beside bp near 1 %).
-     * {@code min} pins the lower end (0 for angles); null = the data's.
+     * the data span more than a factor {@code logAbove} (positive infinity: never). {@code min} pins the
+     * lower end of a linear axis (0 for angles); null = the data's.
      */
-    static void shareY(List<XYChart> row, Boolean log, Double min) {
+    static void shareY(List<XYChart> row, double logAbove, Double min) {
         double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
         for (XYChart c : row)
             for (XYSeries s : c.getSeriesMap().values()) {
@@ -134,7 +137,7 @@ final class Plots {
                 for (double y : s.getYData()) { lo = Math.min(lo, y); hi = Math.max(hi, y); }
             }
         if (lo > hi) return;
-        boolean useLog = log != null ? log && lo > 0 : lo > 0 && hi / lo > 10;
+        boolean useLog = lo > 0 && hi / lo > logAbove;
         for (XYChart c : row) {
             var st = c.getStyler();
             st.setYAxisLogarithmic(useLog);

@@ -128,12 +128,12 @@ class GridReportResultsTest {
         assertTrue(md.contains("**Partial grid.**"), md);
         assertTrue(md.contains("| mnist__lenet__brsf__none__s2 | 2 of 6 | epoch 2 of 6 done |"), md);
         assertTrue(md.contains("| mnist__lenet__frsf__none__s2 | 0 of 6 | no result yet |"), md);
-        // final table, then the best-epoch table (runs of 6 epochs count as long)
-        assertTrue(md.contains("| bp | 1.63 ± 0.18 |"), "final: mean of 1.75 and 1.5: " + md);
-        assertTrue(md.contains("| bp | 1.38 ± 0.18 |"), "best: mean of 1.25 and 1.5: " + md);
-        assertTrue(md.contains("| usf | diverged (1/2 seeds) |"), md);
-        assertTrue(md.contains("| brsf | 1.00 (1 seed) (1 unfinished) |"), md);
-        assertTrue(md.contains("| frsf | unfinished (2/2 seeds) |"), md);
+        // final and best epoch side by side (runs of 6 epochs count as long)
+        assertTrue(md.contains("| feedback | none: final | none: best |"), md);
+        assertTrue(md.contains("| bp | 1.63 ± 0.18 | 1.38 ± 0.18 |"), "final: mean of 1.75 and 1.5, best: of 1.25 and 1.5: " + md);
+        assertTrue(md.contains("| usf | diverged (1/2 seeds) | diverged (1/2 seeds) |"), md);
+        assertTrue(md.contains("| brsf | 1.00 (1 seed) (1 unfinished) | 1.00 (1 seed) (1 unfinished) |"), md);
+        assertTrue(md.contains("| frsf | unfinished (2/2 seeds) | unfinished (2/2 seeds) |"), md);
         assertTrue(md.contains("| mnist__lenet__usf__none__s1 | diverged | 3 | loss NaN at epoch 4 |"), md);
         assertTrue(Files.isRegularFile(dir.resolve("test-error-mnist-lenet.png")), "long runs get the per-epoch figure");
         assertTrue(md.contains("](test-error-mnist-lenet.png)"), md);
@@ -294,13 +294,13 @@ class GridReportResultsTest {
         XYChart a = Plots.panel("a", "epoch", "err"), b = Plots.panel("b", "epoch", "err");
         Plots.addSeries(a, "bp", List.of(new double[] {1, 2.0}, new double[] {2, 3.0}), true);
         Plots.addSeries(b, "usf", List.of(new double[] {1, 5.0}, new double[] {2, 4.0}), true);
-        Plots.shareY(List.of(a, b), false, null);
+        Plots.shareY(List.of(a, b), Double.POSITIVE_INFINITY, null);
         assertEquals(a.getStyler().getYAxisMin(), b.getStyler().getYAxisMin());
         assertEquals(a.getStyler().getYAxisMax(), b.getStyler().getYAxisMax());
         assertTrue(a.getStyler().getYAxisMin() <= 2.0 && a.getStyler().getYAxisMax() >= 5.0);
         assertFalse(a.getStyler().isLegendVisible() || b.getStyler().isLegendVisible());
         Plots.addSeries(b, "psf:0", List.of(new double[] {1, 80.0}), true);
-        Plots.shareY(List.of(a, b), null, null);
+        Plots.shareY(List.of(a, b), Plots.LOG_ABOVE, null);
         assertTrue(a.getStyler().isYAxisLogarithmic() && b.getStyler().isYAxisLogarithmic(), "a span over 10× logs the row");
     }
 }
