@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * What one cell produced. Written as {@code cells/<id>.json} in the run directory.
  *
- * @param status        {@link #OK}, {@link #DIVERGED} or {@link #FAILED}
+ * @param status        {@link #OK}, {@link #DIVERGED} or {@link #FAILED}; {@link #UNFINISHED} only in a report,
+ *                      for a cell of the grid still running or not started (never written to cells/)
  * @param message       why it diverged or failed; null when ok
  * @param testError     final test error in percent; null unless ok
  * @param epochs        one record per finished epoch
@@ -18,7 +19,7 @@ public record CellResult(CellSpec cell, String status, String message, Double te
                          List<EpochRecord> epochs, List<TracePoint> lossTrace, List<Alignment> alignment,
                          double wallSeconds, String device, String finishedAt) {
 
-    public static final String OK = "ok", DIVERGED = "diverged", FAILED = "failed";
+    public static final String OK = "ok", DIVERGED = "diverged", FAILED = "failed", UNFINISHED = "unfinished";
 
     public CellResult {
         epochs = epochs == null ? List.of() : List.copyOf(epochs);
@@ -29,6 +30,7 @@ public record CellResult(CellSpec cell, String status, String message, Double te
     public boolean ok() { return OK.equals(status); }
     public boolean diverged() { return DIVERGED.equals(status); }
     public boolean failed() { return FAILED.equals(status); }
+    public boolean unfinished() { return UNFINISHED.equals(status); }
     /** Finished cells are skipped on a rerun; failed ones are tried again. */
     public boolean finished() { return ok() || diverged(); }
 

@@ -25,8 +25,23 @@ public final class Findings {
         Outcome(String text) { this.text = text; }
     }
 
-    /** One claim on one dataset and model, with one line of numbers per setting examined. */
-    public record Verdict(int claim, String dataset, String model, Outcome outcome, List<String> details) {}
+    /** Fewer seeds per group than this make a verdict weak: two seeds say little about seed-to-seed spread. */
+    public static final int FIRM_SEEDS = 3;
+
+    /**
+     * One claim on one dataset and model, with one line of numbers per setting examined.
+     *
+     * @param seeds the fewest seeds with an outcome (finished or diverged) in any group the verdict rests on
+     */
+    public record Verdict(int claim, String dataset, String model, Outcome outcome, List<String> details, int seeds) {
+        /** A decided verdict drawn from fewer than {@link #FIRM_SEEDS} seeds. */
+        public boolean weak() {
+            return outcome != Outcome.UNTESTED && outcome != Outcome.INCONCLUSIVE && seeds < FIRM_SEEDS;
+        }
+
+        /** "holds", or "holds (weak: 2 seeds)". */
+        public String text() { return outcome.text + (weak() ? " (weak: " + seeds + (seeds == 1 ? " seed)" : " seeds)") : ""); }
+    }
 
     public static final String[] CLAIMS = {
             "",
@@ -44,7 +59,8 @@ public final class Findings {
             + "no step p → next p raises the error by more than m, and p=0 is worse than p=1 by more than m. "
             + "Claim 3: each of usf, brsf, frsf ≤ bp + m. Claim 4 (setting none): usf and brsf each diverge "
             + "(any seed) or end worse than bp by more than m and at 1.5× bp's error or more; inconclusive if bp "
-            + "itself diverges there.";
+            + "itself diverges there. A verdict resting on fewer than 3 seeds in any group it compares is marked "
+            + "weak: with 2 seeds the seed spread, and so the margin, is poorly known.";
 
     private static final List<String> SIGN_CONCORDANT = List.of("usf", "brsf", "frsf");
     private static final List<String> STABILISED = List.of("bn", "bm", "bn+bm");
@@ -113,23 +129,33 @@ public final class Findings {
         return ladder;
     }
 
-    private record Check(Outcome outcome, String line) {}
+    private record Check(Outcome outcome, String line, int seeds) {
+        Check(Outcome outcome, String line) { this(outcome, line, Integer.MAX_VALUE); }
+    }
+
+    /** The fewest seeds with an outcome among the groups (missing ones ignored). */
+    static int seeds(Group... gs) {
+        int n = Integer.MAX_VALUE;
+        for (Group g : gs) if (g != null) n = Math.min(n, g.nDecided());
+        return n;
+    }
 
     private Verdict perSetting(int claim, String d, String m) {
         List<String> lines = new ArrayList<>();
-        int tested = 0, held = 0;
+        int tested = 0, held = 0, seeds = Integer.MAX_VALUE;
         for (String s : STABILISED) {
             Check c = claim == 1 ? claim1(d, m, s) : claim == 2 ? claim2(d, m, s) : claim3(d, m, s);
             if (c == null) continue;
             lines.add(s + ": " + c.line());
             if (c.outcome() == Outcome.UNTESTED) continue;
             tested++;
+            seeds = Math.min(seeds, c.seeds());
             if (c.outcome() == Outcome.HOLDS) held++;
         }
         Outcome o = tested == 0 ? Outcome.UNTESTED : held == tested ? Outcome.HOLDS
                 : held == 0 ? Outcome.FAILS : Outcome.PARTLY;
         if (o == Outcome.PARTLY) lines.add(0, "holds in " + held + " of " + tested + " stabilised settings");
-        return new Verdict(claim, d, m, o, lines);
+        return new Verdict(claim, d, m, o, lines, seeds);
     }
 
     private boolean settingPresent(String d, String m, String s) {
@@ -145,14 +171,14 @@ public final class Findings {
         for (Group x : gs)
             if (value(x) == null) return new Check(Outcome.UNTESTED, nums + " — not tested (cells missing or failed)");
         long div = java.util.Arrays.stream(gs).filter(Group::diverged).count();
-        if (div == 3) return new Check(Outcome.FAILS, nums + " — all three diverged, nothing learnt → does not hold");
-        if (div > 0) return new Check(Outcome.FAILS, nums + " — some diverge and some learn → does not hold");
+        if (div == 3) return new Check(Outcome.FAILS, nums + " — all three diverged, nothing learnt → does not hold", seeds(gs));
+        if (div > 0) return new Check(Outcome.FAILS, nums + " — some diverge and some learn → does not hold", seeds(gs));
         double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
         for (Group x : gs) { lo = Math.min(lo, x.mean()); hi = Math.max(hi, x.mean()); }
         double mg = margin(gs);
         boolean ok = hi - lo <= mg;
         return new Check(ok ? Outcome.HOLDS : Outcome.FAILS, nums + "; spread " + num(hi - lo)
-                + (ok ? " ≤ " : " > ") + "margin " + num(mg) + " → " + (ok ? "holds" : "does not hold"));
+                + (ok ? " ≤ " : " > ") + "margin " + num(mg) + " → " + (ok ? "holds" : "does not hold"), seeds(gs));
     }
 
     private Check claim2(String d, String m, String s) {
@@ -185,7 +211,8 @@ public final class Findings {
         String dropText = Double.isInfinite(drop) ? "p=" + trim(ps.get(0)) + " diverged" :
                 "drop p=" + trim(ps.get(0)) + "→" + trim(ps.get(ps.size() - 1)) + " " + num(drop);
         return new Check(ok ? Outcome.HOLDS : Outcome.FAILS, nums + "; " + dropText + "; "
-                + (ok ? "monotone within margins → holds" : String.join("; ", problems) + " → does not hold"));
+                + (ok ? "monotone within margins → holds" : String.join("; ", problems) + " → does not hold"),
+                seeds(ladder.values().toArray(new Group[0])));
     }
 
     private Check claim3(String d, String m, String s) {
@@ -194,12 +221,13 @@ public final class Findings {
         StringBuilder nums = new StringBuilder("bp " + fmt(bp));
         if (value(bp) == null) return new Check(Outcome.UNTESTED, nums + " — bp missing, not tested");
         List<String> worse = new ArrayList<>();
-        int compared = 0;
+        int compared = 0, seeds = seeds(bp);
         for (String f : SIGN_CONCORDANT) {
             Group x = g(d, m, f, s);
             nums.append(", ").append(f).append(' ').append(fmt(x));
             if (value(x) == null) continue;
             compared++;
+            seeds = Math.min(seeds, seeds(x));
             double mg = margin(bp, x);
             if (value(x) > value(bp) + mg) worse.add(f + (x.diverged() ? " diverged" : " worse by "
                     + num(value(x) - value(bp)) + " > margin " + num(mg)));
@@ -207,7 +235,8 @@ public final class Findings {
         if (compared == 0) return new Check(Outcome.UNTESTED, nums + " — no sign-concordant cells, not tested");
         boolean ok = worse.isEmpty();
         return new Check(ok ? Outcome.HOLDS : Outcome.FAILS, nums + " → "
-                + (ok ? "each within the margin of bp or better → holds" : String.join("; ", worse) + " → does not hold"));
+                + (ok ? "each within the margin of bp or better → holds" : String.join("; ", worse) + " → does not hold"),
+                seeds);
     }
 
     private Verdict claim4(String d, String m) {
@@ -215,15 +244,16 @@ public final class Findings {
         Group bp = g(d, m, "bp", "none");
         if (!settingPresent(d, m, "none") || value(bp) == null) {
             lines.add("no plain-SGD (stabiliser none) cells with bp — not tested");
-            return new Verdict(4, d, m, Outcome.UNTESTED, lines);
+            return new Verdict(4, d, m, Outcome.UNTESTED, lines, 0);
         }
-        int broke = 0, checked = 0;
+        int broke = 0, checked = 0, seeds = seeds(bp);
         StringBuilder sb = new StringBuilder("none: bp " + (bp.usable()
                 ? String.format(Locale.ROOT, "%.2f", bp.mean()) : fmt(bp)));
         for (String f : List.of("usf", "brsf")) {
             Group x = g(d, m, f, "none");
             if (value(x) == null) { sb.append(", ").append(f).append(" missing"); continue; }
             checked++;
+            seeds = Math.min(seeds, seeds(x));
             String best = bestStabilised(d, m, f);
             sb.append(", ").append(f).append(' ').append(fmt(x));
             if (best != null) sb.append(" (best stabilised ").append(best).append(')');
@@ -232,14 +262,14 @@ public final class Findings {
             if (breaks) broke++;
         }
         lines.add(sb.toString());
-        if (checked == 0) return new Verdict(4, d, m, Outcome.UNTESTED, lines);
+        if (checked == 0) return new Verdict(4, d, m, Outcome.UNTESTED, lines, 0);
         if (bp.diverged()) {
             lines.add("bp itself diverges without a stabiliser at this learning rate, so the test cannot separate the modes → inconclusive");
-            return new Verdict(4, d, m, Outcome.INCONCLUSIVE, lines);
+            return new Verdict(4, d, m, Outcome.INCONCLUSIVE, lines, seeds);
         }
         Outcome o = broke == checked && checked == 2 ? Outcome.HOLDS : broke == 0 ? Outcome.FAILS : Outcome.PARTLY;
         lines.add(broke + " of " + checked + " (usf, brsf) diverge or end much worse than bp while bp learns → " + o.text);
-        return new Verdict(4, d, m, o, lines);
+        return new Verdict(4, d, m, o, lines, seeds);
     }
 
     private String bestStabilised(String d, String m, String f) {
@@ -266,7 +296,7 @@ public final class Findings {
             for (Verdict v : vs) {
                 if (v.claim() != c) continue;
                 sb.append("- **").append(v.dataset()).append(", ").append(v.model()).append(": ")
-                        .append(v.outcome().text).append("**\n");
+                        .append(v.text()).append("**\n");
                 for (String l : v.details()) sb.append("  - ").append(l).append('\n');
             }
         }

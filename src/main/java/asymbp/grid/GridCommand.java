@@ -160,7 +160,8 @@ public final class GridCommand implements Runnable {
     }
 
     @Command(name = "report", mixinStandardHelpOptions = true,
-            description = "Writes results.csv, results.md, findings.md and PNG figures from DIR/cells/.")
+            description = "Writes results.csv (final and best-epoch test error per cell), cells.csv, results.md, findings.md "
+                    + "and PNG figures from DIR/cells/; cells of DIR/grid.yaml without a result are listed as unfinished.")
     static final class Report implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,14 +1,8 @@
 package asymbp.grid;
 
-import org.knowm.xchart.BitmapEncoder;
+import asymbp.io.Text;
 import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
-import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.markers.SeriesMarkers;
 
-import java.awt.Color;
-import java.awt.Font;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,9 +19,14 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * Turns a run directory's cells/ into results.csv, results.md (tables, figures, findings), findings.md,
- * and PNG figures: learning curves per dataset and model, alignment angles per dataset, model and
- * stabiliser.
+ * Turns a run directory's cells/ into results.csv (one row per cell: final and best-epoch test error),
+ * cells.csv (every setting of every cell), results.md (tables, the comparison with the grid file's
+ * reference numbers, figures, findings), findings.md, and PNG figures: learning curves per dataset and
+ * model, test error per epoch for long runs, alignment angles per dataset, model and stabiliser.
+ *
+ * <p>With the grid file the run copied into the folder (grid.yaml), cells of the grid without a finished
+ * result are reported as unfinished, with the epochs their work folder holds (when the folder has work/),
+ * and never as numbers.
  */
 public final class GridReport {
 
@@ -41,13 +40,18 @@ public final class GridReport {
     public Written write(Path runDir) throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<CellResult> results = new ResultStore(runDir).readAll(log);
+        GridSpec grid = grid(runDir);
+        if (grid != null) results = withUnfinished(runDir, results, grid);
         if (results.isEmpty())
             throw new GridFileException(runDir + ": no cell results under " + runDir.resolve("cells"));
         results.sort(ORDER);
         List<Path> files = new ArrayList<>();
         Path csv = runDir.resolve("results.csv");
-        Files.writeString(csv, csv(results));
+        Files.writeString(csv, resultsCsv(results));
         files.add(csv);
+        Path cellsCsv = runDir.resolve("cells.csv");
+        Files.writeString(cellsCsv, csv(results));
+        files.add(cellsCsv);
         Map<String, Group> groups = Group.of(results);
         Findings findings = new Findings(groups);
         Path fmd = runDir.resolve("findings.md");
@@ -60,6 +64,11 @@ public final class GridReport {
             learningCurves(groups, p[0], p[1], curve);
             files.add(curve);
             figures.add(curve.getFileName().toString());
+            Path te = runDir.resolve("test-error-" + CellSpec.safe(p[0]) + "-" + CellSpec.safe(p[1]) + ".png");
+            if (testErrorCurves(groups, p[0], p[1], te)) {
+                files.add(te);
+                figures.add(te.getFileName().toString());
+            }
             for (String s : stabilisers(results)) {
                 if (groups.values().stream().noneMatch(g -> g.dataset().equals(p[0]) && g.model().equals(p[1])
                         && g.stabiliser().equals(s))) continue;
@@ -72,14 +81,15 @@ public final class GridReport {
             }
         }
         Path md = runDir.resolve("results.md");
-        Files.writeString(md, markdown(runDir, results, groups, figures, findings));
+        Files.writeString(md, markdown(runDir, results, groups, figures, findings,
+                grid == null ? null : grid.reference()));
         files.add(1, md);
         return new Written(files, results.size());
     }
 
     // ---------------------------------------------------------------- ordering
 
-    static final List<String> MODE_ORDER = List.of("bp", "usf", "brsf", "frsf", "fa");
+    static final List<String> MODE_ORDER = List.of("bp", "usf", "brsf", "frsf", "fa", "dfa");
 
     static double modeRank(String f) {
         int i = MODE_ORDER.indexOf(f);
@@ -116,7 +126,98 @@ public final class GridReport {
                 .sorted(Comparator.comparingDouble(GridReport::modeRank)).collect(Collectors.toList());
     }
 
+    // ---------------------------------------------------------------- the grid and its unfinished cells
+
+    /** The grid file a run copied into {@code runDir}; null when there is none or it no longer parses. */
+    GridSpec grid(Path runDir) {
+        Path f = runDir.resolve("grid.yaml");
+        if (!Files.isRegularFile(f)) return null;
+        try {
+            return GridSpec.load(f);
+        } catch (GridFileException e) {
+            log.accept("warning: " + e.getMessage() + "; reporting the cells on disk only (no unfinished cells, "
+                    + "no reference comparison)");
+            return null;
+        }
+    }
+
+    /**
+     * The stored results, plus one {@link CellResult#UNFINISHED} result for each cell of {@code grid} with
+     * no finished result for its settings: its epochs are those its work folder's metrics.csv holds (none
+     * when not started). A stored result for other settings is replaced, as the next run will redo it.
+     */
+    static List<CellResult> withUnfinished(Path runDir, List<CellResult> stored, GridSpec grid) {
+        Map<String, CellResult> byId = new LinkedHashMap<>();
+        for (CellResult r : stored) byId.put(r.cell().id(), r);
+        for (CellSpec c : grid.cells()) {
+            CellResult r = byId.get(c.id());
+            if (r != null && (r.failed() || r.finished() && r.cell().equals(c))) continue;
+            String why = r != null ? "stored result has other settings; the next run redoes it" : null;
+            byId.put(c.id(), unfinished(c, GridRunner.workDir(runDir, c), why));
+        }
+        return new ArrayList<>(byId.values());
+    }
+
+    static CellResult unfinished(CellSpec c, Path work, String why) {
+        List<CellResult.EpochRecord> epochs = new ArrayList<>();
+        Path metrics = work.resolve("metrics.csv");
+        String note = null;
+        if (Files.isRegularFile(metrics)) {
+            try {
+                List<String> lines = Files.readAllLines(metrics);
+                List<String> head = List.of(lines.get(0).split(","));
+                int ep = head.indexOf("epoch"), loss = head.indexOf("loss"), tre = head.indexOf("train_error"),
+                        tee = head.indexOf("test_error"), lr = head.indexOf("lr"), sec = head.indexOf("seconds");
+                for (String line : lines.subList(1, lines.size())) {
+                    if (line.isBlank()) continue;
+                    String[] f = line.split(",");
+                    epochs.add(new CellResult.EpochRecord(Integer.parseInt(f[ep]), Double.parseDouble(f[loss]),
+                            Double.parseDouble(f[tre]), Double.parseDouble(f[tee]), Double.parseDouble(f[lr]),
+                            Double.parseDouble(f[sec])));
+                }
+            } catch (IOException | RuntimeException e) {
+                epochs.clear();
+                note = metrics + " unreadable (" + Text.firstLine(String.valueOf(e.getMessage())) + ")";
+            }
+        }
+        // No work folder may mean not started, or a copy of the run without its work/ (sync-results.sh).
+        String msg = epochs.isEmpty() ? (Files.isDirectory(work) ? "started, no epoch done" : "no result yet")
+                : "epoch " + epochs.size() + " of " + c.epochs() + " done";
+        if (why != null) msg += "; " + why;
+        if (note != null) msg += "; " + note;
+        double wall = epochs.stream().mapToDouble(CellResult.EpochRecord::seconds).sum();
+        return new CellResult(c, CellResult.UNFINISHED, msg, null, epochs, List.of(), List.of(), wall, null, null);
+    }
+
     // ---------------------------------------------------------------- CSV
+
+    /**
+     * results.csv: one row per cell, the numbers a reader compares. epochs = epochs completed (of
+     * epochs_planned); final_test_error = after the last epoch, best_test_error = the lowest after any epoch
+     * (best_epoch), both empty unless the cell finished (status ok): a diverged or unfinished cell has none.
+     */
+    public static final List<String> RESULT_COLUMNS = List.of("id", "dataset", "model", "mode", "stabiliser",
+            "fb_scale", "sweep", "seed", "status", "epochs", "epochs_planned", "final_test_error", "best_test_error",
+            "best_epoch", "final_train_loss", "wall_seconds", "message");
+
+    static String resultsCsv(List<CellResult> results) {
+        StringBuilder sb = new StringBuilder(String.join(",", RESULT_COLUMNS)).append('\n');
+        for (CellResult r : results) {
+            CellSpec c = r.cell();
+            List<CellResult.EpochRecord> ep = r.epochs();
+            CellResult.EpochRecord best = r.ok() ? Group.bestEpoch(r) : null;
+            List<Object> row = List.of(c.id(), c.dataset(), c.model(), c.feedback(), c.stabiliser(),
+                    fmtNum(c.fbScale()), c.sweep().replace(',', ' '), c.seed(), r.status(), ep.size(), c.epochs(),
+                    r.ok() ? r.testError() : "", r.ok() ? Group.bestError(r) : "",
+                    r.ok() ? (best == null ? c.epochs() : best.epoch()) : "",
+                    r.ok() && !ep.isEmpty() ? ep.get(ep.size() - 1).trainLoss() : "",
+                    String.format(Locale.ROOT, "%.1f", r.wallSeconds()), r.message() == null ? "" : r.message());
+            sb.append(row.stream().map(GridReport::csvField).collect(Collectors.joining(","))).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** cells.csv: every setting of every cell, and its outcome. */
 
     public static final List<String> CSV_COLUMNS = List.of("id", "dataset", "model", "feedback", "stabiliser",
             "bn", "update", "seed", "epochs", "batch", "lr", "momentum", "weight_decay", "lr_steps", "lr_factor",
@@ -140,8 +241,8 @@ public final class GridReport {
                     c.limit(), c.backend(), c.weightInit(), c.fbScale(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
                     c.divergeBound(), c.evalBatch(), c.init() == null ? "" : c.init(), c.sweep().replace(',', ' '),
                     r.status(), r.ok() ? r.testError() : "",
-                    r.ok() && best != null ? best : "", last == null ? "" : last.trainLoss(),
-                    last == null ? "" : last.trainError(), ep.size(),
+                    r.ok() && best != null ? best : "", last == null || r.unfinished() ? "" : last.trainLoss(),
+                    last == null || r.unfinished() ? "" : last.trainError(), ep.size(),
                     String.format(Locale.ROOT, "%.1f", r.wallSeconds()), r.device() == null ? "" : r.device(),
                     r.message() == null ? "" : r.message());
             sb.append(row.stream().map(GridReport::csvField).collect(Collectors.joining(","))).append('\n');
@@ -158,17 +259,25 @@ public final class GridReport {
 
     // ---------------------------------------------------------------- Markdown
 
+    /** Runs of at least this many epochs also get the best-epoch table and the test-error-per-epoch figure. */
+    static final int LONG_RUN = 5;
+
     String markdown(Path runDir, List<CellResult> results, Map<String, Group> groups, List<String> figures,
-                    Findings findings) {
+                    Findings findings, Reference reference) {
         StringBuilder sb = new StringBuilder();
         String name = runDir.toAbsolutePath().normalize().getFileName().toString();
         sb.append("# Grid report: ").append(name).append("\n\n");
         long ok = results.stream().filter(CellResult::ok).count();
         long div = results.stream().filter(CellResult::diverged).count();
         long fail = results.stream().filter(CellResult::failed).count();
-        double wall = results.stream().mapToDouble(CellResult::wallSeconds).sum();
-        sb.append(String.format(Locale.ROOT, "%d cells: %d finished, %d diverged, %d failed. Summed cell wall time %s.%n%n",
-                results.size(), ok, div, fail, GridRunner.duration(wall)));
+        long open = results.stream().filter(CellResult::unfinished).count();
+        double wall = results.stream().filter(r -> !r.unfinished()).mapToDouble(CellResult::wallSeconds).sum();
+        sb.append(String.format(Locale.ROOT, "%d cells: %d finished, %d diverged, %d failed%s. Summed cell wall time %s.%n%n",
+                results.size(), ok, div, fail, open == 0 ? "" : ", **" + open + " not finished yet**",
+                GridRunner.duration(wall)));
+        if (open > 0)
+            sb.append("**Partial grid.** Groups are reported over the seeds that finished (the tables say how many "
+                    + "are missing); an unfinished cell never appears as a number. Rerun `grid report` when the grid is done.\n\n");
         sb.append("Settings (per stabiliser):\n\n| stabiliser | BN | update | lr | momentum | weight decay | epochs | batch | lr steps | training examples | backend |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         Map<String, CellSpec> perStab = new TreeMap<>(Comparator.comparingInt(GridReport::stabRank));
         for (CellResult r : results) perStab.putIfAbsent(r.cell().stabiliser(), r.cell());
@@ -185,42 +294,157 @@ public final class GridReport {
                 .collect(Collectors.toCollection(LinkedHashSet::new));
         if (!devices.isEmpty()) sb.append("Ran on: ").append(String.join("; ", devices)).append(".\n\n");
 
+        if (reference != null) sb.append(referenceTable(reference, groups));
+        boolean longRuns = results.stream().anyMatch(r -> r.cell().epochs() >= LONG_RUN);
         List<String> fbs = feedbacks(results), sts = stabilisers(results);
         for (String dm : datasetModels(results)) {
             String[] p = dm.split("\\|", 2);
-            sb.append("## Test error (%), ").append(p[0]).append(", ").append(p[1])
-                    .append(" — mean ± sd over seeds, after the last epoch\n\n| feedback |");
-            for (String s : sts) sb.append(' ').append(s).append(" |");
-            sb.append("\n|---|");
-            for (int i = 0; i < sts.size(); i++) sb.append("---|");
-            sb.append('\n');
-            for (String f : fbs) {
-                sb.append("| ").append(f).append(" |");
-                for (String s : sts) {
-                    Group g = groups.get(Group.key(p[0], p[1], f, s));
-                    sb.append(' ').append(g == null ? "—" : g.cellText()).append(" |");
-                }
-                sb.append('\n');
-            }
-            sb.append('\n');
+            errorTable(sb, groups, p[0], p[1], fbs, sts, longRuns);
         }
-        List<CellResult> problems = results.stream().filter(r -> !r.ok()).collect(Collectors.toList());
+        List<CellResult> problems = results.stream().filter(r -> r.diverged() || r.failed()).collect(Collectors.toList());
         if (!problems.isEmpty()) {
-            sb.append("## Cells that diverged or failed\n\n| cell | status | message |\n|---|---|---|\n");
+            sb.append("## Cells that diverged or failed\n\n| cell | status | epochs done | message |\n|---|---|---|---|\n");
             for (CellResult r : problems)
                 sb.append("| ").append(r.cell().id()).append(" | ").append(r.status()).append(" | ")
+                        .append(r.epochs().size()).append(" | ")
                         .append(r.message() == null ? "" : r.message().replace("|", "\\|")).append(" |\n");
+            sb.append('\n');
+        }
+        List<CellResult> unfinished = results.stream().filter(CellResult::unfinished).collect(Collectors.toList());
+        if (!unfinished.isEmpty()) {
+            sb.append("## Cells not finished yet\n\n| cell | epochs done | state |\n|---|---|---|\n");
+            for (CellResult r : unfinished)
+                sb.append("| ").append(r.cell().id()).append(" | ").append(r.epochs().size()).append(" of ")
+                        .append(r.cell().epochs()).append(" | ").append(r.message().replace("|", "\\|")).append(" |\n");
             sb.append('\n');
         }
         if (!figures.isEmpty()) {
             sb.append("## Figures\n\n");
-            for (String f : figures) sb.append("- [").append(f).append("](").append(f).append(")\n");
-            sb.append("\nLearning curves: top row training loss (mean over seeds, short windows), bottom row test "
-                    + "error after each epoch; diverged groups are left out and named in the title. Alignment: per "
-                    + "weight layer, the angle between V and W (top) and between the error sent back through V and "
-                    + "true backprop's (bottom), after each epoch (0 = at initialisation), mean over seeds.\n\n");
+            for (String f : figures)
+                if (!f.startsWith("alignment-")) sb.append("![").append(f).append("](").append(f).append(")\n\n");
+            List<String> al = figures.stream().filter(f -> f.startsWith("alignment-")).collect(Collectors.toList());
+            if (!al.isEmpty()) {
+                sb.append("Alignment figures:\n\n");
+                for (String f : al) sb.append("- [").append(f).append("](").append(f).append(")\n");
+                sb.append('\n');
+            }
+            sb.append("Learning curves: top row training loss (mean over seeds, short windows; runs of " + LONG_RUN
+                    + " epochs or more: each epoch's mean), bottom row test "
+                    + "error after each epoch; diverged groups are left out and named in the title; y axes are shared "
+                    + "along a row. Test error per epoch (long runs): mean over finished seeds per mode, every epoch (top; log "
+                    + "scale when it spans more than a factor 3) and the second half of training (bottom). "
+                    + "Alignment: per weight layer, the angle between V and W (top) and between the error sent back "
+                    + "through V and true backprop's (bottom), after each epoch (0 = at initialisation), mean over seeds.\n\n");
         }
         sb.append(findings.markdown());
+        return sb.toString();
+    }
+
+    /** Final test error per feedback and stabiliser; for long runs the best epoch's beside it. */
+    private static void errorTable(StringBuilder sb, Map<String, Group> groups, String d, String m, List<String> fbs,
+                                   List<String> sts, boolean withBest) {
+        sb.append("## Test error (%), ").append(d).append(", ").append(m).append(withBest
+                ? " — mean ± sd over seeds, after the last epoch (final) and at each seed's best epoch (best)\n\n| feedback |"
+                : " — mean ± sd over seeds, after the last epoch\n\n| feedback |");
+        for (String s : sts) sb.append(' ').append(s).append(withBest ? ": final | " + s + ": best |" : " |");
+        sb.append("\n|---|");
+        for (int i = 0; i < sts.size() * (withBest ? 2 : 1); i++) sb.append("---|");
+        sb.append('\n');
+        for (String f : fbs) {
+            sb.append("| ").append(f).append(" |");
+            for (String s : sts) {
+                Group g = groups.get(Group.key(d, m, f, s));
+                sb.append(' ').append(g == null ? "—" : g.cellText()).append(" |");
+                if (withBest) sb.append(' ').append(g == null ? "—" : g.bestText()).append(" |");
+            }
+            sb.append('\n');
+        }
+        sb.append('\n');
+    }
+
+    /**
+     * Ours beside the reference numbers, per dataset and mode: final and best-epoch error, the difference in
+     * the reference's metric and whether it is within the dataset's tolerance (weak from fewer than 3 seeds).
+     */
+    static String referenceTable(Reference ref, Map<String, Group> groups) {
+        StringBuilder sb = new StringBuilder("## Next to ").append(ref.source());
+        if (ref.commit() != null) sb.append(" (commit ").append(ref.commit()).append(')');
+        String metric = ref.best() ? "best-epoch" : "final";
+        boolean tol = !ref.tolerance().isEmpty();
+        sb.append("\n\nTest error in %. Reference: ").append(ref.best()
+                ? "the best epoch's test error" : "the last epoch's test error");
+        if (ref.note() != null) sb.append(" (").append(ref.note()).append(')');
+        sb.append(". Ours: mean ± sd over the seeds that finished, after the last epoch (final) and at the epoch "
+                + "with the lowest test error (best). The difference is ours ").append(metric).append(" − reference");
+        if (tol) {
+            sb.append("; within: |difference| ≤ the tolerance (");
+            sb.append(ref.tolerance().entrySet().stream().map(e -> e.getKey() + " " + fmtNum(e.getValue()) + " points")
+                    .collect(Collectors.joining(", ")));
+            sb.append("), marked weak when it rests on fewer than ").append(Findings.FIRM_SEEDS).append(" seeds");
+        }
+        sb.append(".\n\n");
+        // A setting column only when a dataset has several (model, stabiliser) combinations to tell apart.
+        Map<String, List<String>> settings = new LinkedHashMap<>();
+        for (String d : ref.values().keySet())
+            settings.put(d, groups.values().stream().filter(g -> g.dataset().equals(d))
+                    .sorted(Comparator.comparing(Group::model).thenComparingInt(g -> stabRank(g.stabiliser())))
+                    .map(g -> g.model() + ", " + g.stabiliser()).distinct().collect(Collectors.toList()));
+        boolean settingCol = settings.values().stream().anyMatch(l -> l.size() > 1);
+        if (!settingCol) {
+            Set<String> all = settings.values().stream().flatMap(List::stream).collect(Collectors.toCollection(LinkedHashSet::new));
+            if (!all.isEmpty()) sb.append("Setting: ").append(String.join("; ", all)).append(".\n\n");
+        }
+        sb.append("| dataset |").append(settingCol ? " setting |" : "").append(" mode | seeds | ours: final | ours: best | reference | difference |")
+                .append(tol ? " within? |" : "").append("\n|---|").append(settingCol ? "---|" : "")
+                .append("---|---|---|---|---|---|").append(tol ? "---|" : "").append('\n');
+        int rows = 0, within = 0, weak = 0;
+        for (var e : ref.values().entrySet()) {
+            String d = e.getKey();
+            Double t = ref.tolerance().get(d);
+            List<String> sets = settings.get(d).isEmpty() ? List.of("") : settings.get(d);
+            for (String set : sets)
+                for (var mv : e.getValue().entrySet()) {
+                    Group g = null;
+                    if (!set.isEmpty()) {
+                        String[] ms = set.split(", ", 2);
+                        g = groups.get(Group.key(d, ms[0], mv.getKey(), ms[1]));
+                    }
+                    sb.append("| ").append(d).append(" |");
+                    if (settingCol) sb.append(' ').append(set).append(" |");
+                    sb.append(' ').append(mv.getKey()).append(" | ");
+                    if (g == null) {
+                        sb.append("— | no cells | — | ").append(fmtNum(mv.getValue())).append(" | — |");
+                        if (tol) sb.append(" — |");
+                        sb.append('\n');
+                        continue;
+                    }
+                    sb.append(g.nOk()).append(g.n() > g.nOk() ? " of " + g.n() : "").append(" | ")
+                            .append(g.cellText()).append(" | ").append(g.bestText()).append(" | ")
+                            .append(fmtNum(mv.getValue())).append(" | ");
+                    double ours = ref.best() ? g.meanBest() : g.mean();
+                    boolean usable = g.usable();
+                    sb.append(usable ? String.format(Locale.ROOT, "%+.2f", ours - mv.getValue()) : "—").append(" |");
+                    if (tol) {
+                        rows++;
+                        String w;
+                        if (t == null) w = "—";
+                        else if (g.diverged()) w = "no (diverged)";
+                        else if (!usable) w = "not yet";
+                        else {
+                            boolean in = Math.abs(ours - mv.getValue()) <= t + 1e-9;
+                            if (in) within++;
+                            boolean isWeak = g.nOk() < Findings.FIRM_SEEDS;
+                            if (isWeak) weak++;
+                            w = (in ? "yes" : "no") + (isWeak ? " (weak: " + g.nOk() + (g.nOk() == 1 ? " seed)" : " seeds)") : "");
+                        }
+                        sb.append(' ').append(w).append(" |");
+                    }
+                    sb.append('\n');
+                }
+        }
+        sb.append('\n');
+        if (tol) sb.append(String.format(Locale.ROOT, "Within tolerance: %d of %d%s.%n%n", within, rows,
+                weak == 0 ? "" : " (" + weak + " of the checks rest on fewer than " + Findings.FIRM_SEEDS + " seeds: weak)"));
         return sb.toString();
     }
 
@@ -234,68 +458,8 @@ public final class GridReport {
 
     // ---------------------------------------------------------------- figures
 
-    private static XYChart panel(String title, String xTitle, String yTitle, boolean logY) {
-        XYChart c = new XYChartBuilder().width(560).height(360).title(title).xAxisTitle(xTitle)
-                .yAxisTitle(yTitle).build();
-        Styler st = c.getStyler();
-        st.setLegendPosition(Styler.LegendPosition.OutsideE);
-        st.setLegendLayout(Styler.LegendLayout.Vertical);
-        st.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-        st.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-        c.getStyler().setYAxisLogarithmic(logY);
-        c.getStyler().setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        return c;
-    }
-
-    private static void addSeries(XYChart c, String name, List<double[]> points, boolean positive) {
-        List<double[]> ok = points.stream().filter(p -> Double.isFinite(p[0]) && Double.isFinite(p[1]))
-                .collect(Collectors.toList());
-        if (positive) ok.removeIf(p -> p[1] <= 0);
-        if (ok.isEmpty()) return;
-        double[] x = ok.stream().mapToDouble(p -> p[0]).toArray();
-        double[] y = ok.stream().mapToDouble(p -> p[1]).toArray();
-        XYSeries s = c.addSeries(name, x, y);
-        s.setMarker(ok.size() <= 12 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
-        s.setMarkerColor(colour(name));
-        s.setLineColor(colour(name));
-    }
-
-    /** One colour per feedback mode in every figure; psf levels shade from red (p=0) to orange (p=0.75). */
-    static Color colour(String label) {
-        String f = label.split(" ")[0];
-        switch (f) {
-            case "bp": return Color.BLACK;
-            case "usf": return new Color(0x1f77b4);
-            case "brsf": return new Color(0x2ca02c);
-            case "frsf": return new Color(0x17becf);
-            case "fa": return new Color(0x9467bd);
-            default:
-                if (f.startsWith("psf:")) {
-                    double p = Math.max(0, Math.min(1, Double.parseDouble(f.substring(4))));
-                    return new Color(0xd6 - (int) (0x30 * p), 0x27 + (int) (0x90 * p), 0x28);
-                }
-                return Color.GRAY;
-        }
-    }
-
-    /** Log scale on y when the data span more than a factor 10 (psf:0 near chance beside bp near 1%). */
-    private static void autoLog(XYChart c) {
-        double lo = Double.MAX_VALUE, hi = 0;
-        for (XYSeries s : c.getSeriesMap().values())
-            for (double y : s.getYData()) { lo = Math.min(lo, y); hi = Math.max(hi, y); }
-        if (lo > 0 && hi / lo > 10) c.getStyler().setYAxisLogarithmic(true);
-    }
-
-    /** Ensures a chart with no series still renders (XChart refuses to draw an empty chart). */
-    private static void placeholder(XYChart c) {
-        if (c.getSeriesMap().isEmpty()) {
-            XYSeries s = c.addSeries("no finished runs", new double[] {0}, new double[] {1});
-            s.setMarker(SeriesMarkers.NONE);
-        }
-    }
-
     /** Point-wise mean over seeds of equally long series; the first seed's x values. */
-    private static List<double[]> meanSeries(List<List<double[]>> perSeed) {
+    static List<double[]> meanSeries(List<List<double[]>> perSeed) {
         List<List<double[]>> nonEmpty = perSeed.stream().filter(l -> !l.isEmpty()).collect(Collectors.toList());
         if (nonEmpty.isEmpty()) return List.of();
         int n = nonEmpty.stream().mapToInt(List::size).min().getAsInt();
@@ -308,50 +472,110 @@ public final class GridReport {
         return out;
     }
 
-    void learningCurves(Map<String, Group> groups, String d, String m, Path out) throws IOException {
-        List<Group> gs = groups.values().stream().filter(g -> g.dataset().equals(d) && g.model().equals(m))
-                .collect(Collectors.toList());
-        List<String> sts = gs.stream().map(Group::stabiliser).distinct()
+    private static List<String> stabilisersOf(List<Group> gs) {
+        return gs.stream().map(Group::stabiliser).distinct()
                 .sorted(Comparator.comparingInt(GridReport::stabRank)).collect(Collectors.toList());
+    }
+
+    private static List<Group> inSetting(List<Group> gs, String s) {
+        return gs.stream().filter(g -> g.stabiliser().equals(s))
+                .sorted(Comparator.comparingDouble(g -> modeRank(g.feedback()))).collect(Collectors.toList());
+    }
+
+    private static List<Group> of(Map<String, Group> groups, String d, String m) {
+        return groups.values().stream().filter(g -> g.dataset().equals(d) && g.model().equals(m))
+                .collect(Collectors.toList());
+    }
+
+    void learningCurves(Map<String, Group> groups, String d, String m, Path out) throws IOException {
+        List<Group> gs = of(groups, d, m);
+        // Long runs: the loss as each epoch's mean (the short-window trace would be thousands of noisy points).
+        int epochs = gs.stream().flatMap(g -> g.runs().stream()).mapToInt(r -> r.epochs().size()).max().orElse(0);
+        boolean longRun = epochs >= LONG_RUN;
         List<XYChart> losses = new ArrayList<>(), errors = new ArrayList<>();
-        for (String s : sts) {
-            List<Group> here = gs.stream().filter(g -> g.stabiliser().equals(s))
-                    .sorted(Comparator.comparingDouble(g -> modeRank(g.feedback()))).collect(Collectors.toList());
+        for (String s : stabilisersOf(gs)) {
+            List<Group> here = inSetting(gs, s);
             List<String> div = here.stream().filter(Group::diverged).map(Group::feedback).collect(Collectors.toList());
             // Long lists would run off the panel: name three, count the rest.
             String names = String.join(", ", div.subList(0, Math.min(3, div.size())))
                     + (div.size() > 3 ? " +" + (div.size() - 3) + " more" : "");
             String suffix = div.isEmpty() ? "" : " (diverged: " + names + ")";
-            XYChart loss = panel(d + " " + m + ", " + s + suffix, "epoch", "training loss", false);
-            XYChart err = panel(d + " " + m + ", " + s, "epoch", "test error (%)", false);
+            XYChart loss = Plots.panel(d + " " + m + ", " + s + suffix, "epoch",
+                    longRun ? "training loss (epoch mean)" : "training loss");
+            XYChart err = Plots.panel(d + " " + m + ", " + s, "epoch", "test error (%)");
             for (Group g : here) {
                 if (g.diverged()) continue;
                 List<List<double[]>> tr = new ArrayList<>(), te = new ArrayList<>();
                 for (CellResult r : g.runs()) {
                     if (!r.ok()) continue;
-                    tr.add(r.lossTrace().stream().map(p -> new double[] {p.epoch(), p.loss()}).collect(Collectors.toList()));
+                    tr.add(longRun
+                            ? r.epochs().stream().map(e -> new double[] {e.epoch(), e.trainLoss()}).collect(Collectors.toList())
+                            : r.lossTrace().stream().map(p -> new double[] {p.epoch(), p.loss()}).collect(Collectors.toList()));
                     te.add(r.epochs().stream().map(e -> new double[] {e.epoch(), e.testError()}).collect(Collectors.toList()));
                 }
-                addSeries(loss, g.feedback(), meanSeries(tr), true);
-                addSeries(err, g.feedback(), meanSeries(te), true);
+                Plots.addSeries(loss, g.feedback(), meanSeries(tr), true);
+                Plots.addSeries(err, g.feedback(), meanSeries(te), true);
             }
-            autoLog(loss);
-            autoLog(err);
-            placeholder(loss);
-            placeholder(err);
+            Plots.placeholder(loss);
+            Plots.placeholder(err);
+            if (longRun) {
+                Plots.roundXLabels(loss, epochs > 40 ? 10 : 5);
+                Plots.roundXLabels(err, epochs > 40 ? 10 : 5);
+            }
             losses.add(loss);
             errors.add(err);
         }
-        List<XYChart> all = new ArrayList<>(losses);
-        all.addAll(errors);
-        BitmapEncoder.saveBitmap(all, 2, sts.size(), out.toString(), BitmapEncoder.BitmapFormat.PNG);
+        Plots.shareY(losses, Plots.LOG_ABOVE, null);
+        Plots.shareY(errors, Plots.LOG_ABOVE, null);
+        Plots.save(List.of(losses, errors), out);
+    }
+
+    /**
+     * Test error after each epoch, mean over finished seeds per mode, one column per stabiliser: every epoch
+     * (top; log scale when the errors span more than a factor 3), and the second half of training on a
+     * linear scale (bottom), where the modes'
+     * final levels are told apart. Returns false (writing nothing) when no finished cell of (d, m) ran
+     * {@link #LONG_RUN} epochs or more.
+     */
+    boolean testErrorCurves(Map<String, Group> groups, String d, String m, Path out) throws IOException {
+        List<Group> gs = of(groups, d, m);
+        int epochs = gs.stream().flatMap(g -> g.runs().stream()).filter(CellResult::ok)
+                .mapToInt(r -> r.epochs().size()).max().orElse(0);
+        if (epochs < LONG_RUN) return false;
+        int from = epochs / 2 + 1;
+        List<XYChart> all = new ArrayList<>(), tail = new ArrayList<>();
+        for (String s : stabilisersOf(gs)) {
+            XYChart top = Plots.panel(d + " " + m + ", " + s + ": test error, every epoch", "epoch",
+                    "test error (%)", 640, 400);
+            XYChart bottom = Plots.panel(d + " " + m + ", " + s + ": epochs " + from + "–" + epochs, "epoch",
+                    "test error (%)", 640, 400);
+            for (Group g : inSetting(gs, s)) {
+                List<List<double[]>> te = new ArrayList<>();
+                for (CellResult r : g.runs())
+                    if (r.ok())
+                        te.add(r.epochs().stream().map(e -> new double[] {e.epoch(), e.testError()}).collect(Collectors.toList()));
+                String label = g.feedback() + (g.nOk() < g.n() ? " (" + g.nOk() + " of " + g.n() + " seeds)" : "");
+                List<double[]> mean = meanSeries(te);
+                Plots.addSeries(top, label, mean, true);
+                Plots.addSeries(bottom, label, mean.stream().filter(p -> p[0] >= from).collect(Collectors.toList()), true);
+            }
+            Plots.placeholder(top);
+            Plots.placeholder(bottom);
+            // XChart ticks equally spaced x data at every k-th value (1, 5, 9, ...): label round epochs only.
+            Plots.roundXLabels(top, epochs > 40 ? 10 : 5);
+            Plots.roundXLabels(bottom, epochs > 40 ? 5 : 1);
+            all.add(top);
+            tail.add(bottom);
+        }
+        Plots.shareY(all, 3, null);   // a log axis shows less than a factor 3 with two or three labels
+        Plots.shareY(tail, Double.POSITIVE_INFINITY, null);
+        Plots.save(List.of(all, tail), out);
+        return true;
     }
 
     /** Returns false (and writes nothing) when no run of the group recorded alignment. */
     boolean alignmentPlot(Map<String, Group> groups, String d, String m, String s, Path out) throws IOException {
-        List<Group> here = groups.values().stream()
-                .filter(g -> g.dataset().equals(d) && g.model().equals(m) && g.stabiliser().equals(s))
-                .sorted(Comparator.comparingDouble(g -> modeRank(g.feedback()))).collect(Collectors.toList());
+        List<Group> here = inSetting(of(groups, d, m), s);
         // layer index -> name, over every run that has alignment
         TreeMap<Integer, String> layers = new TreeMap<>();
         for (Group g : here)
@@ -361,8 +585,8 @@ public final class GridReport {
         List<XYChart> top = new ArrayList<>(), bottom = new ArrayList<>();
         for (var layer : layers.entrySet()) {
             String lname = layer.getValue() == null ? "layer " + layer.getKey() : layer.getValue();
-            XYChart vw = panel(d + " " + s + ": " + lname + ", V vs W", "epoch", "angle (degrees)", false);
-            XYChart dl = panel(d + " " + s + ": " + lname + ", δ vs backprop's", "epoch", "angle (degrees)", false);
+            XYChart vw = Plots.panel(d + " " + s + ": " + lname + ", V vs W", "epoch", "angle (degrees)");
+            XYChart dl = Plots.panel(d + " " + s + ": " + lname + ", δ vs backprop's", "epoch", "angle (degrees)");
             for (Group g : here) {
                 Map<Integer, double[]> sumVW = new TreeMap<>(), sumD = new TreeMap<>();
                 for (CellResult r : g.runs()) {
@@ -374,19 +598,18 @@ public final class GridReport {
                     }
                 }
                 String label = g.feedback() + (g.diverged() ? " (diverged)" : "");
-                addSeries(vw, label, means(sumVW), false);
-                addSeries(dl, label, means(sumD), false);
+                Plots.addSeries(vw, label, means(sumVW), false);
+                Plots.addSeries(dl, label, means(sumD), false);
             }
-            placeholder(vw);
-            placeholder(dl);
-            vw.getStyler().setYAxisMin(0.0);
-            dl.getStyler().setYAxisMin(0.0);
+            Plots.placeholder(vw);
+            Plots.placeholder(dl);
             top.add(vw);
             bottom.add(dl);
         }
         List<XYChart> all = new ArrayList<>(top);
         all.addAll(bottom);
-        BitmapEncoder.saveBitmap(all, 2, layers.size(), out.toString(), BitmapEncoder.BitmapFormat.PNG);
+        Plots.shareY(all, Double.POSITIVE_INFINITY, 0.0);
+        Plots.save(List.of(top, bottom), out);
         return true;
     }
 

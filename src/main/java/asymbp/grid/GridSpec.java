@@ -49,10 +49,11 @@ import java.util.stream.Collectors;
  * read, before any cell runs: every cell's settings are checked as {@code train} checks its flags.
  *
  * @param options every option of {@link #OPTION_KEYS}: its values (one, or several when swept)
+ * @param reference published numbers to compare with (the optional {@code reference:} block); null when absent
  */
 public record GridSpec(String name, String description, List<String> datasets, List<String> models,
                        List<String> feedback, List<Stabiliser> stabilisers, List<Long> seeds,
-                       Map<String, List<Double>> lr, Map<String, List<Object>> options) {
+                       Map<String, List<Double>> lr, Map<String, List<Object>> options, Reference reference) {
 
     /**
      * Train options besides datasets, models, feedback, stabilisers, seeds and lr, in label order: those
@@ -65,6 +66,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         List<String> k = new ArrayList<>(List.of("name", "description", "datasets", "models", "feedback",
                 "stabilisers", "seeds", "lr"));
         k.addAll(OPTION_KEYS);
+        k.add("reference");
         KEY_ORDER = List.copyOf(k);
         KEYS = Set.copyOf(k);
     }
@@ -218,7 +220,10 @@ public record GridSpec(String name, String description, List<String> datasets, L
             for (int st : (List<Integer>) steps)
                 if (st > maxEpochs)
                     throw r.bad("lr_steps", st, "an epoch number between 1 and epochs (" + maxEpochs + ")");
-        GridSpec g = new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, lr, options);
+        JsonNode ref = root.get("reference");
+        Reference reference = ref == null || ref.isNull() ? null : Reference.parse(ref, where, datasets, feedback);
+        GridSpec g = new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, lr, options,
+                reference);
         // Every cell as train would check it, so that no bad value surfaces after cells have run.
         for (CellSpec c : g.cells()) {
             try {

@@ -116,7 +116,9 @@ class GridReportTest {
         assertEquals(results.size(), w.cells());
         assertTrue(warnings.stream().anyMatch(s -> s.contains("junk.json")), warnings.toString());
 
-        List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
+        assertEquals(String.join(",", GridReport.RESULT_COLUMNS), Files.readAllLines(dir.resolve("results.csv")).get(0));
+        assertEquals(results.size() + 1, Files.readAllLines(dir.resolve("results.csv")).size());
+        List<String> csv = Files.readAllLines(dir.resolve("cells.csv"));
         assertEquals(String.join(",", GridReport.CSV_COLUMNS), csv.get(0));
         assertEquals(results.size() + 1, csv.size());
         int statusCol = GridReport.CSV_COLUMNS.indexOf("status"), errCol = GridReport.CSV_COLUMNS.indexOf("test_error");
@@ -136,7 +138,7 @@ class GridReportTest {
         assertTrue(md.contains("DatasetException: good: no such file"), md);
         assertTrue(md.contains("## Findings"), md);
         assertTrue(md.contains(Findings.RULE), "the rule is stated");
-        assertTrue(md.contains("**good, lenet: holds**") && md.contains("**bad, lenet: does not hold**"), md);
+        assertTrue(md.contains("**good, lenet: holds (weak: 2 seeds)**") && md.contains("**bad, lenet: does not hold (weak: 2 seeds)**"), md);
         assertEquals(new Findings(Group.of(results)).markdown(), Files.readString(dir.resolve("findings.md")));
 
         for (String png : List.of("curves-good-lenet.png", "curves-bad-lenet.png", "alignment-good-lenet-bn.png",
