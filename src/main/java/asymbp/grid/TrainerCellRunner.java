@@ -140,7 +140,8 @@ public final class TrainerCellRunner implements CellRunner {
                 log.accept(cell.id() + ": resuming after epoch " + resumeEpochs);
             } else {
                 addAlignment(alignment, 0, t.alignment());
-                ResultStore.JSON.writeValue(al0File.toFile(), alignment);
+                byte[] al0 = ResultStore.JSON.writeValueAsBytes(alignment);
+                asymbp.io.AtomicFiles.write(al0File, out -> out.write(al0));
             }
             rewriteTrace(traceFile, trace);
             t.setStepsListener(new TraceWindow(spe, window, trace, traceFile, interrupt));

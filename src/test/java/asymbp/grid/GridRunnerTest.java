@@ -110,4 +110,17 @@ class GridRunnerTest {
         assertEquals(r, store.read(r.cell()).orElseThrow());
         assertFalse(Files.exists(out.resolve("cells").resolve(r.cell().id() + ".json.tmp")));
     }
+
+    @Test
+    void aResultThatCannotBeWrittenLeavesNoTemporaryFileAndNamesTheFile(@TempDir Path out) throws Exception {
+        ResultStore store = new ResultStore(out);
+        CellResult r = Synthetic.ok(Synthetic.cell("mnist", "bp", "bn", 3), 1.5);
+        // The cell's file cannot be replaced: a folder with something in it stands where it goes.
+        Files.createDirectories(store.file(r.cell()));
+        Files.writeString(store.file(r.cell()).resolve("x"), "x");
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> store.write(r));
+        assertTrue(e.getMessage().contains(store.file(r.cell()).toString()), e.getMessage());
+        assertFalse(Files.exists(out.resolve("cells").resolve(r.cell().id() + ".json.tmp")),
+                "a failed write leaves no temporary file (AtomicFiles)");
+    }
 }
