@@ -131,6 +131,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg;
         Path dir = out != null ? out : freshRunFolder();
         ConfigFile file = null;
+        Checkpoint loaded = null;
         try {
             if (configFile != null) file = ConfigFile.read(configFile);
             cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults()));
@@ -145,12 +146,13 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE)
                         + (Files.exists(dir.resolve("checkpoint.bin")) ? " (checkpoint.bin is the older format, which cannot be resumed)" : ""));
             if (resume) {
-                Checkpoint.Header h;
+                // Read once, whole and verified: a damaged checkpoint is refused before the folder is touched.
                 try {
-                    h = Checkpoint.readHeader(dir.resolve(Checkpoint.FILE));
+                    loaded = Checkpoint.read(dir.resolve(Checkpoint.FILE));
                 } catch (IOException e) {
                     throw new IllegalArgumentException("--resume: " + Main.oneLine(e));
                 }
+                Checkpoint.Header h = loaded.header();
                 cfg = resumed(h.config(), file);
                 if (file != null) file.validate(cfg, given());
                 cfg.validate();
@@ -179,7 +181,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         try (RunFolder folder = RunFolder.open(dir, cfg.resume(), force)) {
-            return train(cfg, folder.dir, o, err);
+            return train(cfg, folder.dir, o, err, loaded);
         } catch (RunFolder.Refused e) {
             err.println("error: " + e.getMessage());
             err.flush();
@@ -191,8 +193,8 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Loads the data, opens the backend and runs, in a folder that is ours. */
-    private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err) {
+    /** Loads the data, opens the backend and runs, in a folder that is ours (a resumed run from {@code loaded}). */
+    private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err, Checkpoint loaded) {
         Dataset data;
         try {
             data = Datasets.load(cfg.dataset());
@@ -222,7 +224,7 @@ public final class TrainCommand implements Callable<Integer> {
         try (be; Trainer t = new Trainer(be, data, cfg)) {
             t.setLog(line -> { o.println(line); o.flush(); });
             t.setRunInfo(RunInfo.of(commandLine()));
-            RunResult r = t.run(dir);
+            RunResult r = t.run(dir, loaded);
             if (r.diverged()) {
                 err.println(String.format(Locale.ROOT, "DIVERGED at step %d (%s, bound %.4g) after %d good epoch(s); %s; see %s",
                         r.divergedStep(), r.divergedCause() + (r.divergedLoss() != null ? " " + r.divergedLoss() : ""),

@@ -605,6 +605,14 @@ public final class Trainer implements AutoCloseable {
      * folders may be written (and by whom) is the caller's business (the CLI's RunFolder).
      */
     public RunResult run(Path outDir) throws IOException {
+        return run(outDir, null);
+    }
+
+    /**
+     * As {@link #run(Path)}; a resumed run continues from {@code loaded}, DIR/checkpoint.npz as the caller
+     * already read it ({@link Checkpoint#read}), so that the file is read once; null: read it here.
+     */
+    public RunResult run(Path outDir, Checkpoint loaded) throws IOException {
         long w0 = System.nanoTime();
         String started = java.time.Instant.now().toString();
         RunInfo info = runInfo != null ? runInfo : RunInfo.of(List.of());
@@ -616,7 +624,7 @@ public final class Trainer implements AutoCloseable {
         Path ckpt = outDir.resolve(Checkpoint.FILE);
         int resumedFrom = 0;
         if (cfg.resume()) {
-            restore(Checkpoint.read(ckpt));
+            restore(loaded != null ? loaded : Checkpoint.read(ckpt));
             resumedFrom = epochsDone();
             if (resumedFrom >= cfg.epochs()) {
                 log.accept(String.format(Locale.ROOT, "nothing to do: %s already holds %d of %d epochs",
