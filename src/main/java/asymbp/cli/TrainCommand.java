@@ -134,9 +134,10 @@ public final class TrainCommand implements Callable<Integer> {
         Checkpoint loaded = null;
         try {
             if (configFile != null) file = ConfigFile.read(configFile);
-            cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults()));
-            if (file != null) file.validate(cfg, given());
-            cfg = cfg.withResume(resume).validate();
+            cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults())).withResume(resume);
+            // A resumed run is checked once its checkpoint's settings are in (its --epochs and
+            // --lr-steps must fit together, and the checkpoint holds the values not given here).
+            if (!resume) validate(cfg, file);
             // TrainConfig's limit 0 means "all"; on the command line it is a mistake.
             if (pr.hasMatchedOption("--limit") && limit < 1)
                 throw new IllegalArgumentException("--limit " + limit + ": must be at least 1 (leave it out to train on every image)");
@@ -154,8 +155,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 Checkpoint.Header h = loaded.header();
                 cfg = resumed(h.config(), file);
-                if (file != null) file.validate(cfg, given());
-                cfg.validate();
+                validate(cfg, file);
                 if (h.epochs() >= cfg.epochs()) {
                     o.println("nothing to do: " + dir + " already holds " + h.epochs() + " of " + cfg.epochs()
                             + " epochs (give --epochs N with N > " + h.epochs() + " to train further); nothing was changed");
@@ -163,12 +163,6 @@ public final class TrainCommand implements Callable<Integer> {
                     return Main.OK;
                 }
             }
-            for (int s : cfg.lrSteps())
-                if (s >= cfg.epochs()) {
-                    String m = "--lr-steps " + s + ": the run has " + cfg.epochs()
-                            + " epoch(s) (--epochs), so this step would never apply";
-                    throw new IllegalArgumentException(file == null ? m : file.message(m, given()));
-                }
             Path initDir = init != null ? init : !resume && cfg.init() != null ? Path.of(cfg.init()) : null;
             if (initDir != null && !Files.isDirectory(initDir)) {
                 String m = "--init " + initDir + ": not a directory";
@@ -251,6 +245,12 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return Main.FAILED;
         }
+    }
+
+    /** TrainConfig's checks; a bad value that came from the config file is named by its key there. */
+    private void validate(TrainConfig cfg, ConfigFile file) {
+        if (file != null) file.validate(cfg, given());
+        else cfg.validate();
     }
 
     /** The flags given on this command line. */
