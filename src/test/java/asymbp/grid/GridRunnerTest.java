@@ -123,4 +123,26 @@ class GridRunnerTest {
         assertFalse(Files.exists(out.resolve("cells").resolve(r.cell().id() + ".json.tmp")),
                 "a failed write leaves no temporary file (AtomicFiles)");
     }
+
+    @Test
+    void aWorkFolderIsKeptOnlyWhileItHoldsACheckpointToResume(@TempDir Path out) throws Exception {
+        CellSpec cell = Synthetic.cell("mnist", "bp", "bn", 4);
+        Path work = GridRunner.workDir(out, cell);
+        CellResult failed = CellResult.failed(cell, "killed", 1, "now");
+        Files.createDirectories(work.resolve("weights"));
+        Files.writeString(work.resolve(asymbp.train.Checkpoint.FILE), "c");
+        GridRunner.clearWork(work, failed);
+        assertTrue(Files.exists(work.resolve(asymbp.train.Checkpoint.FILE)), "an unfinished cell resumes from here");
+        for (CellResult finished : List.of(Synthetic.ok(cell, 1), Synthetic.diverged(cell))) {
+            Files.createDirectories(work.resolve("weights"));
+            Files.writeString(work.resolve(asymbp.train.Checkpoint.FILE), "c");
+            GridRunner.clearWork(work, finished);
+            assertFalse(Files.exists(work), finished.status() + ": nothing to resume");
+        }
+        Files.createDirectories(work);
+        Files.writeString(work.resolve("trace.tsv"), "t");
+        GridRunner.clearWork(work, failed);
+        assertFalse(Files.exists(work), "failed before its first checkpoint: nothing to resume");
+        assertTrue(Files.isDirectory(work.getParent()), "the work/ folder itself is the caller's (other cells may be in it)");
+    }
 }
