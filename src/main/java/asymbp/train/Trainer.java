@@ -190,8 +190,41 @@ public final class Trainer implements AutoCloseable {
         if (lack != null)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "--model %s (%,d parameters, %,d activations per image) with batch %d on %s: %s",
-                    cfg.model(), np, acts, maxBatch, be.name(), lack));
+                    cfg.model(), np, acts, maxBatch, be.name(), lack));        asymbp.backend.DeviceMemory dm = be.deviceMemory();
+        if (dm != null) checkDeviceMemory(dm, np, ns, acts, perBatch);
     }
+
+    /**
+     * Refuses, before anything is allocated on it, a run the device cannot hold: the images and labels
+     * (train and test), parameters, gradients, momentum and BN state, and the workspace for the batch,
+     * against what the device has; the largest of those buffers against its largest single allocation.
+     * Lazily grown scratch is not counted, so a run refused here could never have run.
+     */
+    private void checkDeviceMemory(asymbp.backend.DeviceMemory dm, long np, long ns, long acts, long perBatch) {
+        long f = data.features();
+        long images = (long) trainN * (f + 8) + (long) testN * (f + 8), model = 12 * np + 8 * ns, work = perBatch * maxBatch;
+        long need = images + model + work;
+        String what = String.format(Locale.ROOT, "--model %s with --batch %d on %s (%s)", cfg.model(), maxBatch, be.name(),
+                be.deviceName());
+        if (need > dm.available())
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s: needs %s of device memory (%s for %,d training and %,d test images: lower --limit; %s for the"
+                            + " parameters, gradients and momentum; %s of activations for batch %d: lower --batch or choose"
+                            + " a smaller --model), the device has %s (%s)",
+                    what, gib(need), gib(images), trainN, testN, gib(model), gib(work), maxBatch, gib(dm.available()), dm.source()));
+        long trainImages = (long) trainN * f, actBuffer = 4 * acts * maxBatch, paramBuffer = 4 * np;
+        long largest = Math.max(trainImages, Math.max(actBuffer, paramBuffer));
+        if (largest > dm.largestAllocation()) {
+            String which = largest == trainImages ? "the training images (" + gib(trainImages) + "): lower --limit"
+                    : largest == actBuffer ? "the activations for batch " + maxBatch + " (" + gib(actBuffer) + "): lower --batch"
+                    : "the parameters (" + gib(paramBuffer) + "): choose a smaller --model";
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s: its largest buffer, %s; the device allocates at most %s at once (%s)",
+                    what, which, gib(dm.largestAllocation()), dm.source()));
+        }
+    }
+
+    private static String gib(long bytes) { return asymbp.io.Memory.gib(bytes); }
 
     // ------------------------------------------------------------------ accessors
 
