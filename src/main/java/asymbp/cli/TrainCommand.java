@@ -115,6 +115,9 @@ public final class TrainCommand implements Callable<Integer> {
         return given.isEmpty() ? base : base.with(given);
     }
 
+    /** The checkpoint of a resumed run, read once by {@link #call} and handed to the Trainer. */
+    private Checkpoint loaded;
+
     /**
      * On --resume the run's own configuration comes from the checkpoint; only the options given on this
      * command line (flags, and the keys of --config FILE) replace its values.
@@ -131,7 +134,6 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg;
         Path dir = out != null ? out : freshRunFolder();
         ConfigFile file = null;
-        Checkpoint loaded = null;
         try {
             if (configFile != null) file = ConfigFile.read(configFile);
             cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults())).withResume(resume);
@@ -175,7 +177,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         try (RunFolder folder = RunFolder.open(dir, cfg.resume(), force)) {
-            return train(cfg, folder.dir, o, err, loaded);
+            return train(cfg, folder.dir, o, err);
         } catch (RunFolder.Refused e) {
             err.println("error: " + e.getMessage());
             err.flush();
@@ -187,8 +189,8 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Loads the data, opens the backend and runs, in a folder that is ours (a resumed run from {@code loaded}). */
-    private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err, Checkpoint loaded) {
+    /** Loads the data, opens the backend and runs, in a folder that is ours (a resumed run from {@link #loaded}). */
+    private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err) {
         Dataset data;
         try {
             data = Datasets.load(cfg.dataset());
@@ -218,7 +220,9 @@ public final class TrainCommand implements Callable<Integer> {
         try (be; Trainer t = new Trainer(be, data, cfg)) {
             t.setLog(line -> { o.println(line); o.flush(); });
             t.setRunInfo(RunInfo.of(commandLine()));
-            RunResult r = t.run(dir, loaded);
+            t.resumeFrom(loaded);
+            loaded = null; // the Trainer takes it; its arrays go once they are on the backend
+            RunResult r = t.run(dir);
             if (r.diverged()) {
                 err.println(String.format(Locale.ROOT, "DIVERGED at step %d (%s, bound %.4g) after %d good epoch(s); %s; see %s",
                         r.divergedStep(), r.divergedCause() + (r.divergedLoss() != null ? " " + r.divergedLoss() : ""),

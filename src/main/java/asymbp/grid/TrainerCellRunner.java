@@ -146,7 +146,9 @@ public final class TrainerCellRunner implements CellRunner {
             }
             rewriteTrace(traceFile, trace);
             t.setStepsListener(new TraceWindow(spe, window, trace, traceFile, interrupt));
-            RunResult r = t.run(work, resumeFrom);
+            t.resumeFrom(resumeFrom);
+            resumeFrom = null; // the Trainer takes it
+            RunResult r = t.run(work);
             log.accept(String.format(Locale.ROOT, "%s: %d steps through the backend's StepReplay, %d eager",
                     cell.id(), t.replayedSteps(), t.eagerSteps()));
             List<CellResult.EpochRecord> epochs = new ArrayList<>();

@@ -71,6 +71,8 @@ public final class Trainer implements AutoCloseable {
     private final List<EpochRecord> history = new ArrayList<>();
     private Consumer<String> log = System.out::println;
     private RunInfo runInfo;
+    /** What {@link #resumeFrom} gave, until the run takes it. */
+    private Checkpoint resumeFrom;
     private final float[] meanInvStdHost;
     /** Steps of the first epoch this Trainer runs that the steady throughput leaves out (warm-up). */
     private final int warmupSteps;
@@ -620,6 +622,20 @@ public final class Trainer implements AutoCloseable {
 
     // ------------------------------------------------------------------ the whole run
 
+    /**
+     * The checkpoint a resumed {@link #run} continues from: DIR/checkpoint.npz as the caller already read
+     * it ({@link Checkpoint#read}), so that the file is read once. The run takes it (and lets its arrays go
+     * once they are on the backend); without one it reads the file itself.
+     */
+    public void resumeFrom(Checkpoint loaded) { this.resumeFrom = loaded; }
+
+    /** The checkpoint given to {@link #resumeFrom}, no longer held here, or else the one in {@code ckpt}. */
+    private Checkpoint takeResume(Path ckpt) throws IOException {
+        Checkpoint c = resumeFrom;
+        resumeFrom = null;
+        return c != null ? c : Checkpoint.read(ckpt);
+    }
+
     /** Files {@link #run} writes in its folder. */
     public static final String RESULT = "result.json", METRICS = "metrics.csv", LOG = "train.log", WEIGHTS = "weights";
     /** The model description written beside the exported weights (read by python/asymbp_torch.py). */
@@ -633,19 +649,11 @@ public final class Trainer implements AutoCloseable {
      * metrics, one output line and an atomic checkpoint, then DIR/metrics.csv (one row per epoch) and
      * DIR/result.json (status "running"); every line logged also goes to DIR/train.log as it happens. At
      * the end the weights as .npy under DIR/weights/ and the final DIR/result.json. With
-     * {@code config().resume()} it first continues from DIR/checkpoint.npz, and a run that already has
-     * its epochs changes nothing. A diverged run stops at once; its state is never checkpointed. Which
+     * {@code config().resume()} it first continues from DIR/checkpoint.npz (as {@link #resumeFrom} gave it,
+     * if given), and a run that already has its epochs changes nothing. A diverged run stops at once; its state is never checkpointed. Which
      * folders may be written (and by whom) is the caller's business (the CLI's RunFolder).
      */
     public RunResult run(Path outDir) throws IOException {
-        return run(outDir, null);
-    }
-
-    /**
-     * As {@link #run(Path)}; a resumed run continues from {@code loaded}, DIR/checkpoint.npz as the caller
-     * already read it ({@link Checkpoint#read}), so that the file is read once; null: read it here.
-     */
-    public RunResult run(Path outDir, Checkpoint loaded) throws IOException {
         long w0 = System.nanoTime();
         String started = java.time.Instant.now().toString();
         RunInfo info = runInfo != null ? runInfo : RunInfo.of(List.of());
@@ -657,7 +665,7 @@ public final class Trainer implements AutoCloseable {
         Path ckpt = outDir.resolve(Checkpoint.FILE);
         int resumedFrom = 0;
         if (cfg.resume()) {
-            restore(loaded != null ? loaded : Checkpoint.read(ckpt));
+            restore(takeResume(ckpt));
             resumedFrom = epochsDone();
             if (resumedFrom >= cfg.epochs()) {
                 log.accept(String.format(Locale.ROOT, "nothing to do: %s already holds %d of %d epochs",

@@ -76,7 +76,8 @@ class CheckpointTest {
         Files.write(f, new byte[] {1, 2, 3});
         TrainConfig cfg = TrainerTest.small().withEpochs(2).withResume(true);
         try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, TrainerTest.SMALL, cfg)) {
-            RunResult r = t.run(dir, loaded);
+            t.resumeFrom(loaded);
+            RunResult r = t.run(dir);
             assertEquals(2, r.epochs());
             assertEquals(1, r.resumedFromEpoch());
         }
