@@ -96,6 +96,9 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         try (ZipFile zip = new ZipFile(file.toFile())) {
             ZipEntry e = zip.getEntry(HEADER);
             if (e == null) throw new CorruptException(file + ": not an asymbp checkpoint (no " + HEADER + " entry)");
+            if (e.getMethod() != ZipEntry.STORED)
+                throw new CorruptException(file + ": entry " + HEADER
+                        + " is compressed; checkpoints are uncompressed .npz (np.savez, not savez_compressed)");
             long max = Files.size(file);
             if (e.getSize() < 0 || e.getSize() > max)
                 throw new CorruptException(file + ": entry " + HEADER + " claims " + e.getSize() + " bytes in a file of "
