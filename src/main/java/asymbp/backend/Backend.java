@@ -48,6 +48,12 @@ public interface Backend extends AutoCloseable {
 
     @Override void close();
 
+    /**
+     * The device memory a run may allocate, queried now; null where buffers live in the JVM's heap (the
+     * cpu backend: the caller checks the heap).
+     */
+    default DeviceMemory deviceMemory() { return null; }
+
     /** The kernel versions launched so far, per op file (op → "v1", "v2,v3", ...); empty where ops are not kernels. */
     default java.util.Map<String, String> kernelVersions() { return java.util.Map.of(); }
 

@@ -27,6 +27,25 @@ public interface Device extends AutoCloseable {
     /** A CPU device: version 1's barrier-free "direct" products are faster there than local-memory tiles. */
     boolean cpu();
 
+    /**
+     * Version 1's products without barriers ("direct") rather than local-memory tiles: the plan's
+     * starting choice. Default: on CPU devices, where they are faster; a device may let a property of
+     * its own API decide (OpenCL: -Dasymbp.opencl.products).
+     */
+    default boolean directProducts() { return cpu(); }
+
+    /** Whether replays may use the device's own ({@link #replay}); a device may let a property turn them off. */
+    default boolean ownReplay() { return true; }
+
+    /**
+     * Materialise V when a tiled product would regenerate each element at least this many times (a
+     * benchmark option; CUDA: -Dasymbp.cuda.materializeV). Default: never.
+     */
+    default int materializeFactor() { return Integer.MAX_VALUE; }
+
+    /** The memory a run may allocate here (queried now), or null when the API cannot say. */
+    default DeviceMemory memory() { return null; }
+
     /** A new allocation of {@code bytes} (at least 1); returns the API's handle. */
     Object alloc(long bytes);
 

@@ -17,8 +17,9 @@ import static asymbp.backend.Kernel.*;
  * products). CUDA runs the tuned versions chosen by size: GEMMs in 64-tiles (v2) or, once 128-tiles alone
  * fill every multiprocessor, 128-tiles (v3); the convolution weight gradient split over K; batch norm
  * split into chunks per channel (v3) when one block per channel would leave the GPU idle; V written once
- * per backward product (v4) only when {@code -Dasymbp.cuda.materializeV=K} says so (docs/spec.md §3 keeps V
- * unstored by default). {@code -Dasymbp.kernels=N} pins every op to min(N, its newest version) and
+ * per backward product (v4) only when the device's {@link Device#materializeFactor} says so (CUDA:
+ * {@code -Dasymbp.cuda.materializeV=K}; docs/spec.md §3 keeps V unstored by default). Settings of one API
+ * (products, own replays, that factor) come from the {@link Device}, which reads its API's properties. {@code -Dasymbp.kernels=N} pins every op to min(N, its newest version) and
  * {@code -Dasymbp.kernels.<op>=N} pins one op; {@link #forceVersion} does the same from code. The versions
  * that ran are reported by {@link #kernelVersions}.
  *
@@ -33,8 +34,6 @@ public final class DeviceBackend implements Backend {
     /** Version 1's geometry, as kernels/common/gemm.h and the headers of the .cl files compute it. */
     private static final int TM_WIDE = 16, TN_WIDE = 256, DIRECT_M = 4, DIRECT_N = 8, DX_DIRECT_N = 8, CONV_DW_SPLIT = 4096;
     private static final long CONV_DW_DIRECT_MAX = 1024, CONV_DX_DIRECT_MAX = 4096;
-    /** Materialise V when a tiled product would regenerate each element this many times (a benchmark option). */
-    private static final int MATERIALIZE_FACTOR = Integer.getInteger("asymbp.cuda.materializeV", Integer.MAX_VALUE);
     private static final int SCRATCH_CONV = 0, SCRATCH_FEEDBACK = 1, SCRATCH_BN = 2;
 
     private final Device dev;
@@ -53,9 +52,9 @@ public final class DeviceBackend implements Backend {
 
     private DeviceBackend(Device dev) {
         this.dev = dev;
-        String products = System.getProperty("asymbp.opencl.products", "auto");
-        this.directProducts = products.equals("auto") ? dev.cpu() : products.equals("direct");
-        this.graphs = !"false".equalsIgnoreCase(System.getProperty("asymbp.cuda.graph", "true"));
+        // The device's own settings (its API's properties are read there); the kernel pins below hold for every device.
+        this.directProducts = dev.directProducts();
+        this.graphs = dev.ownReplay();
         String all = System.getProperty("asymbp.kernels");
         for (String op : Kernel.modules()) {
             if (all != null) pin("asymbp.kernels", all, op, true);
@@ -90,6 +89,7 @@ public final class DeviceBackend implements Backend {
 
     @Override public String name() { return dev.name(); }
     @Override public String deviceName() { return dev.description(); }
+    @Override public DeviceMemory deviceMemory() { return dev.memory(); }
     public Device device() { return dev; }
 
     // ------------------------------------------------------------------------- choices and hooks
@@ -518,10 +518,10 @@ public final class DeviceBackend implements Backend {
     /**
      * The weight operand of a tuned backward product and its feedback arguments: W with fb (V regenerated
      * in the tile loads), or V written once into scratch (version 4, then passed as bp, V = that buffer)
-     * when pinned, or when the product would regenerate V at least -Dasymbp.cuda.materializeV times.
+     * when pinned, or when the product would regenerate V at least {@link Device#materializeFactor} times.
      */
     private Object[] feedbackOperand(Kernel materialize, int pin, Buffer w, Feedback fb, long n, int regenerations) {
-        if (fb.mode() == FeedbackMode.BP || !(pin == 4 || pin == 0 && regenerations >= MATERIALIZE_FACTOR))
+        if (fb.mode() == FeedbackMode.BP || !(pin == 4 || pin == 0 && regenerations >= dev.materializeFactor()))
             return new Object[] {w, fb(fb, true)};
         Buffer v = scratch(SCRATCH_FEEDBACK, n, "a backward product");
         launch(materialize, ceil(n, WG), 1, 1, WG, v, w, n, fb(fb, true));

@@ -115,6 +115,9 @@ public final class TrainCommand implements Callable<Integer> {
         return given.isEmpty() ? base : base.with(given);
     }
 
+    /** The checkpoint of a resumed run, read once by {@link #call} and handed to the Trainer. */
+    private Checkpoint loaded;
+
     /**
      * On --resume the run's own configuration comes from the checkpoint; only the options given on this
      * command line (flags, and the keys of --config FILE) replace its values.
@@ -133,9 +136,10 @@ public final class TrainCommand implements Callable<Integer> {
         ConfigFile file = null;
         try {
             if (configFile != null) file = ConfigFile.read(configFile);
-            cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults()));
-            if (file != null) file.validate(cfg, given());
-            cfg = cfg.withResume(resume).validate();
+            cfg = withGivenFlags(file == null ? TrainConfig.defaults() : file.apply(TrainConfig.defaults())).withResume(resume);
+            // A resumed run is checked once its checkpoint's settings are in (its --epochs and
+            // --lr-steps must fit together, and the checkpoint holds the values not given here).
+            if (!resume) validate(cfg, file);
             // TrainConfig's limit 0 means "all"; on the command line it is a mistake.
             if (pr.hasMatchedOption("--limit") && limit < 1)
                 throw new IllegalArgumentException("--limit " + limit + ": must be at least 1 (leave it out to train on every image)");
@@ -145,15 +149,15 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume: no checkpoint at " + dir.resolve(Checkpoint.FILE)
                         + (Files.exists(dir.resolve("checkpoint.bin")) ? " (checkpoint.bin is the older format, which cannot be resumed)" : ""));
             if (resume) {
-                Checkpoint.Header h;
+                // Read once, whole and verified: a damaged checkpoint is refused before the folder is touched.
                 try {
-                    h = Checkpoint.readHeader(dir.resolve(Checkpoint.FILE));
+                    loaded = Checkpoint.read(dir.resolve(Checkpoint.FILE));
                 } catch (IOException e) {
                     throw new IllegalArgumentException("--resume: " + Main.oneLine(e));
                 }
+                Checkpoint.Header h = loaded.header();
                 cfg = resumed(h.config(), file);
-                if (file != null) file.validate(cfg, given());
-                cfg.validate();
+                validate(cfg, file);
                 if (h.epochs() >= cfg.epochs()) {
                     o.println("nothing to do: " + dir + " already holds " + h.epochs() + " of " + cfg.epochs()
                             + " epochs (give --epochs N with N > " + h.epochs() + " to train further); nothing was changed");
@@ -161,12 +165,6 @@ public final class TrainCommand implements Callable<Integer> {
                     return Main.OK;
                 }
             }
-            for (int s : cfg.lrSteps())
-                if (s >= cfg.epochs()) {
-                    String m = "--lr-steps " + s + ": the run has " + cfg.epochs()
-                            + " epoch(s) (--epochs), so this step would never apply";
-                    throw new IllegalArgumentException(file == null ? m : file.message(m, given()));
-                }
             Path initDir = init != null ? init : !resume && cfg.init() != null ? Path.of(cfg.init()) : null;
             if (initDir != null && !Files.isDirectory(initDir)) {
                 String m = "--init " + initDir + ": not a directory";
@@ -191,7 +189,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Loads the data, opens the backend and runs, in a folder that is ours. */
+    /** Loads the data, opens the backend and runs, in a folder that is ours (a resumed run from {@link #loaded}). */
     private int train(TrainConfig cfg, Path dir, PrintWriter o, PrintWriter err) {
         Dataset data;
         try {
@@ -222,6 +220,8 @@ public final class TrainCommand implements Callable<Integer> {
         try (be; Trainer t = new Trainer(be, data, cfg)) {
             t.setLog(line -> { o.println(line); o.flush(); });
             t.setRunInfo(RunInfo.of(commandLine()));
+            t.resumeFrom(loaded);
+            loaded = null; // the Trainer takes it; its arrays go once they are on the backend
             RunResult r = t.run(dir);
             if (r.diverged()) {
                 err.println(String.format(Locale.ROOT, "DIVERGED at step %d (%s, bound %.4g) after %d good epoch(s); %s; see %s",
@@ -249,6 +249,12 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return Main.FAILED;
         }
+    }
+
+    /** TrainConfig's checks; a bad value that came from the config file is named by its key there. */
+    private void validate(TrainConfig cfg, ConfigFile file) {
+        if (file != null) file.validate(cfg, given());
+        else cfg.validate();
     }
 
     /** The flags given on this command line. */

@@ -47,6 +47,10 @@ public final class CudaDevice implements Device {
     private final Map<Kernel, CUfunction> functions = new EnumMap<>(Kernel.class);
     private final Thread owner = Thread.currentThread();
     private final boolean syncEach = Boolean.getBoolean("asymbp.cuda.sync");
+    /** -Dasymbp.cuda.graph=false: every step launched op by op, no CUDA graph. */
+    private final boolean graphs = !"false".equalsIgnoreCase(System.getProperty("asymbp.cuda.graph", "true"));
+    /** -Dasymbp.cuda.materializeV=K: see {@link Device#materializeFactor}. */
+    private final int materializeFactor = Integer.getInteger("asymbp.cuda.materializeV", Integer.MAX_VALUE);
     private Kernel last;
 
     private CudaDevice(CUdevice device, CUcontext context, int arch) {
@@ -138,6 +142,16 @@ public final class CudaDevice implements Device {
     @Override public boolean tuned() { return true; }
     @Override public int units() { return units; }
     @Override public boolean cpu() { return false; }
+    @Override public boolean ownReplay() { return graphs; }
+    @Override public int materializeFactor() { return materializeFactor; }
+
+    /** What is free now (cuMemGetInfo); CUDA has no limit on one allocation below that. */
+    @Override public asymbp.backend.DeviceMemory memory() {
+        current();
+        long[] free = new long[1], total = new long[1];
+        check(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
+        return asymbp.backend.DeviceMemory.of(free[0], free[0], "cuMemGetInfo: free of " + total[0] + " bytes");
+    }
 
     @Override public Object alloc(long bytes) {
         current();

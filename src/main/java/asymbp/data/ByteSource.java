@@ -119,13 +119,15 @@ final class ByteSource implements Closeable {
         if (size >= 0 && start + n > size)
             throw new DatasetException(name + ": truncated: " + what + " needs bytes " + start + ".." + (start + n)
                     + " but the data ends at byte " + size + " (the file's length)");
-        byte[] b = new byte[(int) Math.min(n, size >= 0 ? n : 1 << 20)];
-        checkMemory(b.length, n, what);
+        String who = name + ": " + what + " (" + n + " bytes)";
+        int first = (int) Math.min(n, size >= 0 ? n : 1 << 20);
+        requireMemory(first, who); // before the allocation: an OutOfMemoryError would come first
+        byte[] b = new byte[first];
         int done = 0;
         while (done < n) {
             if (done == b.length) {
                 int grown = (int) Math.min(n, 2L * b.length);
-                checkMemory(grown, n, what);
+                requireMemory(grown, who);
                 b = java.util.Arrays.copyOf(b, grown);
             }
             int r;
@@ -147,11 +149,6 @@ final class ByteSource implements Closeable {
     static void requireMemory(long bytes, String who) {
         String lack = asymbp.io.Memory.shortage(bytes);
         if (lack != null) throw new DatasetException(who + " " + lack);
-    }
-
-    private void checkMemory(long bytes, long declared, String what) {
-        String lack = asymbp.io.Memory.shortage(bytes);
-        if (lack != null) throw new DatasetException(name + ": " + what + " (" + declared + " bytes) " + lack);
     }
 
     /** A plain InputStream view that keeps this source's offset and digest up to date (for text formats). */

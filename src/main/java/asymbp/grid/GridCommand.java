@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /** {@code asymbp grid run FILE [--out DIR]} and {@code asymbp grid report DIR}. */
@@ -98,8 +99,14 @@ public final class GridCommand implements Runnable {
                 o.flush();
                 return Main.OK;
             }
-            if (parallel < 1) {
-                err.println("error: --parallel " + parallel + ": must be at least 1");
+            // GridRunner checks --parallel (its one rule); its lines go to progress.log once the folder is ours.
+            AtomicReference<Consumer<String>> progress = new AtomicReference<>(line -> {});
+            Map<String, Dataset> datasets = new ConcurrentHashMap<>();
+            GridRunner runner;
+            try {
+                runner = new GridRunner(() -> new TrainerCellRunner(datasets, -1), parallel, line -> progress.get().accept(line));
+            } catch (IllegalArgumentException e) {
+                err.println("error: " + e.getMessage());
                 err.flush();
                 return Main.USAGE;
             }
@@ -120,7 +127,7 @@ public final class GridCommand implements Runnable {
                 return Main.USAGE;
             }
             try (FolderLock lock = FolderLock.acquire(dir, "grid run " + file)) {
-                return runLocked(grid, dir, o);
+                return runLocked(grid, dir, o, runner, progress);
             } catch (FolderLock.HeldException e) {
                 err.println("error: " + e.getMessage());
                 err.flush();
@@ -137,15 +144,15 @@ public final class GridCommand implements Runnable {
             }
         }
 
-        private int runLocked(GridSpec grid, Path dir, PrintWriter o) throws IOException {
+        private int runLocked(GridSpec grid, Path dir, PrintWriter o, GridRunner runner,
+                              AtomicReference<Consumer<String>> progress) throws IOException {
             Files.copy(file, dir.resolve("grid.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             Consumer<String> log = logger(o, dir.resolve("progress.log"));
+            progress.set(log);
             GridRunner.Summary s;
             String threadsBefore = System.getProperty(CPU_THREADS);
             if (cpuThreads != null) System.setProperty(CPU_THREADS, cpuThreads.toString());
             try {
-                Map<String, Dataset> datasets = new ConcurrentHashMap<>();
-                GridRunner runner = new GridRunner(() -> new TrainerCellRunner(datasets, -1), parallel, log);
                 s = spark ? asymbp.grid.spark.SparkGridDriver.run(grid, dir, runner) : runner.run(grid, dir);
             } finally {
                 if (threadsBefore == null) System.clearProperty(CPU_THREADS);

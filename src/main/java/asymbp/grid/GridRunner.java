@@ -163,12 +163,20 @@ public final class GridRunner {
         CellResult result = runCell(runner, cell, work, line -> log.accept("  " + line));
         try {
             store.write(result);
-            // Kept only while it holds a checkpoint to resume from.
-            if (result.finished() || !Files.exists(work.resolve(asymbp.train.Checkpoint.FILE))) TrainerCellRunner.deleteTree(work);
+            clearWork(work, result);
         } catch (IOException e) {
             log.accept("  " + cell.id() + ": cannot write its result (" + e.getMessage() + ")");
         }
         tally.add(result, secondsSince(t0));
+    }
+
+    /**
+     * A cell's work folder once the cell ran: kept only while it holds a checkpoint to resume from (an
+     * unfinished cell's), else removed. The one rule of local runs and Spark executors; the caller makes
+     * sure no other run of the cell can be using the folder (an executor calls it under the folder's lock).
+     */
+    public static void clearWork(Path work, CellResult result) {
+        if (result.finished() || !Files.exists(work.resolve(asymbp.train.Checkpoint.FILE))) TrainerCellRunner.deleteTree(work);
     }
 
     /** Removes {@code dir} if it is an empty folder (the work folder once every cell finished). */

@@ -73,7 +73,6 @@ public record GridSpec(String name, String description, List<String> datasets, L
 
     private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|psf:([0-9]*\\.?[0-9]+)");
     private static final Pattern MODEL = Pattern.compile("lenet|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
-    private static final Set<String> BACKENDS = Set.of("auto", "cpu", "opencl", "cuda");
 
     /** Every cell, in run order: seed outermost, so an interrupted grid has whole seeds done first. */
     public List<CellSpec> cells() {
@@ -215,24 +214,34 @@ public record GridSpec(String name, String description, List<String> datasets, L
         Map<String, List<Double>> lr = r.learningRates(stabilisers);
         Map<String, List<Object>> options = new LinkedHashMap<>();
         for (String k : OPTION_KEYS) options.put(k, r.option(k));
-        int maxEpochs = options.get("epochs").stream().mapToInt(e -> (Integer) e).max().orElse(1);
-        for (Object steps : options.get("lr_steps"))
-            for (int st : (List<Integer>) steps)
-                if (st > maxEpochs)
-                    throw r.bad("lr_steps", st, "an epoch number between 1 and epochs (" + maxEpochs + ")");
         JsonNode ref = root.get("reference");
         Reference reference = ref == null || ref.isNull() ? null : Reference.parse(ref, where, datasets, feedback);
         GridSpec g = new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, lr, options,
                 reference);
-        // Every cell as train would check it, so that no bad value surfaces after cells have run.
+        // Every cell through train's own checks (TrainConfig.validate: values and how they fit together,
+        // lr_steps against epochs included), so that no bad value surfaces after cells have run.
         for (CellSpec c : g.cells()) {
             try {
                 TrainerCellRunner.config(c);
+            } catch (TrainConfig.BadValue e) {
+                throw new GridFileException(where + ": key '" + gridKey(e.option) + "': '" + text(e.value) + "': " + e.why
+                        + " (cell " + c.id() + ")");
             } catch (IllegalArgumentException e) {
                 throw new GridFileException(where + ": cell " + c.id() + ": " + e.getMessage());
             }
         }
         return g;
+    }
+
+    /** The grid file's key for a train option (lists for the cross product, the stabiliser for bn and update). */
+    private static String gridKey(TrainConfig.Option o) {
+        switch (o) {
+            case DATASET: return "datasets";
+            case MODEL: return "models";
+            case SEED: return "seeds";
+            case BN: case UPDATE: return "stabilisers";
+            default: return o.key;
+        }
     }
 
     private static <T> void noDuplicates(Reader r, String key, List<T> values) {
@@ -324,35 +333,28 @@ public record GridSpec(String name, String description, List<String> datasets, L
             return out;
         }
 
-        /** One value of option {@code key}, checked. */
+        /**
+         * One value of option {@code key}, of the type the option takes; whether the value is allowed is
+         * TrainConfig.validate's to say, for every cell (see parse).
+         */
         private Object value(String key, JsonNode n) {
             switch (key) {
-                case "epochs": case "batch": return integer(key, n, 1, "a positive integer");
-                case "limit": case "device": case "eval_batch": return integer(key, n, 0, "a non-negative integer");
-                case "momentum": {
-                    double v = number(key, n, 0, 0.0, 1.0, "a number in [0, 1)");
-                    if (v >= 1.0) throw bad(key, n, "a number in [0, 1)");
-                    return v;
-                }
+                case "epochs": case "batch": return integer(key, n, "a positive integer");
+                case "limit": case "device": case "eval_batch": return integer(key, n, "a non-negative integer");
+                case "momentum": return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a number in [0, 1)");
                 case "weight_decay": case "fa_sigma": case "diverge_bound":
-                    return number(key, n, 0, 0.0, Double.MAX_VALUE, "a non-negative number");
+                    return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a non-negative number");
                 case "lr_factor": case "fb_scale":
-                    return number(key, n, 0, Double.MIN_VALUE, Double.MAX_VALUE, "a positive number");
+                    return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a positive number");
                 case "lr_steps": {
                     if (!n.isArray()) throw bad(key, n, "a list of epoch numbers");
                     List<Integer> steps = new ArrayList<>();
-                    for (JsonNode e : n) {
-                        if (!e.isIntegralNumber() || e.asLong() < 1 || e.asLong() > Integer.MAX_VALUE)
-                            throw bad(key, e, "an epoch number between 1 and epochs");
-                        if (!steps.isEmpty() && e.asInt() <= steps.get(steps.size() - 1))
-                            throw bad(key, n, "increasing epoch numbers");
-                        steps.add(e.asInt());
-                    }
+                    for (JsonNode e : n) steps.add(integer(key, e, "an epoch number between 1 and epochs"));
                     return List.copyOf(steps);
                 }
-                case "backend": return choice(key, n, BACKENDS, "one of auto, cpu, opencl, cuda");
-                case "weight_init": return choice(key, n, Set.of("uniform", "xavier"), "uniform or xavier");
-                case "fb_magnitude": return choice(key, n, Set.of("uniform", "halfnormal"), "uniform or halfnormal");
+                case "backend": case "weight_init": case "fb_magnitude":
+                    if (!n.isValueNode() || n.isNull()) throw bad(key, n, "a name");
+                    return n.asText();
                 case "last_layer_bp":
                     if (!n.isBoolean()) throw bad(key, n, "true or false");
                     return n.asBoolean();
@@ -363,14 +365,9 @@ public record GridSpec(String name, String description, List<String> datasets, L
             }
         }
 
-        private int integer(String key, JsonNode n, int min, String expected) {
-            if (!n.isIntegralNumber() || n.asLong() < min || n.asLong() > Integer.MAX_VALUE) throw bad(key, n, expected);
+        private int integer(String key, JsonNode n, String expected) {
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw bad(key, n, expected);
             return n.asInt();
-        }
-
-        private String choice(String key, JsonNode n, Set<String> allowed, String expected) {
-            if (!n.isValueNode() || !allowed.contains(n.asText())) throw bad(key, n, expected);
-            return n.asText();
         }
 
         double number(String key, JsonNode n, double dflt, double min, double max, String expected) {

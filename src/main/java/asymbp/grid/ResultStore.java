@@ -1,23 +1,22 @@
 package asymbp.grid;
 
+import asymbp.io.AtomicFiles;
 import asymbp.io.Text;
 import asymbp.io.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The cells/ folder of a run directory: one JSON file per cell (snake_case keys, as every file), each written to a temporary file and
- * renamed into place, so a file either holds a whole result or does not exist. A leftover temporary
+ * The cells/ folder of a run directory: one JSON file per cell (snake_case keys, as every file), each written
+ * through {@link AtomicFiles}, so a file either holds a whole result or does not exist. A leftover temporary
  * file, or a result that does not parse, counts as not done.
  */
 public final class ResultStore {
@@ -33,16 +32,11 @@ public final class ResultStore {
 
     public Path file(CellSpec cell) { return dir.resolve(cell.id() + ".json"); }
 
+    /** Writes the cell's file atomically (forced to disk before the rename; a failure leaves no temporary file). */
     public void write(CellResult result) throws IOException {
         Files.createDirectories(dir);
-        Path target = file(result.cell());
-        Path tmp = dir.resolve(result.cell().id() + ".json.tmp");
-        JSON.writeValue(tmp.toFile(), result);
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
+        byte[] json = JSON.writeValueAsBytes(result);
+        AtomicFiles.write(file(result.cell()), out -> out.write(json));
     }
 
     /** The stored result of {@code cell}, if there is a readable one. */

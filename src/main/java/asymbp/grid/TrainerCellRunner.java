@@ -126,7 +126,8 @@ public final class TrainerCellRunner implements CellRunner {
         Files.createDirectories(work);
         Path ckpt = work.resolve(Checkpoint.FILE), traceFile = work.resolve(TRACE), al0File = work.resolve(ALIGNMENT0);
 
-        int resumeEpochs = resumableEpochs(cfg, ckpt, al0File, log);
+        Checkpoint resumeFrom = resumable(cfg, ckpt, al0File, log);
+        int resumeEpochs = resumeFrom == null ? 0 : resumeFrom.header().epochs();
         List<CellResult.TracePoint> trace = new ArrayList<>();
         List<CellResult.Alignment> alignment = new ArrayList<>();
         try (Trainer t = new Trainer(be, data, resumeEpochs > 0 ? cfg.withResume(true) : cfg)) {
@@ -140,10 +141,13 @@ public final class TrainerCellRunner implements CellRunner {
                 log.accept(cell.id() + ": resuming after epoch " + resumeEpochs);
             } else {
                 addAlignment(alignment, 0, t.alignment());
-                ResultStore.JSON.writeValue(al0File.toFile(), alignment);
+                byte[] al0 = ResultStore.JSON.writeValueAsBytes(alignment);
+                asymbp.io.AtomicFiles.write(al0File, out -> out.write(al0));
             }
             rewriteTrace(traceFile, trace);
             t.setStepsListener(new TraceWindow(spe, window, trace, traceFile, interrupt));
+            t.resumeFrom(resumeFrom);
+            resumeFrom = null; // the Trainer takes it
             RunResult r = t.run(work);
             log.accept(String.format(Locale.ROOT, "%s: %d steps through the backend's StepReplay, %d eager",
                     cell.id(), t.replayedSteps(), t.eagerSteps()));
@@ -166,21 +170,22 @@ public final class TrainerCellRunner implements CellRunner {
     }
 
     /**
-     * Epochs a checkpoint in the work folder holds for exactly this configuration (0 = start afresh); a
-     * checkpoint of other settings, or one that does not read, is set aside so it cannot be resumed.
+     * The checkpoint in the work folder if it holds epochs of exactly this configuration (null = start
+     * afresh): the header is read first, so a checkpoint of other settings is not read whole; one of other
+     * settings, or one that does not read, is set aside so it cannot be resumed.
      */
-    private static int resumableEpochs(TrainConfig cfg, Path ckpt, Path al0File, Consumer<String> log) throws IOException {
-        if (!Files.isRegularFile(ckpt)) return 0;
+    private static Checkpoint resumable(TrainConfig cfg, Path ckpt, Path al0File, Consumer<String> log) throws IOException {
+        if (!Files.isRegularFile(ckpt)) return null;
         try {
             Checkpoint.Header h = Checkpoint.readHeader(ckpt);
             TrainConfig stored = h.config().withQuiet(cfg.quiet()).withResume(cfg.resume());
-            if (stored.equals(cfg) && Files.isRegularFile(al0File) && h.epochs() > 0) return h.epochs();
+            if (stored.equals(cfg) && Files.isRegularFile(al0File) && h.epochs() > 0) return Checkpoint.read(ckpt);
             log.accept(ckpt + ": written with other settings, starting the cell afresh");
         } catch (IOException e) {
             log.accept(ckpt + ": " + e.getMessage() + ", starting the cell afresh");
         }
         Files.deleteIfExists(ckpt);
-        return 0;
+        return null;
     }
 
     /** Collects the per-chunk loss sums into trace points at every {@code window}-th step of an epoch and its end. */

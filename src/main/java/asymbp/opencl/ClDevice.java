@@ -37,7 +37,7 @@ final class ClDevice implements Device {
     private final cl_command_queue queue;
     private final Map<Kernel, cl_kernel> kernels = new EnumMap<>(Kernel.class);
     private final cl_mem dummy;
-    private final boolean cpu;
+    private final boolean cpu, directProducts;
 
     ClDevice(ClDevices.Entry entry) throws BackendUnavailableException {
         this.entry = entry;
@@ -47,6 +47,18 @@ final class ClDevice implements Device {
         this.queue = clCreateCommandQueue(context, entry.device(), 0, null); // in order
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 4, null, null);
         this.cpu = (ClDevices.deviceLong(entry.device(), CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) != 0;
+        // -Dasymbp.opencl.products=direct|tiled overrides the choice by device type (auto).
+        String products = System.getProperty("asymbp.opencl.products", "auto");
+        this.directProducts = products.equals("auto") ? cpu : products.equals("direct");
+    }
+
+    @Override public boolean directProducts() { return directProducts; }
+
+    /** OpenCL has no free-memory query: the device's global memory, and its largest single buffer. */
+    @Override public asymbp.backend.DeviceMemory memory() {
+        return asymbp.backend.DeviceMemory.of(ClDevices.deviceLong(entry.device(), CL_DEVICE_GLOBAL_MEM_SIZE),
+                ClDevices.deviceLong(entry.device(), CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                "CL_DEVICE_GLOBAL_MEM_SIZE and CL_DEVICE_MAX_MEM_ALLOC_SIZE");
     }
 
     /**

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 
@@ -41,6 +42,7 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
     static final String FORMAT = "asymbp-checkpoint";
     static final int VERSION = 2;
     private static final String[] ARRAYS = {"params", "velocity", "state"};
+    private static final String HEADER = "header.json";
 
     public record Header(TrainConfig config, int epochs, long step, List<EpochRecord> history) {}
 
@@ -66,7 +68,7 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         AtomicFiles.write(file, os -> {
             ZipOutputStream zip = new ZipOutputStream(os);
             zip.setMethod(ZipOutputStream.STORED); // as np.savez: readable without inflating
-            put(zip, "header.json", json);
+            put(zip, HEADER, json);
             for (Map.Entry<String, byte[]> e : npy.entrySet()) put(zip, e.getKey(), e.getValue());
             zip.finish();
         });
@@ -85,9 +87,57 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         zip.closeEntry();
     }
 
-    /** Only the header (configuration, epochs, step, history) of a checkpoint file, fully verified. */
+    /**
+     * Only the header (configuration, epochs, step, history) of a checkpoint file: reads the archive's
+     * directory and its header.json entry (CRC-32 checked), not the arrays. {@link #read} verifies those.
+     */
     public static Header readHeader(Path file) throws IOException {
-        return read(file).header();
+        byte[] json;
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            ZipEntry e = zip.getEntry(HEADER);
+            if (e == null) throw new CorruptException(file + ": not an asymbp checkpoint (no " + HEADER + " entry)");
+            if (e.getMethod() != ZipEntry.STORED)
+                throw new CorruptException(file + ": entry " + HEADER
+                        + " is compressed; checkpoints are uncompressed .npz (np.savez, not savez_compressed)");
+            long max = Files.size(file);
+            if (e.getSize() < 0 || e.getSize() > max)
+                throw new CorruptException(file + ": entry " + HEADER + " claims " + e.getSize() + " bytes in a file of "
+                        + max + " (corrupt)");
+            try (InputStream in = zip.getInputStream(e)) {
+                json = in.readNBytes((int) e.getSize());
+            }
+            CRC32 crc = new CRC32();
+            crc.update(json);
+            if (json.length != e.getSize() || crc.getValue() != e.getCrc())
+                throw new CorruptException(file + ": entry " + HEADER + " fails its CRC-32 (the file is damaged)");
+        } catch (CorruptException e) {
+            throw e;
+        } catch (NoSuchFileException e) {
+            throw new IOException(file + ": no checkpoint to resume from", e);
+        } catch (ZipException | java.io.EOFException e) {
+            throw new CorruptException(file + ": corrupt checkpoint (" + IoErrors.reason(e) + ")", e);
+        } catch (IOException e) {
+            throw IoErrors.wrap("read", file, e);
+        } catch (RuntimeException e) { // a damaged directory can surface as anything
+            throw new CorruptException(file + ": corrupt checkpoint (" + e + ")", e);
+        }
+        return stored(json, file).header();
+    }
+
+    /** header.json parsed and checked: format, version, configuration and checksums present. */
+    private static Stored stored(byte[] json, Path file) throws CorruptException {
+        Stored st;
+        try {
+            st = Json.MAPPER.readValue(json, Stored.class);
+        } catch (IOException e) {
+            throw new CorruptException(file + ": corrupt header.json (" + asymbp.io.Text.firstLine(e.getMessage()) + ")", e);
+        }
+        if (!FORMAT.equals(st.format()) || st.version() != VERSION)
+            throw new CorruptException(file + ": format " + st.format() + " version " + st.version() + ", expected "
+                    + FORMAT + " version " + VERSION);
+        if (st.header() == null || st.header().config() == null || st.sha256() == null)
+            throw new CorruptException(file + ": header.json lacks the configuration or the checksums");
+        return st;
     }
 
     public static Checkpoint read(Path file) throws IOException {
@@ -125,19 +175,9 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         } catch (RuntimeException e) { // a damaged local header can surface as anything
             throw new CorruptException(file + ": corrupt checkpoint (" + e + ")", e);
         }
-        byte[] json = entries.get("header.json");
+        byte[] json = entries.get(HEADER);
         if (json == null) throw new CorruptException(file + ": not an asymbp checkpoint (no header.json entry)");
-        Stored st;
-        try {
-            st = Json.MAPPER.readValue(json, Stored.class);
-        } catch (IOException e) {
-            throw new CorruptException(file + ": corrupt header.json (" + asymbp.io.Text.firstLine(e.getMessage()) + ")", e);
-        }
-        if (!FORMAT.equals(st.format()) || st.version() != VERSION)
-            throw new CorruptException(file + ": format " + st.format() + " version " + st.version() + ", expected "
-                    + FORMAT + " version " + VERSION);
-        if (st.header() == null || st.header().config() == null || st.sha256() == null)
-            throw new CorruptException(file + ": header.json lacks the configuration or the checksums");
+        Stored st = stored(json, file);
         float[][] a = new float[3][];
         for (int k = 0; k < 3; k++) {
             String name = ARRAYS[k] + ".npy";

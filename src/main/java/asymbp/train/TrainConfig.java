@@ -171,13 +171,33 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
     public TrainConfig withQuiet(boolean v) { return with(Option.QUIET, v); }
     public TrainConfig withResume(boolean v) { return with(Option.RESUME, v); }
 
-    /** Checks every value before any work; the message is one line naming the flag and the value. */
+    /**
+     * A value {@link #validate()} refuses: the option, the value and why, so that a file can name its key
+     * instead of the flag. The message is one line, "--flag VALUE: why".
+     */
+    public static final class BadValue extends IllegalArgumentException {
+        public final Option option;
+        public final Object value;
+        public final String why;
+
+        BadValue(Option option, Object value, String why) {
+            super(option.flag + " " + value + ": " + why);
+            this.option = option;
+            this.value = value;
+            this.why = why;
+        }
+    }
+
+    /**
+     * Checks every value, and how they fit together, before any work: the one set of rules for train's
+     * flags, config files, grid cells and checkpoints. Throws {@link BadValue}, one line naming the flag
+     * and the value.
+     */
     public TrainConfig validate() {
         checkDataset(dataset);
-        Net.checkName(model);
-        FeedbackSpec.parseP(feedback);
-        FeedbackSpec.parseMode(feedback);
-        updateRule();
+        named(Option.MODEL, model, () -> Net.checkName(model));
+        named(Option.FEEDBACK, feedback, () -> { FeedbackSpec.parseP(feedback); FeedbackSpec.parseMode(feedback); });
+        named(Option.UPDATE, update, this::updateRule);
         if (epochs < 1) fail(Option.EPOCHS, epochs, "must be at least 1");
         if (batch < 1) fail(Option.BATCH, batch, "must be at least 1");
         if (evalBatch < 0) fail(Option.EVAL_BATCH, evalBatch, "must be at least 1 (0 = --batch)");
@@ -187,6 +207,10 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         for (int s : lrSteps) if (s < 1) fail(Option.LR_STEPS, s, "epochs must be ≥ 1");
         for (int i = 1; i < lrSteps.size(); i++)
             if (lrSteps.get(i) <= lrSteps.get(i - 1)) fail(Option.LR_STEPS, lrSteps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "must be increasing");
+        // Steps count finished epochs: one at or past the last epoch would never apply.
+        for (int s : lrSteps)
+            if (s >= epochs) fail(Option.LR_STEPS, s, "the run has " + epochs + " epoch(s) (" + Option.EPOCHS.flag
+                    + "), so this step would never apply");
         if (!(lrFactor > 0) || Double.isInfinite(lrFactor)) fail(Option.LR_FACTOR, lrFactor, "must be a positive number");
         if (!List.of("auto", "cpu", "opencl", "cuda").contains(backend))
             fail(Option.BACKEND, backend, "must be auto, cpu, opencl or cuda");
@@ -221,7 +245,19 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
     }
 
     private static void fail(Option option, Object value, String why) {
-        throw new IllegalArgumentException(option.flag + " " + value + ": " + why);
+        throw new BadValue(option, value, why);
+    }
+
+    /** Runs a check that names the flag itself ("--model X: why") and rethrows its refusal as a BadValue. */
+    private static void named(Option option, Object value, Runnable check) {
+        try {
+            check.run();
+        } catch (BadValue e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            String prefix = option.flag + " " + value + ": ", m = String.valueOf(e.getMessage());
+            throw new BadValue(option, value, m.startsWith(prefix) ? m.substring(prefix.length()) : m);
+        }
     }
 
     public asymbp.backend.UpdateRule updateRule() {

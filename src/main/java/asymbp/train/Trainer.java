@@ -71,6 +71,8 @@ public final class Trainer implements AutoCloseable {
     private final List<EpochRecord> history = new ArrayList<>();
     private Consumer<String> log = System.out::println;
     private RunInfo runInfo;
+    /** What {@link #resumeFrom} gave, until the run takes it. */
+    private Checkpoint resumeFrom;
     private final float[] meanInvStdHost;
     /** Steps of the first epoch this Trainer runs that the steady throughput leaves out (warm-up). */
     private final int warmupSteps;
@@ -190,8 +192,41 @@ public final class Trainer implements AutoCloseable {
         if (lack != null)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "--model %s (%,d parameters, %,d activations per image) with batch %d on %s: %s",
-                    cfg.model(), np, acts, maxBatch, be.name(), lack));
+                    cfg.model(), np, acts, maxBatch, be.name(), lack));        asymbp.backend.DeviceMemory dm = be.deviceMemory();
+        if (dm != null) checkDeviceMemory(dm, np, ns, acts, perBatch);
     }
+
+    /**
+     * Refuses, before anything is allocated on it, a run the device cannot hold: the images and labels
+     * (train and test), parameters, gradients, momentum and BN state, and the workspace for the batch,
+     * against what the device has; the largest of those buffers against its largest single allocation.
+     * Lazily grown scratch is not counted, so a run refused here could never have run.
+     */
+    private void checkDeviceMemory(asymbp.backend.DeviceMemory dm, long np, long ns, long acts, long perBatch) {
+        long f = data.features();
+        long images = (long) trainN * (f + 8) + (long) testN * (f + 8), model = 12 * np + 8 * ns, work = perBatch * maxBatch;
+        long need = images + model + work;
+        String what = String.format(Locale.ROOT, "--model %s with --batch %d on %s (%s)", cfg.model(), maxBatch, be.name(),
+                be.deviceName());
+        if (need > dm.available())
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s: needs %s of device memory (%s for %,d training and %,d test images: lower --limit; %s for the"
+                            + " parameters, gradients and momentum; %s of activations for batch %d: lower --batch or choose"
+                            + " a smaller --model), the device has %s (%s)",
+                    what, gib(need), gib(images), trainN, testN, gib(model), gib(work), maxBatch, gib(dm.available()), dm.source()));
+        long trainImages = (long) trainN * f, actBuffer = 4 * acts * maxBatch, paramBuffer = 4 * np;
+        long largest = Math.max(trainImages, Math.max(actBuffer, paramBuffer));
+        if (largest > dm.largestAllocation()) {
+            String which = largest == trainImages ? "the training images (" + gib(trainImages) + "): lower --limit"
+                    : largest == actBuffer ? "the activations for batch " + maxBatch + " (" + gib(actBuffer) + "): lower --batch"
+                    : "the parameters (" + gib(paramBuffer) + "): choose a smaller --model";
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s: its largest buffer, %s; the device allocates at most %s at once (%s)",
+                    what, which, gib(dm.largestAllocation()), dm.source()));
+        }
+    }
+
+    private static String gib(long bytes) { return asymbp.io.Memory.gib(bytes); }
 
     // ------------------------------------------------------------------ accessors
 
@@ -587,6 +622,20 @@ public final class Trainer implements AutoCloseable {
 
     // ------------------------------------------------------------------ the whole run
 
+    /**
+     * The checkpoint a resumed {@link #run} continues from: DIR/checkpoint.npz as the caller already read
+     * it ({@link Checkpoint#read}), so that the file is read once. The run takes it (and lets its arrays go
+     * once they are on the backend); without one it reads the file itself.
+     */
+    public void resumeFrom(Checkpoint loaded) { this.resumeFrom = loaded; }
+
+    /** The checkpoint given to {@link #resumeFrom}, no longer held here, or else the one in {@code ckpt}. */
+    private Checkpoint takeResume(Path ckpt) throws IOException {
+        Checkpoint c = resumeFrom;
+        resumeFrom = null;
+        return c != null ? c : Checkpoint.read(ckpt);
+    }
+
     /** Files {@link #run} writes in its folder. */
     public static final String RESULT = "result.json", METRICS = "metrics.csv", LOG = "train.log", WEIGHTS = "weights";
     /** The model description written beside the exported weights (read by python/asymbp_torch.py). */
@@ -600,8 +649,8 @@ public final class Trainer implements AutoCloseable {
      * metrics, one output line and an atomic checkpoint, then DIR/metrics.csv (one row per epoch) and
      * DIR/result.json (status "running"); every line logged also goes to DIR/train.log as it happens. At
      * the end the weights as .npy under DIR/weights/ and the final DIR/result.json. With
-     * {@code config().resume()} it first continues from DIR/checkpoint.npz, and a run that already has
-     * its epochs changes nothing. A diverged run stops at once; its state is never checkpointed. Which
+     * {@code config().resume()} it first continues from DIR/checkpoint.npz (as {@link #resumeFrom} gave it,
+     * if given), and a run that already has its epochs changes nothing. A diverged run stops at once; its state is never checkpointed. Which
      * folders may be written (and by whom) is the caller's business (the CLI's RunFolder).
      */
     public RunResult run(Path outDir) throws IOException {
@@ -616,7 +665,7 @@ public final class Trainer implements AutoCloseable {
         Path ckpt = outDir.resolve(Checkpoint.FILE);
         int resumedFrom = 0;
         if (cfg.resume()) {
-            restore(Checkpoint.read(ckpt));
+            restore(takeResume(ckpt));
             resumedFrom = epochsDone();
             if (resumedFrom >= cfg.epochs()) {
                 log.accept(String.format(Locale.ROOT, "nothing to do: %s already holds %d of %d epochs",

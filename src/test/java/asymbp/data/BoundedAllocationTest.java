@@ -95,6 +95,19 @@ class BoundedAllocationTest {
     }
 
     @Test
+    void idxImagesLargerThanMemoryAreRefusedBeforeTheAllocation(@TempDir Path tmp) throws Exception {
+        // 400,000 images of 28×28 (314 MB, a sparse file that really holds them) do not fit 256 MiB: the
+        // memory check must come before the array is allocated, not after.
+        Path d = tmp.resolve("big");
+        idxSet(d, TestFiles.idxImages(400_000, 28, 28, new byte[0]));
+        try (RandomAccessFile f = new RandomAccessFile(d.resolve("train-images-idx3-ubyte").toFile(), "rw")) {
+            f.setLength(16 + 400_000L * 784);
+        }
+        List<Outcome> o = train(tmp, new String[] {"--dataset", "idx:" + d});
+        assertOneLine(o.get(0), 1, "train-images-idx3-ubyte", "400000 images", "memory");
+    }
+
+    @Test
     void modelsAndBatchesTooLargeAreBadValues(@TempDir Path tmp) throws Exception {
         Path d = tmp.resolve("small");
         idxSet(d, TestFiles.idxImages(10, 28, 28, new byte[10 * 784]));

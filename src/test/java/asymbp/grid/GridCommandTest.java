@@ -42,6 +42,14 @@ class GridCommandTest {
     }
 
     @Test
+    void parallelBelowOneIsAUsageErrorBeforeTheFolderIsTouched(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("g.yaml"), GridSpecTest.GOOD);
+        assertEquals(Main.USAGE, run("grid", "run", f.toString(), "--parallel", "0", "--out", dir.resolve("o").toString()));
+        assertEquals("error: --parallel 0: must be at least 1", err.toString().strip());
+        assertFalse(Files.exists(dir.resolve("o")), "nothing was created");
+    }
+
+    @Test
     void reportOfAnEmptyDirectoryIsAClearError(@TempDir Path dir) {
         assertEquals(Main.FAILED, run("grid", "report", dir.toString()));
         assertTrue(err.toString().contains("no cell results"), err.toString());

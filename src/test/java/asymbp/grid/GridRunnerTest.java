@@ -110,4 +110,39 @@ class GridRunnerTest {
         assertEquals(r, store.read(r.cell()).orElseThrow());
         assertFalse(Files.exists(out.resolve("cells").resolve(r.cell().id() + ".json.tmp")));
     }
+
+    @Test
+    void aResultThatCannotBeWrittenLeavesNoTemporaryFileAndNamesTheFile(@TempDir Path out) throws Exception {
+        ResultStore store = new ResultStore(out);
+        CellResult r = Synthetic.ok(Synthetic.cell("mnist", "bp", "bn", 3), 1.5);
+        // The cell's file cannot be replaced: a folder with something in it stands where it goes.
+        Files.createDirectories(store.file(r.cell()));
+        Files.writeString(store.file(r.cell()).resolve("x"), "x");
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> store.write(r));
+        assertTrue(e.getMessage().contains(store.file(r.cell()).toString()), e.getMessage());
+        assertFalse(Files.exists(out.resolve("cells").resolve(r.cell().id() + ".json.tmp")),
+                "a failed write leaves no temporary file (AtomicFiles)");
+    }
+
+    @Test
+    void aWorkFolderIsKeptOnlyWhileItHoldsACheckpointToResume(@TempDir Path out) throws Exception {
+        CellSpec cell = Synthetic.cell("mnist", "bp", "bn", 4);
+        Path work = GridRunner.workDir(out, cell);
+        CellResult failed = CellResult.failed(cell, "killed", 1, "now");
+        Files.createDirectories(work.resolve("weights"));
+        Files.writeString(work.resolve(asymbp.train.Checkpoint.FILE), "c");
+        GridRunner.clearWork(work, failed);
+        assertTrue(Files.exists(work.resolve(asymbp.train.Checkpoint.FILE)), "an unfinished cell resumes from here");
+        for (CellResult finished : List.of(Synthetic.ok(cell, 1), Synthetic.diverged(cell))) {
+            Files.createDirectories(work.resolve("weights"));
+            Files.writeString(work.resolve(asymbp.train.Checkpoint.FILE), "c");
+            GridRunner.clearWork(work, finished);
+            assertFalse(Files.exists(work), finished.status() + ": nothing to resume");
+        }
+        Files.createDirectories(work);
+        Files.writeString(work.resolve("trace.tsv"), "t");
+        GridRunner.clearWork(work, failed);
+        assertFalse(Files.exists(work), "failed before its first checkpoint: nothing to resume");
+        assertTrue(Files.isDirectory(work.getParent()), "the work/ folder itself is the caller's (other cells may be in it)");
+    }
 }

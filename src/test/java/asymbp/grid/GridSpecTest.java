@@ -98,7 +98,7 @@ class GridSpecTest {
     @Test
     void anyTrainOptionMaySweepAndTheGridIsTheProduct() {
         String base = String.join("\n", "datasets: [mnist]", "models: [lenet]", "feedback: [brsf, fa]",
-                "stabilisers: [bn, bm]", "seeds: [1]", "epochs: 1", "");
+                "stabilisers: [bn, bm]", "seeds: [1]", "epochs: 2", ""); // 2: lr step 1 applies to epoch 2
         GridSpec g = GridSpec.parse(base + "lr: [0.01, 0.03]\nfb_scale: [0.5, 2]\nfa_sigma: 0.1\nweight_init: xavier\n"
                 + "last_layer_bp: [false, true]\nfb_magnitude: halfnormal\nlr_steps: [[1], []]\n", "s.yaml");
         List<CellSpec> cells = g.cells();
@@ -148,6 +148,18 @@ class GridSpecTest {
         bad(GOOD + "eval_batch: -1\n", "key 'eval_batch'", "'-1'");
         bad(GOOD.replace("lr_steps: [1]", "lr_steps: [[1], [3]]"), "key 'lr_steps'", "'3'");
         bad(GOOD + "fbscale: 1\n", "unknown key 'fbscale'", "fb_scale");
+    }
+
+    @Test
+    void lrStepsFollowTrainsRuleCellByCell() {
+        // train refuses a step at or past the last epoch (it would never apply); so does every grid cell.
+        bad(GOOD.replace("lr_steps: [1]", "lr_steps: [2]"), "key 'lr_steps'", "'2'", "the run has 2 epoch(s)");
+        // With epochs swept, the rule holds for each cell's own epochs, not for the largest.
+        bad(GOOD.replace("epochs: 2", "epochs: [2, 4]").replace("lr_steps: [1]", "lr_steps: [3]"),
+                "key 'lr_steps'", "'3'", "the run has 2 epoch(s)", "epochs_2");
+        bad(GOOD.replace("lr_steps: [1]", "lr_steps: [1, 1]"), "key 'lr_steps'", "must be increasing");
+        GridSpec ok = GridSpec.parse(GOOD.replace("epochs: 2", "epochs: [2, 4]"), "grids/ok.yaml");
+        assertEquals(2 * GridSpec.parse(GOOD, "grids/ok.yaml").cells().size(), ok.cells().size());
     }
 
     @Test

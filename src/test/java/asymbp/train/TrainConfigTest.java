@@ -32,6 +32,21 @@ class TrainConfigTest {
     }
 
     @Test
+    void validateRefusesAStepThatWouldNeverApplyNamingFlagAndValue() {
+        TrainConfig three = TrainConfig.defaults().withEpochs(3);
+        TrainConfig fits = three.withLrSteps(List.of(1, 2));
+        assertSame(fits, fits.validate());
+        TrainConfig.BadValue e = assertThrows(TrainConfig.BadValue.class, () -> three.withLrSteps(List.of(1, 3)).validate());
+        assertEquals(TrainConfig.Option.LR_STEPS, e.option);
+        assertEquals(3, e.value);
+        assertEquals("--lr-steps 3: the run has 3 epoch(s) (--epochs), so this step would never apply", e.getMessage());
+        // Checks that name their flag themselves come back as a BadValue of that option too.
+        e = assertThrows(TrainConfig.BadValue.class, () -> three.withModel("resnet").validate());
+        assertEquals(TrainConfig.Option.MODEL, e.option);
+        assertTrue(e.getMessage().startsWith("--model resnet: ") && !e.why.startsWith("--model"), e.getMessage());
+    }
+
+    @Test
     void withSetsOneOptionThroughTheBinding() {
         TrainConfig d = TrainConfig.defaults();
         TrainConfig c = d.withWeightDecay(1e-3).withLrSteps(List.of(2, 3)).withMagnitude("HalfNormal").withInit(null);

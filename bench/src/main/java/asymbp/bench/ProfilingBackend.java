@@ -84,6 +84,7 @@ final class ProfilingBackend implements Backend {
     @Override public String name() { return inner.name(); }
     @Override public String deviceName() { return inner.deviceName(); }
     @Override public Map<String, String> kernelVersions() { return inner.kernelVersions(); }
+    @Override public asymbp.backend.DeviceMemory deviceMemory() { return inner.deviceMemory(); }
     @Override public Buffer alloc(DType dtype, long length) { return inner.alloc(dtype, length); }
     @Override public void free(Buffer buffer) { inner.free(buffer); }
     @Override public void upload(Buffer dst, float[] src) { time("upload f32", () -> inner.upload(dst, src)); }

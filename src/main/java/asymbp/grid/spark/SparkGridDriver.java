@@ -9,7 +9,6 @@ import asymbp.grid.ResultStore;
 import asymbp.grid.TrainerCellRunner;
 import asymbp.io.FolderLock;
 import asymbp.io.Json;
-import asymbp.train.Checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
@@ -126,12 +125,11 @@ public final class SparkGridDriver {
                 CellResult r;
                 try (FolderLock held = lock) {
                     r = GridRunner.runCell(runner, cell, work, log);
+                    // Under the lock: once it is released another attempt may take the folder, and a
+                    // removal then would delete it under that attempt, which writes on into a dead folder.
+                    GridRunner.clearWork(work, r);
                 }
-                // Kept only while it holds a checkpoint to resume from.
-                if (r.finished() || !Files.exists(work.resolve(Checkpoint.FILE))) {
-                    TrainerCellRunner.deleteTree(work);
-                    try { Files.deleteIfExists(work.getParent()); } catch (IOException notEmpty) { /* other cells' */ }
-                }
+                try { Files.deleteIfExists(work.getParent()); } catch (IOException notEmpty) { /* other cells' */ }
                 return JSON.writeValueAsString(r);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
