@@ -87,8 +87,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path init;
     @Option(names = "--weight-init", description = "uniform (1/sqrt(fan_in)) or xavier (default: ${DEFAULT-VALUE})")
     String weightInit = D.weightInit();
-    @Option(names = "--fb-scale", paramLabel = "S", description = "s, the factor on sign(W) or the magnitudes (default: ${DEFAULT-VALUE})")
-    double fbScale = D.fbScale();
+    @Option(names = "--fb-scale", paramLabel = "S", description = "s, the factor on sign(W) or the magnitudes, or xavier: each layer's own (default: ${DEFAULT-VALUE})")
+    String fbScale = D.fbScale().toString();
     @Option(names = "--fb-magnitude", paramLabel = "DIST", description = "uniform (U(0,1)) or halfnormal (|N(0,1)|) (default: ${DEFAULT-VALUE})")
     String magnitude = D.magnitude();
     @Option(names = "--fa-sigma", paramLabel = "SIGMA", description = "fa's σ (default: the std of each layer's initialisation)")

@@ -137,7 +137,7 @@ public final class GridReport {
                     st == null ? "" : st.bn, st == null ? "" : st.update.cliName(), c.seed(), c.epochs(),
                     c.batch(), c.lr(), c.momentum(), c.weightDecay(),
                     c.lrSteps().stream().map(String::valueOf).collect(Collectors.joining(" ")), c.lrFactor(),
-                    c.limit(), c.backend(), c.weightInit(), c.fbScale(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
+                    c.limit(), c.backend(), c.weightInit(), c.fbScale().xavier() ? "xavier" : c.fbScale().value(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
                     c.divergeBound(), c.evalBatch(), c.init() == null ? "" : c.init(), c.sweep().replace(',', ' '),
                     r.status(), r.ok() ? r.testError() : "",
                     r.ok() && best != null ? best : "", last == null ? "" : last.trainLoss(),

@@ -109,13 +109,13 @@ class GridSpecTest {
         CellSpec c = cells.get(cells.size() - 1);
         assertEquals("lr=0.03,lr_steps=,fb_scale=2,last_layer_bp=true", c.sweep());
         assertEquals(0.03, c.lr(), 0);
-        assertEquals(2.0, c.fbScale(), 0);
+        assertEquals(2.0, c.fbScale().value(), 0);
         assertEquals(0.1, c.faSigma(), 0);
         assertEquals("xavier", c.weightInit());
         assertEquals("halfnormal", c.fbMagnitude());
         assertTrue(c.lastLayerBp());
         var cfg = TrainerCellRunner.config(c);
-        assertEquals(2.0, cfg.fbScale(), 0);
+        assertEquals(2.0, cfg.fbScale().value(), 0);
         assertEquals(0.1, cfg.faSigma(), 0);
         assertEquals("xavier", cfg.weightInit());
         assertEquals("halfnormal", cfg.magnitude());
@@ -129,7 +129,7 @@ class GridSpecTest {
         // a grid without sweeps keeps the ids it always had
         GridSpec plain = GridSpec.parse(base + "lr: 0.01\nfb_scale: 0.5\n", "s.yaml");
         assertEquals("mnist__lenet__brsf__bn__s1", plain.cells().get(0).id());
-        assertEquals(0.5, plain.cells().get(0).fbScale(), 0);
+        assertEquals(0.5, plain.cells().get(0).fbScale().value(), 0);
     }
 
     @Test
