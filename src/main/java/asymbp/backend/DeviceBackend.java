@@ -10,7 +10,7 @@ import java.util.TreeSet;
 import static asymbp.backend.Kernel.*;
 
 /**
- * The eleven ops' launch plans, written once over a {@link Device} (CUDA or OpenCL): shapes, grids,
+ * The twelve ops' launch plans, written once over a {@link Device} (CUDA or OpenCL): shapes, grids,
  * scratch memory, nullable arguments, feedback arguments and which version of each kernel runs.
  *
  * <p>Versions. OpenCL runs version 1 (the portable bodies; on CPU devices their barrier-free "direct"
