@@ -148,6 +148,23 @@ class GridSpecTest {
         bad(GOOD + "eval_batch: -1\n", "key 'eval_batch'", "'-1'");
         bad(GOOD.replace("lr_steps: [1]", "lr_steps: [[1], [3]]"), "key 'lr_steps'", "'3'");
         bad(GOOD + "fbscale: 1\n", "unknown key 'fbscale'", "fb_scale");
+        bad(GOOD + "fb_scale: [0.5, xavierish]\n", "key 'fb_scale'", "'xavierish'", "xavier");
+    }
+
+    @Test
+    void fbScaleXavierSweepsBesideNumbers() {
+        GridSpec g = GridSpec.parse(GOOD + "fb_scale: [0.5, xavier]\n", "s.yaml");
+        List<String> sweeps = g.cells().stream().map(CellSpec::sweep).distinct().sorted().toList();
+        assertEquals(List.of("fb_scale=0.5", "fb_scale=xavier"), sweeps);
+        CellSpec x = g.cells().stream().filter(c -> c.sweep().equals("fb_scale=xavier")).findFirst().orElseThrow();
+        assertTrue(x.fbScale().xavier());
+        assertTrue(TrainerCellRunner.config(x).fbScale().xavier(), "the cell's train config has --fb-scale xavier");
+        // a cell stored in a result file reads back equal (the grid's rerun check compares them)
+        CellSpec back = asymbp.io.Json.MAPPER.convertValue(asymbp.io.Json.MAPPER.valueToTree(x), CellSpec.class);
+        assertEquals(x, back);
+        assertEquals("xavier", asymbp.io.Json.MAPPER.valueToTree(x).get("fb_scale").asText());
+        assertEquals(1, GridSpec.parse(GOOD + "fb_scale: XAVIER\n", "s.yaml").cells().stream()
+                .map(c -> c.fbScale().xavier()).distinct().count());
     }
 
     @Test
