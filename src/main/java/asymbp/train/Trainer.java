@@ -493,11 +493,11 @@ public final class Trainer implements AutoCloseable {
         List<LayerAlignment> out = new ArrayList<>();
         for (Net.WeightLayer w : wls) {
             float[] sym = download(ws.grad(w.inAct(), b), ws.grad(w.inAct(), b).length());
-            Feedback f = feedback(w.index(), t);
             if (direct(w.index()) != null) {
                 out.add(new LayerAlignment(w.index(), w.name(), Double.NaN, angle(asym[w.index()], sym)));
                 continue;
             }
+            Feedback f = feedback(w.index(), t);
             double dot = 0, vv = 0, ww = 0;
             for (long i = 0; i < w.weightSize(); i++) {
                 float wi = p[(int) (w.weightOffset() + i)];
