@@ -38,6 +38,10 @@
 #define FB_FA 4
 #define FB_PSF 5
 
+/* Bits of the fb_flags argument (Feedback.flags()). */
+#define FB_FLAG_HALF_NORMAL 1
+#define FB_FLAG_UNIFORM_B 2
+
 /* The raw generator: 10 rounds on counter c with key (k0, k1); writes 4 words into out. */
 DEVICE_FN void philox4x32_10(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint* out) {
     for (int r = 0; r < 10; r++) {
@@ -77,15 +81,16 @@ DEVICE_FN float sign0(float w) {
 
 /*
  * Feedback parameters travel as these nine kernel arguments (FeedbackMode ordinal, Feedback.scale,
- * .p, .sigma, .halfNormal as 0/1, the seed's low and high words, .layer, .step).
+ * .p, .sigma, Feedback.flags() — bit 0 half-normal magnitudes, bit 1 fa's B uniform on ±sigma —, the
+ * seed's low and high words, .layer, .step).
  */
-#define FB_ARGS int fb_mode, float fb_scale, float fb_p, float fb_sigma, int fb_half_normal, \
+#define FB_ARGS int fb_mode, float fb_scale, float fb_p, float fb_sigma, int fb_flags, \
                 uint fb_seed_lo, uint fb_seed_hi, int fb_layer, int fb_step
-#define FB_PASS fb_mode, fb_scale, fb_p, fb_sigma, fb_half_normal, fb_seed_lo, fb_seed_hi, fb_layer, fb_step
+#define FB_PASS fb_mode, fb_scale, fb_p, fb_sigma, fb_flags, fb_seed_lo, fb_seed_hi, fb_layer, fb_step
 
 DEVICE_FN float fb_magnitude(FB_ARGS, U64 index) {
     int mstep = fb_mode == FB_BRSF ? fb_step : 0;
-    if (fb_half_normal) {
+    if (fb_flags & FB_FLAG_HALF_NORMAL) {
         float z = philox_normal(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, mstep, index);
         return z < 0.0f ? -z : z;
     }
@@ -105,8 +110,16 @@ DEVICE_FN float feedback_v(FB_ARGS, float w, U64 index) {
         float m = fb_scale * fb_magnitude(FB_PASS, index);
         return m * sign0(w);
     }
-    case FB_FA:
+    case FB_FA: {
+        if (fb_flags & FB_FLAG_UNIFORM_B) {
+            /* sigma·(2u − 1): u + u and the − 1 are exact (multiples of 2^-23 in [-1, 1)), one rounding
+               in the product, no multiply-add to contract. */
+            float u = philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, 0, index);
+            float c = (u + u) - 1.0f;
+            return fb_sigma * c;
+        }
         return fb_sigma * philox_normal(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_MAGNITUDE, fb_layer, 0, index);
+    }
     default: { /* FB_PSF */
         float u = philox_uniform(fb_seed_lo, fb_seed_hi, PURPOSE_FEEDBACK_FLIP, fb_layer, 0, index);
         float s = u < fb_p ? sign0(w) : -sign0(w);

@@ -18,23 +18,23 @@ struct StepScalars { int start; int step; int firstStep; float lr; int halted; i
 // Everything needed to regenerate V for one weight layer at one step (asymbp.backend.Feedback),
 // bundled so the GEMM loaders carry one value; fb_v is philox.h's feedback_v, the one definition.
 struct FeedbackArgs {
-    int mode; float scale; float p; float sigma; int halfNormal;
+    int mode; float scale; float p; float sigma; int flags;
     unsigned seedLo; unsigned seedHi; int layer; int step;
 };
 
 __device__ __forceinline__ float fb_v(const FeedbackArgs& f, float w, long long index) {
-    return feedback_v(f.mode, f.scale, f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, f.step, w, (U64) index);
+    return feedback_v(f.mode, f.scale, f.p, f.sigma, f.flags, f.seedLo, f.seedHi, f.layer, f.step, w, (U64) index);
 }
 
 // The tuned kernels' feedback parameters: philox.h's nine, then the graph's scalars (step from dyn).
-#define FB_CU_PARAMS int mode, float scale, float p, float sigma, int halfNormal, unsigned seedLo, unsigned seedHi, \
+#define FB_CU_PARAMS int mode, float scale, float p, float sigma, int flags, unsigned seedLo, unsigned seedHi, \
                      int layer, int step, const StepScalars* dyn
-#define FB_CU_ARGS mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, step, dyn
+#define FB_CU_ARGS mode, scale, p, sigma, flags, seedLo, seedHi, layer, step, dyn
 
-__device__ __forceinline__ FeedbackArgs feedback_args(int mode, float scale, float p, float sigma, int halfNormal,
+__device__ __forceinline__ FeedbackArgs feedback_args(int mode, float scale, float p, float sigma, int flags,
                                                       unsigned seedLo, unsigned seedHi, int layer, int step,
                                                       const StepScalars* dyn) {
-    FeedbackArgs f = {mode, scale, p, sigma, halfNormal, seedLo, seedHi, layer, dyn ? dyn->step : step};
+    FeedbackArgs f = {mode, scale, p, sigma, flags, seedLo, seedHi, layer, dyn ? dyn->step : step};
     return f;
 }
 

@@ -116,7 +116,7 @@ static FeedbackArgs fbargs(int mode, int step) {
     FeedbackArgs f = {mode, 1.0f, 0.75f, 0.1f, 0, 0x9abcdef0u, 0x12345678u, 3, step};
     return f;
 }
-#define FB9(f) (f).mode, (f).scale, (f).p, (f).sigma, (f).halfNormal, (f).seedLo, (f).seedHi, (f).layer, (f).step
+#define FB9(f) (f).mode, (f).scale, (f).p, (f).sigma, (f).flags, (f).seedLo, (f).seedHi, (f).layer, (f).step
 static std::vector<double> vmatrix(const FeedbackArgs& f, const std::vector<float>& w) {
     std::vector<double> v(w.size());
     for (size_t i = 0; i < w.size(); i++) v[i] = fb_v(f, w[i], (long long) i);
@@ -201,9 +201,9 @@ static void test_linear(int batch, int in, int out, int mode, bool relu, bool bi
         auto dx = nan_vec(dxr.size()), dw = nan_vec(dwr.size());
         launch(cdiv(in, T), cdiv(batch, T), 1, 256, [&] {
             if (T == 64) linear_backward_v2_dx(dx.data(), dy.data(), yy, w.data(), batch, in, out, f.mode, f.scale, f.p,
-                                               f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, &dyn);
+                                               f.sigma, f.flags, f.seedLo, f.seedHi, f.layer, 999, &dyn);
             else linear_backward_v3_dx(dx.data(), dy.data(), yy, w.data(), batch, in, out, f.mode, f.scale, f.p, f.sigma,
-                                       f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, &dyn);
+                                       f.flags, f.seedLo, f.seedHi, f.layer, 999, &dyn);
         });
         launch(cdiv(in, T), cdiv(out, T), 1, 256, [&] {
             if (T == 64) linear_backward_v2_dw(dw.data(), dy.data(), yy, x.data(), batch, in, out);
@@ -222,12 +222,12 @@ static void test_linear(int batch, int in, int out, int mode, bool relu, bool bi
     auto vm = nan_vec(w.size()), dx4 = nan_vec(dxr.size());
     launch(cdiv(w.size(), 256), 1, 1, 256, [&] {
         linear_backward_v4_materialize(vm.data(), w.data(), (long long) w.size(), f.mode, f.scale, f.p, f.sigma,
-                                       f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, &dyn);
+                                       f.flags, f.seedLo, f.seedHi, f.layer, 999, &dyn);
     });
     compare(tag + " V v4 materialize", vm, V);
     launch(cdiv(in, 64), cdiv(batch, 64), 1, 256, [&] {
         linear_backward_v2_dx(dx4.data(), dy.data(), yy, vm.data(), batch, in, out, FB_BP, f.scale, f.p, f.sigma,
-                              f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, nullptr);
+                              f.flags, f.seedLo, f.seedHi, f.layer, 999, nullptr);
     });
     compare(tag + " dx v4 (+v2 dx, bp)", dx4, dxr);
     compare_v1(tag + " dx v4", dx4, dx1);
@@ -375,12 +375,12 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int stride, int
     auto vm = nan_vec(w.size()), dx4 = nan_vec(x.size());
     launch(cdiv(w.size(), 256), 1, 1, 256, [&] {
         conv2d_backward_v4_materialize(vm.data(), w.data(), (long long) w.size(), f.mode, f.scale, f.p, f.sigma,
-                                       f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, &dyn);
+                                       f.flags, f.seedLo, f.seedHi, f.layer, 999, &dyn);
     });
     compare(tag + " V v4 materialize (step from dyn)", vm, V);
     launch(cdiv((long long) B * H * W, 128), cdiv(C, 128), 1, 256, [&] {
         conv2d_backward_v3_dx(dx4.data(), dy.data(), yy, vm.data(), B, C, H, W, OC, K, K, stride, pad, OH, OW, FB_BP,
-                              f.scale, f.p, f.sigma, f.halfNormal, f.seedLo, f.seedHi, f.layer, 999, nullptr);
+                              f.scale, f.p, f.sigma, f.flags, f.seedLo, f.seedHi, f.layer, 999, nullptr);
     });
     compare(tag + " dx v4 (+v3 dx, bp)", dx4, dxr);
     compare_v1(tag + " dx v4", dx4, dx1);
@@ -738,22 +738,22 @@ static void test_step_replay() {
     }
 }
 
-// V samples for VCheck.java: "mode step halfNormal index wbits vbits" per line.
+// V samples for VCheck.java: "mode step flags index wbits vbits" per line (flags: bit 0 half-normal, bit 1 uniform B).
 static void dump_v(const char* path) {
     FILE* f = std::fopen(path, "w");
     float ws[] = {0.7f, -0.3f, 0.f, -0.f, 1e-20f, -2.5f};
     for (int mode = 0; mode <= 5; mode++)
-        for (int half = 0; half < 2; half++)
+        for (int flags = 0; flags < 4; flags++)
             for (int step : {0, 1, 123456})
                 for (long long idx : {0LL, 1LL, 77LL, 4096LL, 5000000000LL})
                     for (float w : ws) {
                         FeedbackArgs a = fbargs(mode, step);
-                        a.halfNormal = half;
+                        a.flags = flags;
                         float v = fb_v(a, w, idx);
                         unsigned wb, vb;
                         std::memcpy(&wb, &w, 4);
                         std::memcpy(&vb, &v, 4);
-                        std::fprintf(f, "%d %d %d %lld %u %u\n", mode, step, half, idx, wb, vb);
+                        std::fprintf(f, "%d %d %d %lld %u %u\n", mode, step, flags, idx, wb, vb);
                     }
     std::fclose(f);
 }

@@ -1,7 +1,7 @@
 package asymbp.backend;
 
 /**
- * The contract every backend (cpu, opencl, cuda) implements: memory, plus eleven fused ops that carry
+ * The contract every backend (cpu, opencl, cuda) implements: memory, plus twelve fused ops that carry
  * the same names as the kernels ({@code linearForward} ↔ {@code linear_forward} in {@code kernels/}).
  *
  * <p>Conventions. Arguments go outputs first, then inputs, then sizes. A {@code d} prefix is a gradient.
@@ -178,6 +178,17 @@ public interface Backend extends AutoCloseable {
      */
     void linearBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                         Feedback fb, int batch, int in, int out);
+
+    /**
+     * Direct feedback (dfa, docs/spec.md §3): dx = e·B with B (classes×features) the fa-mode V of
+     * {@code fb} over a classes×features matrix, regenerated element by element by {@link Feedback#v}
+     * (flat index k·features + j) and never stored; no W is involved.
+     *
+     * @param dx F32 batch×features (output)
+     * @param e  F32 batch×classes: the output error dlogits
+     * @param fb an fa-mode feedback (B_l's layer word, σ or bound)
+     */
+    void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features);
 
     /**
      * Asymmetric backward of a convolution: dW the ordinary weight gradient, db = Σ g over batch and

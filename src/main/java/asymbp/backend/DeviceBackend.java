@@ -10,7 +10,7 @@ import java.util.TreeSet;
 import static asymbp.backend.Kernel.*;
 
 /**
- * The eleven ops' launch plans, written once over a {@link Device} (CUDA or OpenCL): shapes, grids,
+ * The twelve ops' launch plans, written once over a {@link Device} (CUDA or OpenCL): shapes, grids,
  * scratch memory, nullable arguments, feedback arguments and which version of each kernel runs.
  *
  * <p>Versions. OpenCL runs version 1 (the portable bodies; on CPU devices their barrier-free "direct"
@@ -42,6 +42,8 @@ public final class DeviceBackend implements Backend {
     /** Grow-only scratch: convolution dW partial sums, materialised V, batch-norm chunk partials. */
     private final DeviceBuffer[] scratch = new DeviceBuffer[3];
     private final DeviceBuffer dummy;
+    /** Zeros standing in for W in the dfa projection (fa's V does not use W's value); grow-only, not V. */
+    private DeviceBuffer zeros;
     private long scratchGeneration;
     private boolean directProducts, graphs, closed;
     private int bnChunks;
@@ -201,6 +203,7 @@ public final class DeviceBackend implements Backend {
         try {
             dev.sync();
             for (DeviceBuffer b : scratch) if (b != null) dev.free(b.alloc.handle);
+            if (zeros != null) dev.free(zeros.alloc.handle);
             dev.free(dummy.alloc.handle);
         } finally {
             closed = true;
@@ -312,7 +315,7 @@ public final class DeviceBackend implements Backend {
 
     /** The feedback arguments (FB_ARGS in kernels/common/philox.h), and the tuned kernels' device step scalars. */
     private Object[] fb(Feedback f, boolean tuned) {
-        Object[] a = {f.mode().ordinal(), f.scale(), f.p(), f.sigma(), flag(f.halfNormal()), (int) f.seed(),
+        Object[] a = {f.mode().ordinal(), f.scale(), f.p(), f.sigma(), f.flags(), (int) f.seed(),
                 (int) (f.seed() >>> 32), f.layer(), f.step()};
         return tuned ? new Object[] {a, dyn()} : a;
     }
@@ -472,6 +475,45 @@ public final class DeviceBackend implements Backend {
                     dw, dy, opt(y), x, batch, in, out);
             if (db != null) launch(LINEAR_BACKWARD_V2_DB, out, 1, 1, WG, db, dy, opt(y), batch, out, 1);
         }
+    }
+
+    /**
+     * dfa's dx = e·B: the input-gradient part of linear_backward with classes as "out", features as "in"
+     * and a zero matrix as W (the kernels load W, fa's V ignores its value).
+     */
+    @Override
+    public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
+        if (fb.mode() != FeedbackMode.FA)
+            throw new IllegalArgumentException("feedbackProject needs an fa-mode feedback, got " + fb.mode().cliName());
+        Buffer w = zeros((long) classes * features);
+        int pin = pinned("linear_backward");
+        if (pin == 1 && directProducts) {
+            launch1(LINEAR_BACKWARD_DX_DIRECT, (long) ceil(features, DX_DIRECT_N) * ceil(batch, WG), dx, e, opt(null), w,
+                    fb(fb, false), batch, features, classes);
+        } else if (pin == 1) {
+            launch1(LINEAR_BACKWARD, tiles(batch, features), opt(dx), opt(null), opt(null), e, opt(null), e, w,
+                    fb(fb, false), batch, features, classes);
+        } else {
+            int t = tile(pin, batch, features);
+            Object[] v = feedbackOperand(LINEAR_BACKWARD_V4_MATERIALIZE, pin, w, fb, (long) classes * features, ceil(batch, t));
+            launch(t == BIG_TILE ? LINEAR_BACKWARD_V3_DX : LINEAR_BACKWARD_V2_DX, ceil(features, t), ceil(batch, t), 1, WG,
+                    dx, e, opt(null), v[0], batch, features, classes, v[1]);
+        }
+    }
+
+    /** A zero-filled buffer of at least {@code n} floats (grown outside graph capture only, as scratch). */
+    private Buffer zeros(long n) {
+        if (zeros != null && zeros.length() >= n) return zeros.slice(0, n);
+        if (captureScalars != null)
+            throw new IllegalStateException(name() + ": feedbackProject needs more scratch memory during graph capture; "
+                    + "run one step eagerly before replay()");
+        if (zeros != null) {
+            free(zeros);
+            scratchGeneration++;
+        }
+        zeros = (DeviceBuffer) alloc(DType.F32, Math.max(n, 1 << 12));
+        fill(zeros, 0f);
+        return zeros.slice(0, n);
     }
 
     @Override

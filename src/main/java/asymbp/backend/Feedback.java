@@ -9,25 +9,42 @@ import asymbp.rng.Philox;
  * @param mode       the feedback mode
  * @param scale      s: the factor on sign(W) (usf) and on the magnitudes M (brsf, frsf, psf)
  * @param p          psf's share of concordant signs, in [0,1]; ignored by other modes
- * @param sigma      fa's standard deviation of B
+ * @param sigma      fa's standard deviation of B, or with {@code uniformB} its bound: B ~ U(−sigma, sigma)
  * @param halfNormal magnitudes |N(0,1)| instead of U(0,1)
  * @param seed       the run's seed (the Philox key)
  * @param layer      the weight layer's 0-based index (Philox counter word 2)
  * @param step       the 0-based training step; only brsf uses it
+ * @param uniformB   fa's B uniform on ±sigma (BioTorch's Xavier-uniform feedback) instead of N(0, sigma²)
  */
 public record Feedback(FeedbackMode mode, float scale, float p, float sigma, boolean halfNormal,
-                       long seed, int layer, int step) {
+                       long seed, int layer, int step, boolean uniformB) {
+
+    /** Bits of {@link #flags}, as FB_FLAG_* in kernels/common/philox.h. */
+    public static final int FLAG_HALF_NORMAL = 1, FLAG_UNIFORM_B = 2;
+
+    public Feedback {
+        if (mode == FeedbackMode.DFA)
+            throw new IllegalArgumentException("dfa is not a per-layer feedback: its B_l are fa feedbacks (FeedbackSpec.forLayer)");
+    }
+
+    /** Normal B (the default). */
+    public Feedback(FeedbackMode mode, float scale, float p, float sigma, boolean halfNormal, long seed, int layer, int step) {
+        this(mode, scale, p, sigma, halfNormal, seed, layer, step, false);
+    }
 
     /** Symmetric backprop, V = W. */
     public static Feedback bp() { return new Feedback(FeedbackMode.BP, 1f, 1f, 0f, false, 0L, 0, 0); }
 
     public Feedback withLayer(int layer, float sigma) {
-        return new Feedback(mode, scale, p, sigma, halfNormal, seed, layer, step);
+        return new Feedback(mode, scale, p, sigma, halfNormal, seed, layer, step, uniformB);
     }
 
     public Feedback atStep(int step) {
-        return new Feedback(mode, scale, p, sigma, halfNormal, seed, layer, step);
+        return new Feedback(mode, scale, p, sigma, halfNormal, seed, layer, step, uniformB);
     }
+
+    /** The kernels' fb_flags word: bit 0 half-normal magnitudes, bit 1 uniform B. */
+    public int flags() { return (halfNormal ? FLAG_HALF_NORMAL : 0) | (uniformB ? FLAG_UNIFORM_B : 0); }
 
     /** The Philox step used for the magnitudes: brsf redraws every step, the rest draw once. */
     public int magnitudeStep() { return mode == FeedbackMode.BRSF ? step : 0; }
@@ -44,6 +61,9 @@ public record Feedback(FeedbackMode mode, float scale, float p, float sigma, boo
                 : Philox.uniform(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, magnitudeStep(), index);
     }
 
+    /** 2u − 1 for a uniform u: exact (u is a multiple of 2^-24 in [0, 1)), in [−1, 1). */
+    public static float centred(float u) { return (u + u) - 1f; }
+
     /** V at flat index {@code index}, given W there. The reference every kernel must match bit for bit. */
     public float v(float w, long index) {
         switch (mode) {
@@ -51,7 +71,8 @@ public record Feedback(FeedbackMode mode, float scale, float p, float sigma, boo
             case USF: return scale * sign(w);
             case BRSF:
             case FRSF: return (scale * magnitude(index)) * sign(w);
-            case FA: return sigma * Philox.normal(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index);
+            case FA: return uniformB ? sigma * centred(Philox.uniform(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index))
+                    : sigma * Philox.normal(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index);
             case PSF: {
                 float u = Philox.uniform(seed, Philox.PURPOSE_FEEDBACK_FLIP, layer, 0, index);
                 float s = u < p ? sign(w) : -sign(w);

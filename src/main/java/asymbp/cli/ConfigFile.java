@@ -83,6 +83,9 @@ final class ConfigFile {
             throw new IllegalArgumentException(where + ": key '" + key + "': " + shown(values.get(key))
                     + ": expected " + expected(e.getTargetType()));
         } catch (IOException e) {
+            // A value a type's own parser refused (FbScale): its message names the flag, shown as this file's key.
+            if (e.getCause() instanceof IllegalArgumentException bad)
+                throw new IllegalArgumentException(message(bad.getMessage(), Set.of()), e);
             throw new IllegalArgumentException(where + ": " + Main.oneLine(e));
         }
     }

@@ -48,7 +48,7 @@ public final class TrainCommand implements Callable<Integer> {
     String dataset = D.dataset();
     @Option(names = "--model", paramLabel = "MODEL", description = "mlp:W1-W2-..., lenet or cifar (default: ${DEFAULT-VALUE})")
     String model = D.model();
-    @Option(names = "--feedback", paramLabel = "MODE", description = "bp, usf, brsf, frsf, fa or psf:p, p in [0,1] (default: ${DEFAULT-VALUE})")
+    @Option(names = "--feedback", paramLabel = "MODE", description = "bp, usf, brsf, frsf, fa, dfa or psf:p, p in [0,1] (default: ${DEFAULT-VALUE})")
     String feedback = D.feedback();
     @Option(names = "--bn", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "batch normalisation after every hidden weight layer (default: on; --no-bn: off)")
@@ -87,8 +87,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path init;
     @Option(names = "--weight-init", description = "uniform (1/sqrt(fan_in)) or xavier (default: ${DEFAULT-VALUE})")
     String weightInit = D.weightInit();
-    @Option(names = "--fb-scale", paramLabel = "S", description = "s, the factor on sign(W) or the magnitudes (default: ${DEFAULT-VALUE})")
-    double fbScale = D.fbScale();
+    @Option(names = "--fb-scale", paramLabel = "S", description = "s, the factor on sign(W) or the magnitudes, or xavier: each layer's own (default: ${DEFAULT-VALUE})")
+    String fbScale = D.fbScale().toString();
     @Option(names = "--fb-magnitude", paramLabel = "DIST", description = "uniform (U(0,1)) or halfnormal (|N(0,1)|) (default: ${DEFAULT-VALUE})")
     String magnitude = D.magnitude();
     @Option(names = "--fa-sigma", paramLabel = "SIGMA", description = "fa's σ (default: the std of each layer's initialisation)")

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -271,8 +272,11 @@ public final class GpuBench {
 
         @Override public void backwardUpdate(int t, float lr, boolean first) {
             int last = net.weightLayers().size() - 1;
+            List<Net.WeightLayer> wl = net.weightLayers();
             net.backward(be, ws, params, grads, batch,
-                    layer -> fb.forLayer(seed, layer, t, layer == last, initStd[layer]), false);
+                    layer -> fb.forLayer(seed, layer, t, layer == last, initStd[layer], wl.get(layer).fanIn(), wl.get(layer).fanOut()),
+                    !fb.direct() ? null : layer -> fb.direct(seed, layer, layer == last, initStd[layer], 10, wl.get(layer).inFeatures()),
+                    false);
             be.applyUpdate(params, velocity, grads, UpdateRule.SGD, lr, 0.9f, 1e-4f, first);
         }
 

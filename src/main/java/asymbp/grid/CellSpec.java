@@ -1,5 +1,7 @@
 package asymbp.grid;
 
+import asymbp.model.FbScale;
+
 import java.util.List;
 import java.util.Locale;
 
@@ -16,13 +18,13 @@ import java.util.Locale;
 public record CellSpec(String dataset, String model, String feedback, String stabiliser, long seed,
                        int epochs, int batch, double lr, double momentum, double weightDecay,
                        List<Integer> lrSteps, double lrFactor, int limit, String backend, int device,
-                       String weightInit, Double fbScale, String fbMagnitude, Double faSigma, Boolean lastLayerBp,
+                       String weightInit, FbScale fbScale, String fbMagnitude, Double faSigma, Boolean lastLayerBp,
                        Double divergeBound, Integer evalBatch, String init, String sweep) {
 
     public CellSpec {
         lrSteps = List.copyOf(lrSteps);
         if (weightInit == null) weightInit = "uniform";
-        if (fbScale == null) fbScale = 1.0;
+        if (fbScale == null) fbScale = FbScale.ONE;
         if (fbMagnitude == null) fbMagnitude = "uniform";
         if (faSigma == null) faSigma = 0.0;
         if (lastLayerBp == null) lastLayerBp = false;

@@ -207,7 +207,7 @@ public final class GridReport {
             List<CellResult.EpochRecord> ep = r.epochs();
             CellResult.EpochRecord best = r.ok() ? Group.bestEpoch(r) : null;
             List<Object> row = List.of(c.id(), c.dataset(), c.model(), c.feedback(), c.stabiliser(),
-                    fmtNum(c.fbScale()), c.sweep().replace(',', ' '), c.seed(), r.status(), ep.size(), c.epochs(),
+                    c.fbScale().xavier() ? "xavier" : fmtNum(c.fbScale().value()), c.sweep().replace(',', ' '), c.seed(), r.status(), ep.size(), c.epochs(),
                     r.ok() ? r.testError() : "", r.ok() ? Group.bestError(r) : "",
                     r.ok() ? (best == null ? c.epochs() : best.epoch()) : "",
                     r.ok() && !ep.isEmpty() ? ep.get(ep.size() - 1).trainLoss() : "",
@@ -238,7 +238,7 @@ public final class GridReport {
                     st == null ? "" : st.bn, st == null ? "" : st.update.cliName(), c.seed(), c.epochs(),
                     c.batch(), c.lr(), c.momentum(), c.weightDecay(),
                     c.lrSteps().stream().map(String::valueOf).collect(Collectors.joining(" ")), c.lrFactor(),
-                    c.limit(), c.backend(), c.weightInit(), c.fbScale(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
+                    c.limit(), c.backend(), c.weightInit(), c.fbScale().xavier() ? "xavier" : c.fbScale().value(), c.fbMagnitude(), c.faSigma(), c.lastLayerBp(),
                     c.divergeBound(), c.evalBatch(), c.init() == null ? "" : c.init(), c.sweep().replace(',', ' '),
                     r.status(), r.ok() ? r.testError() : "",
                     r.ok() && best != null ? best : "", last == null || r.unfinished() ? "" : last.trainLoss(),

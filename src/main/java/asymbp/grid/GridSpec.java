@@ -1,6 +1,7 @@
 package asymbp.grid;
 
 import asymbp.io.Json;
+import asymbp.model.FbScale;
 import asymbp.train.TrainConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
@@ -40,7 +41,7 @@ import java.util.stream.Collectors;
  * lr_factor: 0.1
  * limit: 10000                            # first N training examples; 0 = all
  * backend: cpu
- * fb_scale: [0.5, 1, 2]                   # a list sweeps: the grid is the product of all lists
+ * fb_scale: [0.5, 1, 2]                   # a list sweeps: the grid is the product of all lists (xavier: per layer)
  * </pre>
  *
  * Every train option can be given, for the whole grid (one value) or swept (a list): those of
@@ -71,7 +72,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         KEYS = Set.copyOf(k);
     }
 
-    private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|psf:([0-9]*\\.?[0-9]+)");
+    private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|dfa|psf:([0-9]*\\.?[0-9]+)");
     private static final Pattern MODEL = Pattern.compile("lenet|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
 
     /** Every cell, in run order: seed outermost, so an interrupted grid has whole seeds done first. */
@@ -96,7 +97,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         return new CellSpec(d, m, f, s.key, seed, (Integer) o.get("epochs"), (Integer) o.get("batch"), rate,
                 (Double) o.get("momentum"), (Double) o.get("weight_decay"), (List<Integer>) o.get("lr_steps"),
                 (Double) o.get("lr_factor"), (Integer) o.get("limit"), (String) o.get("backend"),
-                (Integer) o.get("device"), (String) o.get("weight_init"), (Double) o.get("fb_scale"),
+                (Integer) o.get("device"), (String) o.get("weight_init"), FbScale.parse(o.get("fb_scale")),
                 (String) o.get("fb_magnitude"), (Double) o.get("fa_sigma"), (Boolean) o.get("last_layer_bp"),
                 (Double) o.get("diverge_bound"), (Integer) o.get("eval_batch"), (String) o.get("init"), sweep);
     }
@@ -128,6 +129,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
 
     private static String text(Object v) {
         if (v instanceof Double) return GridReport.fmtNum((Double) v);
+        if (v instanceof FbScale f) return f.xavier() ? "xavier" : GridReport.fmtNum(f.value());
         if (v instanceof List) return ((List<?>) v).stream().map(String::valueOf).collect(Collectors.joining("-"));
         return String.valueOf(v);
     }
@@ -190,7 +192,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         for (String f : feedback) {
             var mt = FEEDBACK.matcher(f);
             if (!mt.matches())
-                throw r.bad("feedback", f, "a feedback mode: bp, usf, brsf, frsf, fa or psf:p with 0 <= p <= 1");
+                throw r.bad("feedback", f, "a feedback mode: bp, usf, brsf, frsf, fa, dfa or psf:p with 0 <= p <= 1");
             if (mt.group(1) != null && Double.parseDouble(mt.group(1)) > 1.0)
                 throw r.bad("feedback", f, "psf:p with 0 <= p <= 1");
         }
@@ -344,8 +346,11 @@ public record GridSpec(String name, String description, List<String> datasets, L
                 case "momentum": return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a number in [0, 1)");
                 case "weight_decay": case "fa_sigma": case "diverge_bound":
                     return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a non-negative number");
-                case "lr_factor": case "fb_scale":
+                case "lr_factor":
                     return number(key, n, 0, -Double.MAX_VALUE, Double.MAX_VALUE, "a positive number");
+                case "fb_scale":
+                    if (n.isTextual() && n.asText().trim().equalsIgnoreCase("xavier")) return FbScale.XAVIER;
+                    return FbScale.of(number(key, n, 0, Double.MIN_VALUE, Double.MAX_VALUE, "a positive number or xavier"));
                 case "lr_steps": {
                     if (!n.isArray()) throw bad(key, n, "a list of epoch numbers");
                     List<Integer> steps = new ArrayList<>();

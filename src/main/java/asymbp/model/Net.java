@@ -45,6 +45,8 @@ public final class Net {
         long weightSize();
         int fanIn();
         int fanOut();
+        /** Input features per example (C·H·W for a convolution, NCHW-flattened): the width of dfa's B_l. */
+        int inFeatures();
         boolean relu();
     }
 
@@ -53,6 +55,7 @@ public final class Net {
         public long weightSize() { return (long) in * out; }
         public int fanIn() { return in; }
         public int fanOut() { return out; }
+        public int inFeatures() { return in; }
     }
 
     /** {@code shape} has batch 1; the real batch is substituted per call. */
@@ -61,6 +64,7 @@ public final class Net {
         public long weightSize() { return shape.weightSize(); }
         public int fanIn() { return shape.inC() * shape.kh() * shape.kw(); }
         public int fanOut() { return shape.outC() * shape.kh() * shape.kw(); }
+        public int inFeatures() { return (int) shape.inSize(); }
     }
 
     /** Offsets: gamma/beta in params, mean/var in state, saveOffset in the workspace's save buffer. */
@@ -378,18 +382,32 @@ public final class Net {
      */
     public void backward(Backend be, Workspace ws, Buffer params, Buffer grads, int b,
                          IntFunction<Feedback> feedback, boolean inputGrad) {
+        backward(be, ws, params, grads, b, feedback, null, inputGrad);
+    }
+
+    /**
+     * {@link #backward(Backend, Workspace, Buffer, Buffer, int, IntFunction, boolean)} with direct feedback
+     * (dfa, docs/spec.md §3): where {@code direct} gives a weight layer an fa-mode B_l (non-null), that
+     * layer's input gradient is e·B_l with e = dlogits, not its own backward's; its dW and db are its own.
+     *
+     * @param direct null, or per weight layer its B_l (null: the layer's own input gradient)
+     */
+    public void backward(Backend be, Workspace ws, Buffer params, Buffer grads, int b,
+                         IntFunction<Feedback> feedback, IntFunction<Feedback> direct, boolean inputGrad) {
         for (int i = layers.size() - 1; i >= 0; i--) {
             Layer l = layers.get(i);
             Buffer x = ws.act(l.inAct(), b), y = ws.act(l.outAct(), b);
             Buffer dx = (l.inAct() == 0 && !inputGrad) ? null : ws.grad(l.inAct(), b);
             Buffer dy = ws.grad(l.outAct(), b);
+            Feedback bl = direct != null && l instanceof WeightLayer wl ? direct.apply(wl.index()) : null;
+            Buffer ownDx = bl == null ? dx : null;
             if (l instanceof Linear li) {
-                be.linearBackward(dx, t(grads, li.weightOffset(), li.weightSize()),
+                be.linearBackward(ownDx, t(grads, li.weightOffset(), li.weightSize()),
                         li.biasOffset() < 0 ? null : t(grads, li.biasOffset(), li.out()),
                         dy, li.relu() ? y : null, x, t(params, li.weightOffset(), li.weightSize()),
                         feedback.apply(li.index()), b, li.in(), li.out());
             } else if (l instanceof Conv c) {
-                be.conv2dBackward(dx, t(grads, c.weightOffset(), c.weightSize()),
+                be.conv2dBackward(ownDx, t(grads, c.weightOffset(), c.weightSize()),
                         c.biasOffset() < 0 ? null : t(grads, c.biasOffset(), c.shape().outC()),
                         dy, c.relu() ? y : null, x, t(params, c.weightOffset(), c.weightSize()),
                         feedback.apply(c.index()), c.shape().withBatch(b));
@@ -402,6 +420,8 @@ public final class Net {
             } else if (l instanceof MaxPool p) {
                 be.maxpoolBackward(dx, dy, ws.argmax(p, b), b, p.channels(), p.h(), p.w(), p.k());
             }
+            if (bl != null && dx != null)
+                be.feedbackProject(dx, ws.dlogits(b), bl, b, classes, ((WeightLayer) l).inFeatures());
         }
     }
 }

@@ -31,13 +31,18 @@ public record RunResult(String status, Double testError, double imagesPerSecond,
 
     /**
      * @param divergeBound   the loss bound in force
-     * @param faSigma        fa's σ per weight layer (null unless the feedback is fa)
+     * @param faSigma        fa's and dfa's σ of B per weight layer, the bound a when B is uniform (null unless
+     *                       the feedback is fa or dfa)
+     * @param faB            "normal" (B ~ N(0, σ²)) or "uniform" (B ~ U(−σ, σ), --fb-scale xavier); null unless fa or dfa
+     * @param fbScale        the scale each weight layer's V uses (usf: s_l on sign(W); brsf, frsf, psf: on the
+     *                       magnitudes), the --fb-scale number or each layer's Xavier value; null for bp, fa, dfa
      * @param inputMean      per-channel mean of the training pixels in [0,1], subtracted from the input
      * @param inputStd       per-channel standard deviation it is divided by
      * @param kernelVersions the kernel versions each op launched on a device backend (op → "v2,v3"; see
      *                       kernels/cuda/README.md), empty on the CPU backend
      */
-    public record Resolved(double divergeBound, Map<String, Double> faSigma, double[] inputMean, double[] inputStd,
+    public record Resolved(double divergeBound, Map<String, Double> faSigma, String faB, Map<String, Double> fbScale,
+                           double[] inputMean, double[] inputStd,
                            int evalBatch, int trainImages, int testImages, int stepsPerEpoch,
                            Map<String, String> kernelVersions) {}
 }

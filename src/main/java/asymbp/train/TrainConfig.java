@@ -2,6 +2,8 @@ package asymbp.train;
 
 import asymbp.data.Datasets;
 import asymbp.io.Json;
+import asymbp.backend.FeedbackMode;
+import asymbp.model.FbScale;
 import asymbp.model.FeedbackSpec;
 import asymbp.model.Net;
 import com.fasterxml.jackson.annotation.JsonAlias;
@@ -25,13 +27,13 @@ import java.util.Map;
  *
  * @param dataset       a {@code asymbp.data.Datasets.load} spec: mnist, fashion-mnist, cifar10:DIR, ...
  * @param model         mlp:W1-W2-..., lenet, cifar
- * @param feedback      bp, usf, brsf, frsf, fa, psf:p
+ * @param feedback      bp, usf, brsf, frsf, fa, psf:p, dfa
  * @param update        sgd or bm
  * @param lrSteps       epochs (0-based count of finished epochs) at which the lr is multiplied by lrFactor
  * @param limit         use only the first N training images; 0 = all
  * @param init          directory of .npy files to start from; null = Philox initialisation
  * @param weightInit    uniform (1/√fan_in, PyTorch's default) or xavier
- * @param fbScale       s, the factor on sign(W) / the magnitudes
+ * @param fbScale       s, the factor on sign(W) / the magnitudes, or xavier (per layer; docs/spec.md §3)
  * @param magnitude     uniform (U(0,1)) or halfnormal (|N(0,1)|); key fb_magnitude (checkpoints before
  *                      it was renamed hold "magnitude")
  * @param faSigma       fa's σ; 0 = each layer's initialisation std
@@ -43,7 +45,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
                           int epochs, int batch, double lr, double momentum, double weightDecay,
                           List<Integer> lrSteps, double lrFactor, long seed,
                           String backend, int device, int limit, String init, String weightInit,
-                          double fbScale, @JsonProperty("fb_magnitude") @JsonAlias("magnitude") String magnitude,
+                          FbScale fbScale, @JsonProperty("fb_magnitude") @JsonAlias("magnitude") String magnitude,
                           double faSigma, boolean lastLayerBp,
                           double divergeBound, int evalBatch, boolean quiet, boolean resume) {
 
@@ -105,6 +107,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         backend = lower(backend);
         weightInit = lower(weightInit);
         magnitude = lower(magnitude);
+        if (fbScale == null) fbScale = FbScale.ONE;
     }
 
     private static String lower(String s) { return s == null ? null : s.toLowerCase(Locale.ROOT); }
@@ -119,7 +122,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
                 1, 64, 5e-5, 0.9, 0.0,
                 List.of(), 0.1, 1L,
                 "auto", 0, 0, null, "uniform",
-                1.0, "uniform", 0.0, false,
+                FbScale.ONE, "uniform", 0.0, false,
                 0.0, 0, false, false);
     }
 
@@ -140,6 +143,8 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         try {
             return Json.MAPPER.treeToValue(n, TrainConfig.class);
         } catch (JsonProcessingException e) {
+            // A value a type's own parser refused (FbScale) says why itself, naming its flag.
+            if (e.getCause() instanceof IllegalArgumentException bad) throw bad;
             throw new IllegalArgumentException("cannot set " + values.keySet() + ": " + e.getOriginalMessage(), e);
         }
     }
@@ -163,6 +168,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
     public TrainConfig withInit(String v) { return with(Option.INIT, v); }
     public TrainConfig withWeightInit(String v) { return with(Option.WEIGHT_INIT, v); }
     public TrainConfig withFbScale(double v) { return with(Option.FB_SCALE, v); }
+    public TrainConfig withFbScale(FbScale v) { return with(Option.FB_SCALE, v); }
     public TrainConfig withMagnitude(String v) { return with(Option.FB_MAGNITUDE, v); }
     public TrainConfig withFaSigma(double v) { return with(Option.FA_SIGMA, v); }
     public TrainConfig withLastLayerBp(boolean v) { return with(Option.LAST_LAYER_BP, v); }
@@ -218,10 +224,14 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
         if (limit < 0) fail(Option.LIMIT, limit, "must be ≥ 0 (0 = all)");
         if (!"uniform".equals(weightInit) && !"xavier".equals(weightInit))
             fail(Option.WEIGHT_INIT, weightInit, "must be uniform or xavier");
-        if (!(fbScale > 0) || Double.isInfinite(fbScale)) fail(Option.FB_SCALE, fbScale, "must be a positive number");
+        if (!fbScale.xavier() && (!(fbScale.value() > 0) || Double.isInfinite(fbScale.value())))
+            fail(Option.FB_SCALE, fbScale, "must be a positive number or xavier");
         if (!"uniform".equals(magnitude) && !"halfnormal".equals(magnitude))
             fail(Option.FB_MAGNITUDE, magnitude, "must be uniform or halfnormal");
         if (!(faSigma >= 0) || Double.isInfinite(faSigma)) fail(Option.FA_SIGMA, faSigma, "must be > 0 (0 = the init std)");
+        FeedbackMode mode = FeedbackSpec.parseMode(feedback);
+        if (faSigma > 0 && fbScale.xavier() && (mode == FeedbackMode.FA || mode == FeedbackMode.DFA))
+            fail(Option.FA_SIGMA, faSigma, "cannot be combined with --fb-scale xavier (B is then U(−a_l, a_l), a_l Xavier's bound)");
         if (!(divergeBound >= 0) || Double.isInfinite(divergeBound))
             fail(Option.DIVERGE_BOUND, divergeBound, "must be > 0 (0 = 100·ln(classes))");
         return this;
@@ -267,7 +277,7 @@ public record TrainConfig(String dataset, String model, String feedback, boolean
     }
 
     public FeedbackSpec feedbackSpec() {
-        return FeedbackSpec.parse(feedback, (float) fbScale, "halfnormal".equals(magnitude), (float) faSigma, lastLayerBp);
+        return FeedbackSpec.parse(feedback, fbScale, "halfnormal".equals(magnitude), (float) faSigma, lastLayerBp);
     }
 
     /** The learning rate during epoch {@code epoch} (0-based): lr · factor^(number of steps ≤ epoch). */

@@ -328,7 +328,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void enqueueBackwardUpdate(int b, int t, float lr, boolean firstStep) {
-        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), directFeedback(), false);
         be.applyUpdate(params, velocity, grads, rule, lr, (float) cfg.momentum(), (float) cfg.weightDecay(), firstStep);
     }
 
@@ -338,10 +338,24 @@ public final class Trainer implements AutoCloseable {
         @Override public void backwardUpdate(int t, float lr, boolean firstStep) { enqueueBackwardUpdate(fullBatch, t, lr, firstStep); }
     }
 
-    /** The feedback of weight layer {@code layer} at global step {@code t}. */
+    /** The feedback of weight layer {@code layer} at global step {@code t} (its own backward; bp under dfa). */
     public Feedback feedback(int layer, long t) {
         int last = net.weightLayers().size() - 1;
-        return fb.forLayer(cfg.seed(), layer, (int) t, layer == last, initStd[layer]);
+        Net.WeightLayer w = net.weightLayers().get(layer);
+        return fb.forLayer(cfg.seed(), layer, (int) t, layer == last, initStd[layer], w.fanIn(), w.fanOut());
+    }
+
+    /** dfa's B_l of weight layer {@code layer} (null: its input gradient is its own), or null when not dfa. */
+    public Feedback direct(int layer) {
+        if (!fb.direct()) return null;
+        int last = net.weightLayers().size() - 1;
+        Net.WeightLayer w = net.weightLayers().get(layer);
+        return fb.direct(cfg.seed(), layer, layer == last, initStd[layer], net.classes(), w.inFeatures());
+    }
+
+    /** The direct feedback Net.backward takes: null unless dfa. */
+    private java.util.function.IntFunction<Feedback> directFeedback() {
+        return fb.direct() ? this::direct : null;
     }
 
     /**
@@ -481,7 +495,7 @@ public final class Trainer implements AutoCloseable {
         ensureOrder();
         int b = forwardLoss(0, true);
         final long t = step;
-        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), false);
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), directFeedback(), false);
         be.sync();
         return statsHost[0] / b;
     }
@@ -496,7 +510,9 @@ public final class Trainer implements AutoCloseable {
     /**
      * Per weight layer: the angle between V and W, and the angle between the error passed back to the
      * layer's input under the configured feedback and under full bp, on the first batch of the current
-     * order. BN running statistics are restored afterwards, so training is not disturbed.
+     * order. BN running statistics are restored afterwards, so training is not disturbed. Under dfa the
+     * error angle is that of e·B_l against backprop's input gradient, and a layer fed by its B_l has no
+     * V of W's shape: its V–W angle is NaN.
      */
     public List<LayerAlignment> alignment() {
         ensureOrder();
@@ -505,13 +521,17 @@ public final class Trainer implements AutoCloseable {
         List<Net.WeightLayer> wls = net.weightLayers();
         int b = forwardLoss(0, true);
         float[][] asym = new float[wls.size()][];
-        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), true);
+        net.backward(be, ws, params, grads, b, layer -> feedback(layer, t), directFeedback(), true);
         for (Net.WeightLayer w : wls) asym[w.index()] = download(ws.grad(w.inAct(), b), ws.grad(w.inAct(), b).length());
         net.backward(be, ws, params, grads, b, layer -> Feedback.bp(), true);
         float[] p = parameters();
         List<LayerAlignment> out = new ArrayList<>();
         for (Net.WeightLayer w : wls) {
             float[] sym = download(ws.grad(w.inAct(), b), ws.grad(w.inAct(), b).length());
+            if (direct(w.index()) != null) {
+                out.add(new LayerAlignment(w.index(), w.name(), Double.NaN, angle(asym[w.index()], sym)));
+                continue;
+            }
             Feedback f = feedback(w.index(), t);
             double dot = 0, vv = 0, ww = 0;
             for (long i = 0; i < w.weightSize(); i++) {
@@ -810,13 +830,20 @@ public final class Trainer implements AutoCloseable {
 
     /** The values in force where the configuration says "default". */
     public RunResult.Resolved resolved() {
-        java.util.Map<String, Double> sigma = null;
-        if (fb.mode() == asymbp.backend.FeedbackMode.FA) {
-            sigma = new java.util.LinkedHashMap<>();
-            int last = net.weightLayers().size() - 1;
-            for (Net.WeightLayer w : net.weightLayers())
-                if (!(fb.lastLayerBp() && w.index() == last))
-                    sigma.put(w.name(), (double) (fb.faSigma() > 0f ? fb.faSigma() : initStd[w.index()]));
+        // fa/dfa: σ of each B_l (its bound when uniform); the sign modes: the scale each layer's V uses.
+        java.util.Map<String, Double> sigma = null, scale = null;
+        String bDistribution = null;
+        boolean random = fb.mode() == asymbp.backend.FeedbackMode.FA || fb.direct();
+        if (fb.mode() != asymbp.backend.FeedbackMode.BP) {
+            java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+            for (Net.WeightLayer w : net.weightLayers()) {
+                Feedback f = fb.direct() ? direct(w.index()) : feedback(w.index(), 0);
+                if (f == null || f.mode() == asymbp.backend.FeedbackMode.BP) continue;
+                m.put(w.name(), (double) (random ? f.sigma() : f.scale()));
+                if (random) bDistribution = f.uniformB() ? "uniform" : "normal";
+            }
+            if (random) sigma = m;
+            else scale = m;
         }
         int c = data.channels();
         double[] mean = new double[c], std = new double[c];
@@ -824,7 +851,7 @@ public final class Trainer implements AutoCloseable {
             mean[k] = meanInvStdHost[k];
             std[k] = 1.0 / meanInvStdHost[c + k];
         }
-        return new RunResult.Resolved(bound, sigma, mean, std, evalBatch, trainN, testN, stepsPerEpoch,
+        return new RunResult.Resolved(bound, sigma, bDistribution, scale, mean, std, evalBatch, trainN, testN, stepsPerEpoch,
                 new java.util.TreeMap<>(be.kernelVersions()));
     }
 

@@ -54,6 +54,7 @@ class MainTest {
             "--lr-steps | 5,3",
             "--lr-factor | 0",
             "--fb-scale | -1",
+            "--fb-scale | xavierx",
             "--fb-magnitude | cauchy",
             "--fa-sigma | -2",
             "--diverge-bound | -1",
@@ -126,6 +127,36 @@ class MainTest {
         assertTrue(Files.isRegularFile(dir.resolve("checkpoint.npz")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("fc1.weight.npy")));
         assertTrue(Files.isRegularFile(dir.resolve("weights").resolve("bn1.running_var.npy")));
+    }
+
+    /** dfa and --fb-scale xavier end to end, on cpu and on opencl (pocl here; skipped without an OpenCL device). */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"cpu, dfa", "cpu, usf", "opencl, dfa", "opencl, fa"})
+    void xavierScaleAndDfaRunEndToEnd(String backend, String feedback, @TempDir Path dir) throws Exception {
+        if (backend.equals("opencl")) asymbp.conformance.DeviceBackends.openOrSkip("opencl").close();
+        Run r = run("train", "--limit", "640", "--model", "lenet", "--no-bn", "--feedback", feedback, "--fb-scale", "xavier",
+                "--weight-init", "xavier", "--update", "sgd", "--lr", "0.01", "--backend", backend, "-q", "--out", dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        JsonNode j = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
+        assertEquals("xavier", j.get("config").get("fb_scale").asText());
+        JsonNode res = j.get("resolved");
+        // per layer: lenet's fans (conv: in·k², out·k²) and, for dfa, B_l's classes × in_l
+        String[] names = {"conv1", "conv2", "fc3", "fc4", "fc5"};
+        int[][] fans = {{25, 150}, {150, 400}, {400, 120}, {120, 84}, {84, 10}};
+        int[] in = {784, 6 * 14 * 14, 400, 120, 84};
+        for (int l = 0; l < names.length; l++) {
+            double want = feedback.equals("usf") ? Math.sqrt(2.0 / (fans[l][0] + fans[l][1]))
+                    : feedback.equals("fa") ? Math.sqrt(6.0 / (fans[l][0] + fans[l][1])) : Math.sqrt(6.0 / (10 + in[l]));
+            JsonNode v = res.get(feedback.equals("usf") ? "fb_scale" : "fa_sigma").get(names[l]);
+            assertEquals(want, v.asDouble(), 1e-6 * want, names[l] + " in " + res);
+        }
+        if (!feedback.equals("usf")) assertEquals("uniform", res.get("fa_b").asText());
+        JsonNode al = j.get("history").get(0).get("alignment");
+        assertEquals(5, al.size());
+        for (JsonNode a : al) {
+            assertTrue(a.get("error_angle").isNumber(), a.toString());
+            if (feedback.equals("dfa")) assertTrue(a.get("weight_angle").isNull(), "dfa has no V of W's shape: " + a);
+        }
     }
 
     @Test

@@ -128,15 +128,48 @@ class OpConformanceTest {
         }
     }
 
-    /** The feedback of one test layer: every mode, with a half-normal variant of brsf. */
+    /**
+     * The feedback of one test layer: every mode, with a half-normal variant of brsf, and --fb-scale xavier's
+     * variants (usf and frsf at a Xavier scale, fa's uniform B on a Xavier bound) for a 400×120 layer.
+     */
     static Feedback[] feedbacks(Twins t) {
-        FeedbackMode[] modes = FeedbackMode.values();
-        Feedback[] out = new Feedback[modes.length + 1];
+        FeedbackMode[] modes = FeedbackMode.kernelModes();
+        Feedback[] out = new Feedback[modes.length + 4];
         for (int i = 0; i < modes.length; i++)
             out[i] = new Feedback(modes[i], modes[i] == FeedbackMode.USF ? 0.5f : 1f, 0.3f, 0.05f, false,
                     t.rnd.nextLong(), t.rnd.nextInt(8), t.rnd.nextInt(1000));
         out[modes.length] = new Feedback(FeedbackMode.BRSF, 2f, 1f, 0f, true, t.rnd.nextLong(), 3, 17);
+        asymbp.model.FeedbackSpec x = asymbp.model.FeedbackSpec.parse("usf", asymbp.model.FbScale.XAVIER, false, 0f, false);
+        out[modes.length + 1] = x.forLayer(t.rnd.nextLong(), 2, 5, false, 0.05f, 400, 120);
+        out[modes.length + 2] = asymbp.model.FeedbackSpec.parse("frsf", asymbp.model.FbScale.XAVIER, false, 0f, false)
+                .forLayer(t.rnd.nextLong(), 1, 5, false, 0.05f, 400, 120);
+        out[modes.length + 3] = asymbp.model.FeedbackSpec.parse("fa", asymbp.model.FbScale.XAVIER, false, 0f, false)
+                .forLayer(t.rnd.nextLong(), 4, 5, false, 0.05f, 400, 120);
         return out;
+    }
+
+    /** A feedback's label: its mode and variants. */
+    static String label(Feedback fb) {
+        return fb.mode().cliName() + (fb.halfNormal() ? "/halfnormal" : "") + (fb.uniformB() ? "/uniformB" : "")
+                + (fb.mode() == FeedbackMode.USF || fb.mode() == FeedbackMode.FRSF ? "/s=" + fb.scale() : "");
+    }
+
+    /** dfa's projection dx = e·B_l (classes → the layer's input), normal and Xavier-uniform B. */
+    @ParameterizedTest(name = "{0}") @MethodSource("backends")
+    void feedbackProjectDfa(String name) {
+        try (Twins t = twins(name, "feedbackProject")) {
+            int[][] shapes = {{64, 10, 1176}, {64, 10, 400}, {37, 10, 84}, {1, 3, 1}, {65, 17, 300}};
+            for (int[] s : shapes)
+                for (boolean xavier : new boolean[] {false, true}) {
+                    int batch = s[0], classes = s[1], features = s[2];
+                    asymbp.model.FeedbackSpec spec = asymbp.model.FeedbackSpec.parse("dfa",
+                            xavier ? asymbp.model.FbScale.XAVIER : asymbp.model.FbScale.ONE, false, 0f, false);
+                    Feedback fb = spec.direct(t.rnd.nextLong(), t.rnd.nextInt(5), false, 0.05f, classes, features);
+                    Twin e = t.in(t.gradients(batch * classes, 0.5)), dx = t.out(batch * features);
+                    t.both((be, S) -> be.feedbackProject(S.of(dx), S.of(e), fb, batch, classes, features));
+                    t.assertClose("feedbackProject " + label(fb) + " " + batch + "x" + classes + "->" + features, dx, GEMM_BOUND);
+                }
+        }
     }
 
     @ParameterizedTest(name = "{0}") @MethodSource("backends")
@@ -156,7 +189,7 @@ class OpConformanceTest {
                     Twin dx = withDx ? t.out(batch * in) : null, dw = t.out(out * in), db = withDb ? t.out(out) : null;
                     t.both((be, S) -> be.linearBackward(S.of(dx), S.of(dw), S.of(db), S.of(dy), S.of(y), S.of(x), S.of(w),
                             fb, batch, in, out));
-                    String what = "linearBackward " + fb.mode().cliName() + (fb.halfNormal() ? "/halfnormal" : "")
+                    String what = "linearBackward " + label(fb)
                             + " " + batch + "x" + in + "->" + out + (withY ? " relu" : "");
                     t.assertClose(what + " dW", dw, GEMM_BOUND);
                     if (withDb) t.assertClose(what + " db", db, REDUCE_BOUND);
@@ -181,7 +214,7 @@ class OpConformanceTest {
                     Twin dy = t.in(t.gradients(ny, 0.5)), y = withY ? t.in(t.relu(ny)) : null;
                     Twin dx = withDx ? t.out(nx) : null, dw = t.out((int) s.weightSize()), db = withDb ? t.out(s.outC()) : null;
                     t.both((be, S) -> be.conv2dBackward(S.of(dx), S.of(dw), S.of(db), S.of(dy), S.of(y), S.of(x), S.of(w), fb, s));
-                    String what = "conv2dBackward " + fb.mode().cliName() + (fb.halfNormal() ? "/halfnormal" : "")
+                    String what = "conv2dBackward " + label(fb)
                             + " " + s + (withY ? " relu" : "");
                     t.assertClose(what + " dW", dw, GEMM_BOUND);
                     if (withDb) t.assertClose(what + " db", db, REDUCE_BOUND);

@@ -47,7 +47,10 @@ class ReplayConformanceTest {
                 TrainConfig.defaults().withModel("lenet").withFeedback("brsf").withBn(true).withUpdate("bm")
                         .withLr(5e-5).withBatch(64).withEpochs(2).withLrSteps(List.of(1)).withLrFactor(0.5).withQuiet(true),
                 TrainConfig.defaults().withModel("mlp:64-32").withFeedback("psf:0.5").withBn(true).withUpdate("sgd")
-                        .withLr(0.02).withBatch(8).withEpochs(1).withWeightDecay(1e-4).withQuiet(true));
+                        .withLr(0.02).withBatch(8).withEpochs(1).withWeightDecay(1e-4).withQuiet(true),
+                // dfa: the projection e·B_l launches inside the replayed (on cuda: captured) step
+                TrainConfig.defaults().withModel("mlp:64-32").withFeedback("dfa").withFbScale(asymbp.model.FbScale.XAVIER)
+                        .withBn(false).withUpdate("sgd").withLr(0.02).withMomentum(0.9).withBatch(8).withEpochs(1).withQuiet(true));
         try (Backend be = DeviceBackends.openOrSkip(name)) {
             for (TrainConfig cfg : cfgs) {
                 Run eager = train(be, cfg, false), replay = train(be, cfg, true);

@@ -55,7 +55,9 @@ class TrainingConformanceTest {
     /** |g| at most this fraction of the gradient's rms counts as "~0" in the printed flip statistics. */
     static final double FLIP_NEAR_ZERO = 1e-2;
 
-    static final List<String> MODES = List.of("bp", "usf", "brsf", "frsf", "fa", "psf:0.5");
+    /** Feedback modes; "@xavier": with --fb-scale xavier (per-layer scale, fa's and dfa's B uniform). */
+    static final List<String> MODES = List.of("bp", "usf", "brsf", "frsf", "fa", "psf:0.5", "dfa",
+            "usf@xavier", "brsf@xavier", "fa@xavier", "dfa@xavier");
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -86,11 +88,13 @@ class TrainingConformanceTest {
         if (mnist == null) mnist = Datasets.load("mnist");
         long seed = DeviceBackends.seed("training " + backend + " " + model + " " + update);
         boolean bm = update.equals("bm");
-        for (String mode : MODES) {
-            TrainConfig cfg = TrainConfig.defaults().withModel(model).withBn(model.equals("lenet")).withFeedback(mode)
+        for (String modeAndScale : MODES) {
+            String mode = modeAndScale.split("@")[0];
+            asymbp.model.FbScale scale = modeAndScale.endsWith("@xavier") ? asymbp.model.FbScale.XAVIER : asymbp.model.FbScale.ONE;
+            TrainConfig cfg = TrainConfig.defaults().withModel(model).withBn(model.equals("lenet")).withFeedback(mode).withFbScale(scale)
                     .withUpdate(update).withLr(bm ? 1e-4 : 0.01).withMomentum(0).withWeightDecay(bm ? 0 : 1e-4)
                     .withSeed(seed).withLimit(STEPS * 64).withBatch(64).withQuiet(true);
-            String what = backend + " " + model + (cfg.bn() ? "+bn" : "") + " " + mode + " " + update;
+            String what = backend + " " + model + (cfg.bn() ? "+bn" : "") + " " + modeAndScale + " " + update;
             try (Trainer a = new Trainer(dev, mnist, cfg); Trainer b = new Trainer(cpu, mnist, cfg)) {
                 a.setLog(s -> {});
                 b.setLog(s -> {});

@@ -38,7 +38,10 @@ class FeedbackModesTest {
                 case BP: v[i] = w[i]; break;
                 case USF: v[i] = s * sign; break;
                 case BRSF: case FRSF: v[i] = s * m * sign; break;
-                case FA: v[i] = fb.sigma() * Philox.normal(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), 0, i); break;
+                case FA: v[i] = fb.uniformB()   // U(−σ, σ): σ·(2u − 1)
+                        ? fb.sigma() * (2f * Philox.uniform(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), 0, i) - 1f)
+                        : fb.sigma() * Philox.normal(fb.seed(), Philox.PURPOSE_FEEDBACK_MAGNITUDE, fb.layer(), 0, i);
+                    break;
                 case PSF: {
                     float u = Philox.uniform(fb.seed(), Philox.PURPOSE_FEEDBACK_FLIP, fb.layer(), 0, i);
                     v[i] = s * m * (u < fb.p() ? sign : -sign);
@@ -56,16 +59,24 @@ class FeedbackModesTest {
     interface Backward { Grads run(float[] w, Feedback fb); }
 
     private static Feedback mode(FeedbackMode m, float p, boolean halfNormal, SplittableRandom r, int step) {
-        return new Feedback(m, 0.5f + (float) r.nextDouble(), p, 0.05f + 0.2f * (float) r.nextDouble(), halfNormal,
-                r.nextLong(), r.nextInt(6), step);
+        return mode(m, p, halfNormal, r, step, false);
     }
+
+    private static Feedback mode(FeedbackMode m, float p, boolean halfNormal, SplittableRandom r, int step, boolean uniformB) {
+        return new Feedback(m, 0.5f + (float) r.nextDouble(), p, 0.05f + 0.2f * (float) r.nextDouble(), halfNormal,
+                r.nextLong(), r.nextInt(6), step, uniformB);
+    }
+
+    /** The per-layer modes (dfa is made of fa feedbacks). */
+    static final FeedbackMode[] LAYER_MODES = FeedbackMode.kernelModes();
 
     private void allModes(String what, float[] w, Backward back, SplittableRandom r) {
         Grads bp = back.run(w, Feedback.bp());
-        for (FeedbackMode m : FeedbackMode.values())
+        for (FeedbackMode m : LAYER_MODES)
             for (float p : m == FeedbackMode.PSF ? new float[] {0f, 0.25f, 0.5f, 1f} : new float[] {1f})
-                for (boolean half : new boolean[] {false, true}) {
-                    Feedback fb = mode(m, p, half, r, r.nextInt(1000));
+                for (int flags = 0; flags < (m == FeedbackMode.FA ? 4 : 2); flags++) {
+                    boolean half = (flags & Feedback.FLAG_HALF_NORMAL) != 0;
+                    Feedback fb = mode(m, p, half, r, r.nextInt(1000), (flags & Feedback.FLAG_UNIFORM_B) != 0);
                     Grads got = back.run(w, fb);
                     float[] v = buildV(fb, w);
                     Grads want = back.run(v, Feedback.bp());
@@ -93,6 +104,47 @@ class FeedbackModesTest {
         float[] v0 = buildV(psf0, w);
         for (int i = 0; i < w.length; i++)
             assertTrue(Math.signum(v0[i]) == -Math.signum(w[i]), "psf p=0 V sign at " + i);
+    }
+
+    @Test
+    void faUniformBIsUniformOnPlusMinusSigma() {
+        SplittableRandom r = CpuTestSupport.random("FeedbackModesTest.uniformB");
+        Feedback fb = new Feedback(FeedbackMode.FA, 1f, 1f, 0.25f, false, r.nextLong(), r.nextInt(6), 0, true);
+        int n = 20000;
+        double sum = 0, sq = 0, lo = 1, hi = -1;
+        for (int i = 0; i < n; i++) {
+            float v = fb.v(r.nextBoolean() ? 1f : -1f, i);   // W's value does not matter
+            sum += v; sq += (double) v * v; lo = Math.min(lo, v); hi = Math.max(hi, v);
+        }
+        assertTrue(lo >= -0.25 && hi < 0.25 && lo < -0.24 && hi > 0.24, "range " + lo + " .. " + hi);
+        assertTrue(Math.abs(sum / n) < 0.01, "mean " + sum / n);
+        double var = sq / n, want = 0.25 * 0.25 / 3;
+        assertTrue(Math.abs(var - want) < 0.05 * want, "variance " + var + ", U(−σ, σ) has " + want);
+    }
+
+    /** dfa's projection dx = e·B: against e times a B built here from Philox (buildV), for fa's normal and uniform B. */
+    @Test
+    void feedbackProject() {
+        SplittableRandom r = CpuTestSupport.random("FeedbackModesTest.project");
+        int batch = 1 + r.nextInt(40), classes = 2 + r.nextInt(12), features = 1 + r.nextInt(300);
+        float[] e = CpuTestSupport.uniform(r, batch * classes, -1, 1);
+        for (boolean uniform : new boolean[] {false, true}) {
+            Feedback fb = new Feedback(FeedbackMode.FA, 1f, 1f, 0.01f + (float) r.nextDouble(), false, r.nextLong(),
+                    r.nextInt(6), 0, uniform);
+            float[] b = buildV(fb, new float[classes * features]);
+            double[] want = new double[batch * features];
+            for (int i = 0; i < batch; i++)
+                for (int j = 0; j < features; j++)
+                    for (int k = 0; k < classes; k++) want[i * features + j] += (double) e[i * classes + k] * b[k * features + j];
+            Buffer dx = CpuTestSupport.poisoned(be, batch * features, r);
+            be.feedbackProject(dx, CpuTestSupport.upload(be, e, r), fb, batch, classes, features);
+            float[] got = CpuTestSupport.download(be, dx);
+            double worst = 0, scale = 0;
+            for (double v : want) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < got.length; i++)
+                worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3 * scale + 1e-30));
+            assertTrue(worst < 1e-4, batch + "x" + classes + "->" + features + " " + fb + ": max rel err " + worst);
+        }
     }
 
     @Test

@@ -70,11 +70,12 @@ class PhiloxVectorRandomizedTest {
         FeedbackRow vector = Kernels.best().feedback.get();
         assertTrue(vector instanceof VectorFeedbackRow, "expected the vector generator, got " + vector.describe());
         long checked = 0;
-        for (FeedbackMode mode : FeedbackMode.values())
+        for (FeedbackMode mode : FeedbackMode.kernelModes())
             for (boolean halfNormal : new boolean[] {false, true})
                 for (int trial = 0; trial < 12; trial++) {
                     Feedback fb = new Feedback(mode, 0.25f + (float) r.nextDouble(), (float) r.nextDouble(),
-                            0.05f + (float) r.nextDouble(), halfNormal, r.nextLong(), r.nextInt(1 << 24), r.nextInt());
+                            0.05f + (float) r.nextDouble(), halfNormal, r.nextLong(), r.nextInt(1 << 24), r.nextInt(),
+                            r.nextBoolean());
                     long index0 = start(r);
                     int n = 1 + r.nextInt(1100), wOff = r.nextInt(7), dstOff = r.nextInt(7);
                     float[] w = CpuTestSupport.uniform(r, wOff + n, -2, 2);

@@ -48,12 +48,13 @@ class PhiloxVectorTest {
         assertTrue(vector instanceof VectorFeedbackRow, "expected the vector generator, got " + vector.describe());
         FeedbackRow[] gens = {vector, new FeedbackRow()};
         int checked = 0;
-        for (FeedbackMode mode : FeedbackMode.values())
-            for (boolean halfNormal : new boolean[] {false, true})
+        for (FeedbackMode mode : FeedbackMode.kernelModes())
+            for (int flags = 0; flags < 4; flags++)   // bit 0 half-normal magnitudes, bit 1 uniform B (fa)
                 for (int trial = 0; trial < 8; trial++) {
                     float p = new float[] {0f, 0.25f, 0.5f, 1f, (float) r.nextDouble()}[r.nextInt(5)];
                     Feedback fb = new Feedback(mode, 0.5f + (float) r.nextDouble(), p, 0.1f + (float) r.nextDouble(),
-                            halfNormal, r.nextLong(), r.nextInt(8), r.nextInt(100000));
+                            (flags & Feedback.FLAG_HALF_NORMAL) != 0, r.nextLong(), r.nextInt(8), r.nextInt(100000),
+                            (flags & Feedback.FLAG_UNIFORM_B) != 0);
                     int n = 1 + r.nextInt(140);
                     long index0 = trial == 0 ? (1L << 32) - 5 : r.nextInt(1 << 20);
                     float[] w = CpuTestSupport.uniform(r, n, -1, 1);

@@ -126,10 +126,13 @@ class CudaArtifactsTest {
         Matcher m = Pattern.compile("#define FB_(\\w+) (\\d+)").matcher(h);
         int seen = 0;
         while (m.find()) {
+            if (m.group(1).startsWith("FLAG_")) continue;   // the fb_flags bits, checked below
             assertEquals(FeedbackMode.valueOf(m.group(1)).ordinal(), Integer.parseInt(m.group(2)), "FB_" + m.group(1));
             seen++;
         }
-        assertEquals(FeedbackMode.values().length, seen, "every FeedbackMode has a FB_ constant");
+        assertEquals(FeedbackMode.kernelModes().length, seen, "every FeedbackMode a kernel sees has a FB_ constant");
+        assertTrue(h.contains("#define FB_FLAG_HALF_NORMAL " + asymbp.backend.Feedback.FLAG_HALF_NORMAL + "\n"), "FB_FLAG_HALF_NORMAL");
+        assertTrue(h.contains("#define FB_FLAG_UNIFORM_B " + asymbp.backend.Feedback.FLAG_UNIFORM_B + "\n"), "FB_FLAG_UNIFORM_B");
         Matcher s = Pattern.compile("#define PHILOX_NORMAL_SCALE (\\S+)f").matcher(h);
         assertTrue(s.find());
         assertEquals(Float.floatToIntBits(Philox.NORMAL_SCALE), Float.floatToIntBits(Float.parseFloat(s.group(1))));

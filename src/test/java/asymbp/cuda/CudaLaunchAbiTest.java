@@ -119,6 +119,10 @@ class CudaLaunchAbiTest {
                 be.linearBackward(null, b, null, c, null, a, b, fb, s[0], s[1], s[2]);
             }
         }
+        // dfa's projection e·B (linear_backward's dx products over a zero W): LeNet's conv2 input, a wide one, a tiny one.
+        for (int[] s : new int[][] {{64, 10, 1176}, {1024, 10, 4096}, {5, 3, 17}})
+            for (boolean uniform : new boolean[] {false, true})
+                be.feedbackProject(a, c, new Feedback(FeedbackMode.FA, 1f, 1f, 0.1f, false, 7, 2, 0, uniform), s[0], s[1], s[2]);
         // Convolutions: LeNet's (few channels, long reduction) and a wider one (tile choice), with and without bias, dx.
         for (ConvShape s : new ConvShape[] {new ConvShape(64, 1, 28, 28, 20, 5, 5, 1, 0), new ConvShape(32, 64, 16, 16, 128, 3, 3, 1, 1)}) {
             be.conv2dForward(a, b, c, d, s, true);
@@ -168,6 +172,7 @@ class CudaLaunchAbiTest {
             }
             @Override public void backwardUpdate(int t, float lr, boolean first) {
                 be.linearBackward(x, dw, null, y, null, x, w, new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, 5, 0, t), 64, 100, 100);
+                be.feedbackProject(x, y.slice(0, 64 * 10), new Feedback(FeedbackMode.FA, 1f, 1f, 0.1f, false, 5, 0, 0, true), 64, 10, 100);
                 be.applyUpdate(w, vel, dw, UpdateRule.BM, lr, 0.9f, 0f, first);
             }
         };

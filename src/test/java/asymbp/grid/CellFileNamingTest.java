@@ -24,7 +24,7 @@ class CellFileNamingTest {
         System.out.println("CellFileNamingTest seed " + seed + " (-Dasymbp.seed=" + seed + " reproduces)");
         Random rnd = new Random(seed);
         CellSpec cell = new CellSpec("mnist", "mlp:8", "fa", "bn", 3, 2, 32, 0.01 + rnd.nextDouble(), 0.9,
-                rnd.nextDouble() * 1e-3, List.of(1), 0.5, 100, "cpu", 0, "xavier", 0.5, "halfnormal", 0.0, true,
+                rnd.nextDouble() * 1e-3, List.of(1), 0.5, 100, "cpu", 0, "xavier", asymbp.model.FbScale.of(0.5), "halfnormal", 0.0, true,
                 0.0, 16, null, "fb_scale=0.5");
         CellResult r = new CellResult(cell, CellResult.OK, null, 10 * rnd.nextDouble(),
                 List.of(new CellResult.EpochRecord(1, rnd.nextDouble(), 50.0, 40.0, 0.01, 1.5)),

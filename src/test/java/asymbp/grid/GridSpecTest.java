@@ -109,13 +109,13 @@ class GridSpecTest {
         CellSpec c = cells.get(cells.size() - 1);
         assertEquals("lr=0.03,lr_steps=,fb_scale=2,last_layer_bp=true", c.sweep());
         assertEquals(0.03, c.lr(), 0);
-        assertEquals(2.0, c.fbScale(), 0);
+        assertEquals(2.0, c.fbScale().value(), 0);
         assertEquals(0.1, c.faSigma(), 0);
         assertEquals("xavier", c.weightInit());
         assertEquals("halfnormal", c.fbMagnitude());
         assertTrue(c.lastLayerBp());
         var cfg = TrainerCellRunner.config(c);
-        assertEquals(2.0, cfg.fbScale(), 0);
+        assertEquals(2.0, cfg.fbScale().value(), 0);
         assertEquals(0.1, cfg.faSigma(), 0);
         assertEquals("xavier", cfg.weightInit());
         assertEquals("halfnormal", cfg.magnitude());
@@ -129,7 +129,7 @@ class GridSpecTest {
         // a grid without sweeps keeps the ids it always had
         GridSpec plain = GridSpec.parse(base + "lr: 0.01\nfb_scale: 0.5\n", "s.yaml");
         assertEquals("mnist__lenet__brsf__bn__s1", plain.cells().get(0).id());
-        assertEquals(0.5, plain.cells().get(0).fbScale(), 0);
+        assertEquals(0.5, plain.cells().get(0).fbScale().value(), 0);
     }
 
     @Test
@@ -148,6 +148,36 @@ class GridSpecTest {
         bad(GOOD + "eval_batch: -1\n", "key 'eval_batch'", "'-1'");
         bad(GOOD.replace("lr_steps: [1]", "lr_steps: [[1], [3]]"), "key 'lr_steps'", "'3'");
         bad(GOOD + "fbscale: 1\n", "unknown key 'fbscale'", "fb_scale");
+        bad(GOOD + "fb_scale: [0.5, xavierish]\n", "key 'fb_scale'", "'xavierish'", "xavier");
+    }
+
+    @Test
+    void committedGridsParseWithDfaAndTheirReference() {
+        // the committed 100-epoch study files: every cell must pass train's checks before hours of running
+        GridSpec g = GridSpec.load(java.nio.file.Path.of("grids/biotorch-protocol.yaml"));
+        assertEquals(2 * 6 * 2, g.cells().size(), "2 datasets x 6 modes x 2 seeds");
+        assertTrue(g.cells().stream().anyMatch(c -> c.feedback().equals("dfa")), "dfa cells present");
+        assertTrue(g.cells().stream().allMatch(c -> c.fbScale().xavier() && c.epochs() == 100));
+        assertEquals("dfa", TrainerCellRunner.config(g.cells().stream()
+                .filter(c -> c.feedback().equals("dfa")).findFirst().orElseThrow()).feedback());
+        assertEquals(16, GridSpec.load(java.nio.file.Path.of("grids/claim3-100epoch.yaml")).cells().size());
+        bad(GOOD.replace("fa, 'psf:0'", "fa, dfa, dfb, 'psf:0'"), "key 'feedback'", "'dfb'", "dfa");
+    }
+
+    @Test
+    void fbScaleXavierSweepsBesideNumbers() {
+        GridSpec g = GridSpec.parse(GOOD + "fb_scale: [0.5, xavier]\n", "s.yaml");
+        List<String> sweeps = g.cells().stream().map(CellSpec::sweep).distinct().sorted().toList();
+        assertEquals(List.of("fb_scale=0.5", "fb_scale=xavier"), sweeps);
+        CellSpec x = g.cells().stream().filter(c -> c.sweep().equals("fb_scale=xavier")).findFirst().orElseThrow();
+        assertTrue(x.fbScale().xavier());
+        assertTrue(TrainerCellRunner.config(x).fbScale().xavier(), "the cell's train config has --fb-scale xavier");
+        // a cell stored in a result file reads back equal (the grid's rerun check compares them)
+        CellSpec back = asymbp.io.Json.MAPPER.convertValue(asymbp.io.Json.MAPPER.valueToTree(x), CellSpec.class);
+        assertEquals(x, back);
+        assertEquals("xavier", asymbp.io.Json.MAPPER.valueToTree(x).get("fb_scale").asText());
+        assertEquals(1, GridSpec.parse(GOOD + "fb_scale: XAVIER\n", "s.yaml").cells().stream()
+                .map(c -> c.fbScale().xavier()).distinct().count());
     }
 
     @Test

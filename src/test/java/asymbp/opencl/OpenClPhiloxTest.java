@@ -98,10 +98,10 @@ class OpenClPhiloxTest {
             be.upload(bw, w);
             be.upload(bi, idx);
             float[] got = new float[n];
-            for (FeedbackMode mode : FeedbackMode.values()) {
-                for (boolean halfNormal : new boolean[]{false, true}) {
-                    Feedback f = new Feedback(mode, 0.75f, 0.3f, 0.05f, halfNormal, rnd.nextLong(), rnd.nextInt(1 << 24),
-                            rnd.nextInt(100000));
+            for (FeedbackMode mode : FeedbackMode.kernelModes()) {
+                for (int flags = 0; flags < 4; flags++) {   // bit 0 half-normal magnitudes, bit 1 uniform B (fa)
+                    Feedback f = new Feedback(mode, 0.75f, 0.3f, 0.05f, (flags & Feedback.FLAG_HALF_NORMAL) != 0,
+                            rnd.nextLong(), rnd.nextInt(1 << 24), rnd.nextInt(100000), (flags & Feedback.FLAG_UNIFORM_B) != 0);
                     be.fill(bv, Float.NaN);
                     int a = 0;
                     clSetKernelArg(k, a++, Sizeof.cl_mem, Pointer.to(mem(bv)));
@@ -112,7 +112,7 @@ class OpenClPhiloxTest {
                     clSetKernelArg(k, a++, Sizeof.cl_float, Pointer.to(new float[]{f.scale()}));
                     clSetKernelArg(k, a++, Sizeof.cl_float, Pointer.to(new float[]{f.p()}));
                     clSetKernelArg(k, a++, Sizeof.cl_float, Pointer.to(new float[]{f.sigma()}));
-                    clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(new int[]{halfNormal ? 1 : 0}));
+                    clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(new int[]{f.flags()}));
                     clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(new int[]{(int) f.seed()}));
                     clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(new int[]{(int) (f.seed() >>> 32)}));
                     clSetKernelArg(k, a++, Sizeof.cl_int, Pointer.to(new int[]{f.layer()}));

@@ -39,7 +39,9 @@ class OpenClProductVariantsTest {
                 float[] y = gauss(rnd, batch * out);
                 for (int i = 0; i < y.length; i++) y[i] = Math.max(0, y[i]);
                 Feedback fb = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, rnd.nextLong(), 2, 5);
-                float[][] fwd = new float[2][], dW = new float[2][], dX = new float[2][], dB = new float[2][];
+                // dfa's projection e·B (dy as e, out as classes) runs the same dx products with a zero W
+                Feedback b0 = new Feedback(FeedbackMode.FA, 1f, 1f, 0.1f, false, rnd.nextLong(), 3, 0, rnd.nextBoolean());
+                float[][] fwd = new float[2][], dW = new float[2][], dX = new float[2][], dB = new float[2][], proj = new float[2][];
                 DeviceBackend[] both = {direct, tiled};
                 for (int v = 0; v < 2; v++) {
                     DeviceBackend be = both[v];
@@ -48,6 +50,9 @@ class OpenClProductVariantsTest {
                     be.linearForward(out1, bx, bw, bb, batch, in, out, true);
                     be.linearBackward(bdx, bdw, bdb, bdy, by, bx, bw, fb, batch, in, out);
                     fwd[v] = down(be, out1); dW[v] = down(be, bdw); dX[v] = down(be, bdx); dB[v] = down(be, bdb);
+                    Buffer bp = nan(be, batch * in);
+                    be.feedbackProject(bp, bdy, b0, batch, out, in);
+                    proj[v] = down(be, bp);
                 }
                 String at = batch + "x" + in + "->" + out;
                 // direct and tiled sum in the same order up to where the two-level sums fold
@@ -55,6 +60,7 @@ class OpenClProductVariantsTest {
                 assertClose("dW " + at, dW[0], dW[1]);
                 assertClose("dx " + at, dX[0], dX[1]);
                 assertArrayEquals(dB[0], dB[1], "db " + at);
+                assertClose("feedbackProject " + (b0.uniformB() ? "uniform " : "normal ") + at, proj[0], proj[1]);
                 // and the forward against double precision
                 for (int m = 0; m < Math.min(batch, 4); m++)
                     for (int n = 0; n < out; n++) {

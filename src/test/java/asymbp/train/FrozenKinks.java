@@ -161,6 +161,11 @@ final class FrozenKinks implements Backend {
     }
 
     @Override
+    public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
+        be.feedbackProject(dx, e, fb, batch, classes, features);
+    }
+
+    @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
         be.conv2dBackward(dx, dw, db, dy, y, x, w, fb, s);

@@ -233,6 +233,20 @@ public final class ReferenceBackend implements Backend {
         }
         if (dx == null) return;
         float[] v = feedbackMatrix(w, fb);
+        product(dx, g, v, batch, in, out);
+    }
+
+    @Override
+    public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
+        float[] v = new float[classes * features];
+        for (int i = 0; i < v.length; i++) v[i] = fb.v(0f, i);
+        float[] g = new float[batch * classes];
+        System.arraycopy(r(e).f(), r(e).o(), g, 0, g.length);
+        product(dx, g, v, batch, features, classes);
+    }
+
+    /** dx = g·v in double: g batch×out, v out×in. */
+    private void product(Buffer dx, float[] g, float[] v, int batch, int in, int out) {
         for (int b = 0; b < batch; b++)
             for (int i = 0; i < in; i++) {
                 double s = 0;

@@ -61,6 +61,33 @@ class TrainConfigTest {
     }
 
     @Test
+    void fbScaleIsANumberOrXavierAndRoundTrips() throws Exception {
+        TrainConfig d = TrainConfig.defaults();
+        TrainConfig x = d.with(TrainConfig.Option.FB_SCALE, "Xavier");
+        assertTrue(x.fbScale().xavier());
+        assertEquals(x, d.withFbScale(asymbp.model.FbScale.XAVIER));
+        // checkpoints and result.json: "xavier" as a string, a number as a number (older files unchanged)
+        JsonNode j = Json.MAPPER.valueToTree(x);
+        assertEquals("xavier", j.get("fb_scale").asText());
+        assertEquals(x, Json.MAPPER.treeToValue(j, TrainConfig.class));
+        assertTrue(Json.MAPPER.valueToTree(d.withFbScale(0.25)).get("fb_scale").isNumber());
+        assertEquals(0.25, d.with(TrainConfig.Option.FB_SCALE, "0.25").fbScale().value());
+        for (Object bad : List.of("xavierish", "0", "-1", "NaN", "Infinity")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> d.with(TrainConfig.Option.FB_SCALE, bad));
+            assertTrue(e.getMessage().startsWith("--fb-scale " + bad + ":") && e.getMessage().contains("xavier"), e.getMessage());
+        }
+        // fa's and dfa's B are U(−a_l, a_l) under xavier: a σ beside it is refused, naming both
+        for (String mode : List.of("fa", "dfa")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> x.withFeedback(mode).withFaSigma(0.1).validate());
+            assertTrue(e.getMessage().startsWith("--fa-sigma 0.1:") && e.getMessage().contains("--fb-scale xavier"), e.getMessage());
+        }
+        x.withFeedback("usf").withFaSigma(0.1).validate();
+        assertEquals(asymbp.backend.FeedbackMode.DFA, d.withFeedback("dfa").validate().feedbackSpec().mode());
+    }
+
+    @Test
     void aCheckpointHeaderWrittenBeforeTheRenameStillReads() throws Exception {
         ObjectNode old = Json.MAPPER.valueToTree(TrainConfig.defaults().withMagnitude("halfnormal"));
         JsonNode m = old.remove("fb_magnitude");

@@ -272,4 +272,28 @@ class TrainerTest {
             }
         }
     }
+
+    /**
+     * dfa: no V of W's shape (the V–W angle is NaN by definition); the error angle compares e·B_l with
+     * backprop's input gradient. The last layer's B is fa's B of that layer, so its error angle is fa's.
+     */
+    @Test
+    void dfaAlignmentIsTheErrorSignalAngle() {
+        try (Backend be = new ReferenceBackend();
+             Trainer dfa = new Trainer(be, SMALL, small().withFeedback("dfa"));
+             Trainer fa = new Trainer(be, SMALL, small().withFeedback("fa"));
+             Trainer lastBp = new Trainer(be, SMALL, small().withFeedback("dfa").withLastLayerBp(true))) {
+            List<LayerAlignment> d = dfa.alignment(), f = fa.alignment(), l = lastBp.alignment();
+            System.out.println("dfa alignment " + d);
+            for (LayerAlignment a : d) {
+                assertTrue(Double.isNaN(a.weightAngle()), a.toString());
+                assertTrue(a.errorAngle() > 1 && a.errorAngle() < 179, a.toString());
+            }
+            int last = d.size() - 1;
+            assertEquals(f.get(last).errorAngle(), d.get(last).errorAngle(), 1e-9, "last layer: dfa's e·B_L is fa's");
+            assertEquals(0, l.get(last).weightAngle(), 0.05, "--last-layer-bp: V = W");
+            assertEquals(0, l.get(last).errorAngle(), 0.05, "--last-layer-bp: the true input gradient");
+            assertTrue(Double.isNaN(l.get(0).weightAngle()), l.get(0).toString());
+        }
+    }
 }

@@ -152,6 +152,12 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
+        time("feedbackProject " + fb(fb) + " " + batch + "x" + classes + "→" + features,
+                2.0 * batch * classes * features, () -> inner.feedbackProject(dx, e, fb, batch, classes, features));
+    }
+
+    @Override
     public void conv2dBackward(Buffer dx, Buffer dw, Buffer db, Buffer dy, Buffer y, Buffer x, Buffer w,
                                Feedback fb, ConvShape s) {
         time("conv2dBackward " + fb(fb) + " " + conv(s) + (dx == null ? " (no dx)" : ""),

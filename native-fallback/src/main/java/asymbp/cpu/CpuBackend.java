@@ -32,6 +32,8 @@ public final class CpuBackend implements Backend {
 
     // Reused scratch, grown on demand (no per-step allocation).
     private float[] masked = new float[0];
+    /** Zeros standing in for W in the dfa projection: fa's V does not read W's value. Grow-only. */
+    private float[] zeros = new float[0];
     private float[] packedV = new float[0];
     private float[][] partials = new float[0][];
     private double[] sums = new double[0];
@@ -362,6 +364,18 @@ public final class CpuBackend implements Backend {
         if (dx != null)
             gemm.multiply(par, batch, in, out, Gemm.Strided.rowMajor(g, go, out), new Gemm.FeedbackB(fb, f(w), off(w), in),
                     f(dx), off(dx), in, false);
+    }
+
+    @Override
+    public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
+        if (fb.mode() != asymbp.backend.FeedbackMode.FA)
+            throw new IllegalArgumentException("feedbackProject needs an fa-mode feedback, got " + fb.mode().cliName());
+        need(dx, (long) batch * features, "feedbackProject dx");
+        need(e, (long) batch * classes, "feedbackProject e");
+        if (zeros.length < classes * features) zeros = new float[classes * features];
+        // dx = e·B: A = e (batch×classes), B = V over a classes×features matrix, regenerated while packing
+        gemm.multiply(par, batch, features, classes, Gemm.Strided.rowMajor(f(e), off(e), classes),
+                new Gemm.FeedbackB(fb, zeros, 0, features), f(dx), off(dx), features, false);
     }
 
     /** dy·[y &gt; 0] into the reused scratch {@code masked}. */

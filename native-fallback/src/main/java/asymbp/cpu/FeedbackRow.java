@@ -29,7 +29,8 @@ class FeedbackRow {
                 case USF: v = s * sign(wj); break;
                 case BRSF:
                 case FRSF: v = (s * magnitude(fb, index)) * sign(wj); break;
-                case FA: v = fb.sigma() * normal(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index); break;
+                case FA: v = fb.uniformB() ? fb.sigma() * Feedback.centred(uniform(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index))
+                        : fb.sigma() * normal(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index); break;
                 case PSF: {
                     float u = uniform(seed, Philox.PURPOSE_FEEDBACK_FLIP, layer, 0, index);
                     v = (s * magnitude(fb, index)) * (u < fb.p() ? sign(wj) : -sign(wj));

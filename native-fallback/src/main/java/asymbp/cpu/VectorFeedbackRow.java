@@ -43,9 +43,17 @@ final class VectorFeedbackRow extends FeedbackRow {
                     magnitude(fb.halfNormal(), j).mul(s).mul(sign(FloatVector.fromArray(F, w, wOff + j))).intoArray(dst, dstOff + j);
                 break;
             case FA: {
-                VectorPhilox.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index0, full, w0, w1, w2, w3);
                 float sigma = fb.sigma();
-                for (int j = 0; j < full; j += N) normal(j).mul(sigma).intoArray(dst, dstOff + j);
+                if (fb.uniformB()) {   // sigma·(2u − 1), the − 1 exact
+                    VectorPhilox.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index0, full, w0, null, null, null);
+                    for (int j = 0; j < full; j += N) {
+                        FloatVector uj = bitsToUnit(IntVector.fromArray(I, w0, j));
+                        FloatVector.broadcast(F, sigma).mul(uj.add(uj).sub(1f)).intoArray(dst, dstOff + j);
+                    }
+                } else {
+                    VectorPhilox.words(seed, Philox.PURPOSE_FEEDBACK_MAGNITUDE, layer, 0, index0, full, w0, w1, w2, w3);
+                    for (int j = 0; j < full; j += N) normal(j).mul(sigma).intoArray(dst, dstOff + j);
+                }
                 break;
             }
             case PSF: {
