@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies a study's cells, grid file and report (never work/ with its checkpoints, never the lock) from a
+# Copies a study's cells, grid file and report (of work/ only a running cell's metrics.csv, never the lock) from a
 # runs folder into results/NAME/, and rewrites the report there: bench/study/sync-results.sh RUNS_DIR [NAME ...]
 # Safe while the study runs: finished cells are complete files (written atomically); unfinished ones are
 # reported as unfinished.
@@ -14,6 +14,13 @@ for n in "${NAMES[@]}"; do
   [ -d "$src/cells" ] || { echo "sync-results: $src/cells: no such folder (not started?)"; continue; }
   mkdir -p "results/$n"
   tar -C "$src" --exclude=./work --exclude=./.lock -cf - . | tar -C "results/$n" -xf -
+  # a running cell's epochs so far (metrics.csv only, no checkpoint), so the report can say how far it got
+  rm -rf "results/$n/work"
+  for m in "$src"/work/*/metrics.csv; do
+    [ -f "$m" ] || continue
+    d="results/$n/work/$(basename "$(dirname "$m")")"
+    mkdir -p "$d" && cp "$m" "$d/"
+  done
   java --add-modules jdk.incubator.vector -jar target/asymbp.jar grid report "results/$n"
   echo "sync-results: results/$n: $(ls "results/$n/cells" | wc -l) cell files"
 done
