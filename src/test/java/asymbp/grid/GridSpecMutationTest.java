@@ -134,6 +134,7 @@ class GridSpecMutationTest {
         refused("weight_decay", "weight_decay: true", "a non-negative number", "'true'");
         refused("weight_decay", "weight_decay: 'Infinity'", "a non-negative number", "'Infinity'");
         refused("weight_decay", "weight_decay: 'NaN'", "a non-negative number", "'NaN'");
+        assertEquals(List.of(Double.MAX_VALUE), ok(with("weight_decay", "weight_decay: 1.7976931348623157e308")).options().get("weight_decay"));
         refused("lr_factor", "lr_factor: 0", "a positive number", "'0'");
         assertEquals(List.of(Double.MIN_VALUE), ok(with("lr_factor", "lr_factor: 4.9e-324")).options().get("lr_factor"));
     }
