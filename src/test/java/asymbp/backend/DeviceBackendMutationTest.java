@@ -37,7 +37,7 @@ class DeviceBackendMutationTest {
         @Override public void download(Object array, int n, DeviceBuffer src) { calls.add("download " + n); }
         @Override public void fill(DeviceBuffer dst, float value) { calls.add("fill " + dst.length() + " " + value); }
         @Override public void copy(DeviceBuffer dst, DeviceBuffer src) { calls.add("copy " + dst.length()); }
-        @Override public void sync() { syncs++; }
+        @Override public void sync() { syncs++; calls.add("sync"); }
         @Override public void close() { closes++; }
         @Override public void launch(Kernel k, int gx, int gy, int gz, int block, Object[] a) {
             assertEquals(DeviceBackend.WG, block, k + ": block");
@@ -46,7 +46,9 @@ class DeviceBackendMutationTest {
         }
         @Override public StepReplay replay(DeviceBackend be, TrainStep step, Buffer stats, int batch, double bound) { return own; }
 
-        List<String> launches() { return calls.stream().filter(c -> !c.startsWith("alloc") && !c.startsWith("free")).toList(); }
+        List<String> launches() { return calls.stream().filter(c -> !c.startsWith("alloc") && !c.startsWith("free") && !c.equals("sync")).toList(); }
+
+        List<String> allocs() { return calls.stream().filter(c -> c.startsWith("alloc")).toList(); }
     }
 
     private static final Feedback BRSF = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, 7, 1, 3);
@@ -94,6 +96,21 @@ class DeviceBackendMutationTest {
         assertEquals(257L, a[3], "the tuned update counts in 64 bits");
         assertEquals(1, a[4], "BM");
         assertEquals(1, a[8], "first step");
+    }
+
+    @Test
+    void exactlyIntegerMaxGroupsStillLaunch() throws Exception {
+        // 256·(2^31 − 1) elements: the largest grid one launch holds
+        assertEquals(List.of("maxpool_backward 2147483647x1x1"), plan(v1(false), o -> o.be.maxpoolBackward(o.f, o.f, o.i, Integer.MAX_VALUE, 1, 16, 16, 2)));
+    }
+
+    @Test
+    void feedbackArgumentsCarryBothHalvesOfTheSeed() throws Exception {
+        Rec r = v1(false);
+        Feedback fb = new Feedback(FeedbackMode.PSF, 0.5f, 0.25f, 0.125f, true, 0x12345678_9abcdef0L, 3, 11);
+        plan(r, o -> o.be.linearBackward(o.f, o.f, null, o.f, null, o.f, o.f, fb, 5, 300, 17));
+        assertEquals(List.of(FeedbackMode.PSF.ordinal(), 0.5f, 0.25f, 0.125f, 1, 0x9abcdef0, 0x12345678, 3, 11),
+                Arrays.asList(r.args.get(0)).subList(7, 16));
     }
 
     @Test
@@ -194,6 +211,21 @@ class DeviceBackendMutationTest {
     }
 
     @Test
+    void convolutionVersionOneDirectLimits() throws Exception {
+        // dW direct up to 1024 weights; dx direct up to 16 input channels and 4096 weights
+        ConvShape[] shapes = {new ConvShape(2, 1, 8, 8, 1024, 1, 1, 1, 0), new ConvShape(2, 1, 8, 8, 1025, 1, 1, 1, 0),
+                new ConvShape(2, 1, 8, 8, 4096, 1, 1, 1, 0), new ConvShape(2, 1, 8, 8, 4097, 1, 1, 1, 0),
+                new ConvShape(2, 16, 8, 8, 1, 1, 1, 1, 0), new ConvShape(2, 17, 8, 8, 1, 1, 1, 1, 0)};
+        Rec r = v1(false);
+        List<String> got = plan(r, o -> { for (ConvShape s : shapes) o.be.conv2dBackward(o.f, o.f, null, o.f, null, o.f, o.f, BRSF, s); });
+        assertEquals(List.of("1 1", "0 1", "0 1", "0 0", "1 1", "1 0"), r.args.stream().map(a -> a[9] + " " + a[10]).toList());
+        // groups: dW (direct: ceil(dW/256), else tiles(outC, K)) + dx (direct: ceil(pixels/256), else tiles(inC, pixels)), 128 pixels
+        assertEquals(List.of("conv2d_backward 5x1x1", "conv2d_backward 18x1x1", "conv2d_backward 65x1x1", "conv2d_backward 66x1x1",
+                "conv2d_backward 2x1x1", "conv2d_backward 3x1x1"), got);
+        assertEquals(List.of(), r.allocs(), "one split: no scratch");
+    }
+
+    @Test
     void convolutionTunedSplitsTheWeightGradientOverGridZ() throws Exception {
         ConvShape lenet = new ConvShape(64, 1, 28, 28, 20, 5, 5, 1, 0);  // r = 36864, dW 20×25
         Rec r = tuned(132);
@@ -205,6 +237,13 @@ class DeviceBackendMutationTest {
         }));
         assertEquals(256, r.args.get(2)[r.args.get(2).length - 1], "K chunk: 36864 / 144 rounded up to 16");
         assertEquals(144, r.args.get(3)[3], "the reduce adds every split");
+        assertEquals(576, r.args.get(4)[r.args.get(4).length - 1], "db sums outH·outW per image");
+        assertEquals(List.of("alloc " + 4 * 144 * 500), r.allocs(), "partial sums of every split; one split writes dW itself");
+        // splits bound by the multiprocessors: 2·4 blocks over 4 tiles of dW = 2 splits of 2048
+        r = tuned(4);
+        assertEquals(List.of("conv2d_backward_v2_dw 1x4x2", "conv2d_backward_v2_reduce 1x1x1"),
+                plan(r, o -> o.be.conv2dBackward(null, o.f, null, o.f, null, o.f, o.f, BRSF, new ConvShape(64, 1, 8, 8, 200, 1, 1, 1, 0))));
+        assertEquals(2048, r.args.get(0)[r.args.get(0).length - 1]);
         // wide layers take 128-tiles for dW once both sides span one; pinned 3 takes them always
         ConvShape wide = new ConvShape(4, 128, 8, 8, 128, 1, 1, 1, 0);
         assertEquals(List.of("conv2d_backward_v3_dw 1x1x1", "conv2d_backward_v2_db 128x1x1"),
@@ -234,6 +273,17 @@ class DeviceBackendMutationTest {
         }));
         assertEquals(List.of(5, 1), List.of(r.args.get(3)[r.args.get(3).length - 2], r.args.get(3)[r.args.get(3).length - 1]),
                 "8 chunks asked, only 5 rows: 5 chunks of 1");
+        // 3 values per channel and chunk: 3·8192·3 floats, over the 2^16 minimum
+        r = tuned(132);
+        assertEquals(List.of("batchnorm_forward_v3_partial 256x3x1", "batchnorm_forward_v3_combine 32x1x1", "batchnorm_forward_v3_apply 32768x1x1"),
+                plan(r, o -> o.be.batchnormForward(o.f, o.f, o.f, o.f, o.f, o.f, o.f, o.f, 1024, 8192, 1, true, 0.1f, 1e-5f, false)));
+        assertEquals(List.of("alloc " + 4 * 3 * 8192 * 3), r.allocs());
+        r = tuned(132);
+        plan(r, o -> o.be.batchnormBackward(o.f, o.f, o.f, o.f, null, o.f, o.f, o.f, o.f, 1024, 8192, 1));
+        assertEquals(List.of("alloc " + 4 * 3 * 8192 * 3), r.allocs());
+        // 4·132 = 528 blocks wanted over 16 column groups: exactly 33 chunks (40 would fill 64-row chunks)
+        assertEquals("batchnorm_forward_v3_partial 16x33x1", plan(tuned(132), o ->
+                o.be.batchnormForward(o.f, o.f, o.f, o.f, o.f, o.f, o.f, o.f, 2560, 500, 1, true, 0.1f, 1e-5f, false)).get(0));
         assertEquals(List.of("batchnorm_forward 7x1x1", "batchnorm_backward 7x1x1"), plan(v1(false), o -> {
             o.be.batchnormForward(o.f, o.f, o.f, o.f, o.f, o.f, o.f, o.f, 2, 7, 3, true, 0.1f, 1e-5f, true);
             o.be.batchnormBackward(o.f, o.f, o.f, o.f, null, o.f, o.f, o.f, o.f, 2, 7, 3);
@@ -260,11 +310,12 @@ class DeviceBackendMutationTest {
             be.upload(be.alloc(DType.I32, 2), new int[2]);
             be.download(new float[4], f);
             be.download(new int[0], i);
+            be.download(new int[2], be.alloc(DType.I32, 2));
             be.fill(f.slice(2, 3), 2.5f);
             be.fill(f.slice(2, 0), 1f);
             be.copy(f.slice(0, 5), f.slice(5, 5));
             be.copy(f.slice(0, 0), f.slice(5, 0));
-            assertEquals(List.of("upload 10", "upload 2", "alloc 8", "upload 2", "download 4", "fill 3 2.5", "copy 5"), r.calls);
+            assertEquals(List.of("upload 10", "upload 2", "alloc 8", "upload 2", "download 4", "alloc 8", "download 2", "fill 3 2.5", "copy 5"), r.calls);
             assertEquals("rec: F32 transfer on a I32 buffer I32[0+0]",
                     assertThrows(IllegalArgumentException.class, () -> be.upload(i, new float[0])).getMessage());
             assertEquals("rec: transfer of 11 elements exceeds the view F32[0+10]",
@@ -293,12 +344,13 @@ class DeviceBackendMutationTest {
             be.free(f);
             be.free(f);
             be.free(f.slice(1, 2));
-            assertEquals(List.of("free 2"), r.calls, "f (after the dummy)");
+            assertEquals(List.of("sync", "free 2"), r.calls, "f (after the dummy), once the queue is drained");
             assertEquals(syncs + 1, r.syncs);
             assertEquals("rec: buffer F32[0+10] (fill) was freed",
                     assertThrows(IllegalStateException.class, () -> be.fill(f, 0f)).getMessage());
             be.sync();
             assertEquals(syncs + 2, r.syncs);
+            r.calls.clear();
         }
     }
 
@@ -312,12 +364,17 @@ class DeviceBackendMutationTest {
         be.forceVersion("conv2d_backward", 1);
         be.conv2dBackward(null, f, null, f, null, f, f, BRSF, s);           // scratch: 2 × 500 floats → 2^16
         assertEquals(gen, be.scratchGeneration(), "a first scratch replaces nothing");
-        be.conv2dBackward(null, f, null, f, null, f, f, BRSF, s.withBatch(8 * 200));   // 200+ splits × 500 > 2^16: grows
+        r.calls.clear();
+        be.conv2dBackward(null, f, null, f, null, f, f, BRSF, s.withBatch(8 * 200));   // 225 splits × 500 > 2^16: grows
+        assertEquals(gen + 1, be.scratchGeneration());
+        assertEquals(List.of("sync", "free 3", "alloc " + 4 * 225 * 500), r.calls.subList(0, 3), "the old scratch is freed first");
+        be.conv2dBackward(null, f, null, f, null, f, f, BRSF, s.withBatch(8 * 200));   // exactly the size it has: reused
         assertEquals(gen + 1, be.scratchGeneration());
         be.conv2dBackward(null, f, null, f, null, f, f, BRSF, s);           // fits: reused
         assertEquals(gen + 1, be.scratchGeneration());
         r.calls.clear();
         be.close();
+        assertEquals("sync", r.calls.get(0), "the queue drains before anything is freed");
         assertEquals(2, r.calls.stream().filter(c -> c.startsWith("free")).count(), "the scratch and the 1-element dummy");
         be.close();
         assertEquals(1, r.closes, "closing twice closes the device once");
@@ -326,6 +383,9 @@ class DeviceBackendMutationTest {
         assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.fill(f, 0)).getMessage());
         assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.copy(f, f)).getMessage());
         assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.free(f)).getMessage());
+        assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.upload(f, new float[1])).getMessage());
+        assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.download(new int[1], f)).getMessage());
+        assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class, () -> be.replay(null, f, 1, 1.0)).getMessage());
         assertEquals("rec: backend is closed", assertThrows(IllegalStateException.class,
                 () -> be.launch(Kernel.MAXPOOL_FORWARD, 1, 1, 1, 256)).getMessage());
     }
@@ -475,12 +535,15 @@ class DeviceBackendMutationTest {
         try (DeviceBackend be = DeviceBackend.open(r)) {
             Buffer f = be.alloc(DType.F32, 1 << 20), scalars = be.alloc(DType.F32, 8);
             be.capture(scalars);
-            for (var op : List.<Runnable>of(() -> be.alloc(DType.F32, 1), () -> be.free(f), () -> be.upload(f, new float[1]),
-                    () -> be.download(new float[1], f), be::sync, () -> be.replay(null, f, 1, 1.0))) {
-                IllegalStateException e = assertThrows(IllegalStateException.class, op::run);
-                assertTrue(e.getMessage().startsWith("rec: ") && e.getMessage().endsWith(" is not allowed inside a captured training step (CUDA graph)"),
-                        e.getMessage());
-            }
+            java.util.Map<String, Runnable> ops = new java.util.LinkedHashMap<>();
+            ops.put("alloc", () -> be.alloc(DType.F32, 1));
+            ops.put("free", () -> be.free(f));
+            ops.put("upload", () -> be.upload(f, new float[1]));
+            ops.put("download", () -> be.download(new float[1], f));
+            ops.put("sync", be::sync);
+            ops.put("replay", () -> be.replay(null, f, 1, 1.0));
+            ops.forEach((what, op) -> assertEquals("rec: " + what + " is not allowed inside a captured training step (CUDA graph)",
+                    assertThrows(IllegalStateException.class, op::run).getMessage()));
             be.forceVersion("conv2d_backward", 1);
             assertEquals("rec: conv2dBackward needs more scratch memory during graph capture; run one step eagerly before replay()",
                     assertThrows(IllegalStateException.class, () -> be.conv2dBackward(null, f, null, f, null, f, f, BRSF,

@@ -114,6 +114,24 @@ class ParallelTest {
         }
     }
 
+    @Test
+    void aFailureStopsThePoolTakingMoreChunks() {
+        Parallel par = new Parallel(2);
+        try {
+            Thread caller = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicInteger helperChunks = new java.util.concurrent.atomic.AtomicInteger();
+            assertThrows(IllegalStateException.class, () -> par.forRange(64, 1, Long.MAX_VALUE, (lo, hi, c) -> {
+                if (Thread.currentThread() == caller) throw new IllegalStateException("caller's chunk " + c);
+                helperChunks.incrementAndGet();
+                try { Thread.sleep(100); } catch (InterruptedException e) { throw new AssertionError(e); }
+            }));
+            // the helper finishes the chunk it holds (and one it may have taken before the failure), no more
+            assertTrue(helperChunks.get() <= 2, helperChunks.get() + " chunks ran on the pool after the caller's failed");
+        } finally {
+            par.close();
+        }
+    }
+
     /** The chunk's own throwable, or (thrown on a pool thread) ForkJoinTask's copy of it wrapping it. */
     private static void assertFailure(String message, Throwable t) {
         assertTrue(message.equals(t.getMessage()) || t.getCause() != null && t.getCause().getClass() == t.getClass()

@@ -142,9 +142,8 @@ final class Gemm {
                     for (int r = 0; r < mr; r++) dst[dstOff + k * MR + r] = m[src + r * rs];
                 }
             }
-            if (mr < MR)
-                for (int k = 0; k < kc; k++)
-                    for (int r = mr; r < MR; r++) dst[dstOff + k * MR + r] = 0f;
+            for (int k = 0; k < kc; k++)
+                for (int r = mr; r < MR; r++) dst[dstOff + k * MR + r] = 0f;
         }
 
         @Override
@@ -152,15 +151,14 @@ final class Gemm {
             if (cs == 1) {
                 for (int k = 0; k < kc; k++) {
                     System.arraycopy(m, off + (k0 + k) * rs + j0, dst, dstOff + k * NR, nr);
-                    if (nr < NR) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
+                    java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
                 }
             } else {
                 for (int j = 0; j < nr; j++) {
                     int src = off + (j0 + j) * cs + k0 * rs;
                     for (int k = 0; k < kc; k++) dst[dstOff + k * NR + j] = m[src + k * rs];
                 }
-                if (nr < NR)
-                    for (int k = 0; k < kc; k++) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
+                for (int k = 0; k < kc; k++) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
             }
         }
     }

@@ -33,8 +33,7 @@ final class Im2col {
         int oy = p0 / outW, ox = p0 % outW, done = 0;
         int shiftX = dx[k];
         // ox range whose input column ox·stride + shiftX lies in [0, inW)
-        int oxFirst = -Math.floorDiv(shiftX, stride), oxEnd = Math.floorDiv(inW - 1 - shiftX, stride) + 1;
-        if (oxFirst < 0) oxFirst = 0;
+        int oxFirst = Math.max(0, -Math.floorDiv(shiftX, stride)), oxEnd = Math.floorDiv(inW - 1 - shiftX, stride) + 1;
         while (done < len) {
             int run = Math.min(len - done, outW - ox);
             int iy = oy * stride + dy[k];
@@ -72,10 +71,10 @@ final class Im2col {
                     continue;
                 }
                 int src = xOff + plane[k] + iy * inW + shiftX;
-                for (int ox = 0; ox < oxFirst; ox++) col[d + ox] = 0f;
+                java.util.Arrays.fill(col, d, d + oxFirst, 0f);
                 if (stride == 1) System.arraycopy(x, src + oxFirst, col, d + oxFirst, oxEnd - oxFirst);
                 else for (int ox = oxFirst; ox < oxEnd; ox++) col[d + ox] = x[src + ox * stride];
-                for (int ox = oxEnd; ox < outW; ox++) col[d + ox] = 0f;
+                java.util.Arrays.fill(col, d + oxEnd, d + outW, 0f);
             }
             java.util.Arrays.fill(col, k * ld + p, (k + 1) * ld, 0f);
         }

@@ -1,0 +1,68 @@
+package asymbp.cpu;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Issue 13: how {@link Gemm#multiply} splits a product over the threads — along the longer side, into
+ * at most two chunks per thread, column chunks on panel (NR) boundaries as packPanels requires, serial
+ * below the parallel-for's work threshold — seen through a B operand that records its packing calls.
+ */
+class GemmSplitTest {
+
+    /** Column starts of every packPanels call, and how many calls. */
+    private static List<Integer> panels(int m, int n, int k) {
+        SplittableRandom r = CpuTestSupport.random("GemmSplitTest");
+        float[] a = CpuTestSupport.uniform(r, m * k, -1, 1), b = CpuTestSupport.uniform(r, k * n, -1, 1), c = new float[m * n];
+        ConcurrentLinkedQueue<Integer> starts = new ConcurrentLinkedQueue<>();
+        Gemm.Strided bs = Gemm.Strided.rowMajor(b, 0, n);
+        Gemm.B recording = (dst, k0, kc, j0, nc, s) -> {
+            starts.add(j0);
+            bs.packPanels(dst, k0, kc, j0, nc, s);
+        };
+        Parallel par = new Parallel(2);
+        try {
+            new Gemm(Kernels.scalar("test").kernel, FeedbackRow::new).multiply(par, m, n, k, Gemm.Strided.rowMajor(a, 0, k), recording, c, 0, n, false);
+        } finally {
+            par.close();
+        }
+        for (int i = 0; i < m; i += 3)
+            for (int j = 0; j < n; j += 7) {
+                double want = 0;
+                for (int q = 0; q < k; q++) want += (double) a[i * k + q] * b[q * n + j];
+                assertEquals(want, c[i * n + j], 1e-4, "C(" + i + ", " + j + ")");
+            }
+        return List.copyOf(starts);
+    }
+
+    @Test
+    void wideProductsSplitTheirColumnsOnPanelBoundaries() {
+        // 2 threads, 2 chunks each: columns in 4 chunks of ceil(1000/4) rounded up to 32 = 256
+        List<Integer> p = panels(5, 1000, 16);
+        assertEquals(Set.of(0, 256, 512, 768), new TreeSet<>(p));
+        assertEquals(4, p.size());
+        // square: the columns are split (n >= m), 64/4 = 16 rounded up to a panel: 2 chunks
+        assertEquals(Set.of(0, 32), new TreeSet<>(panels(64, 64, 64)));
+    }
+
+    @Test
+    void tallProductsSplitTheirRowsAndPackEachColumnBlockOncePerChunk() {
+        // rows in chunks of ceil(1000/4) rounded up to 8 = 256: 4 chunks, each packing the 5 columns once
+        List<Integer> p = panels(1000, 5, 16);
+        assertEquals(List.of(0, 0, 0, 0), p);
+        assertEquals(5, panels(65, 5, 128).size(), "65 rows: 65/4 rounded up to 8 = 16-row chunks, 5 of them");
+    }
+
+    @Test
+    void smallProductsStayOnOneChunk() {
+        // 5·1000·6 = 30000 multiply-adds: below the parallel-for's threshold, one pass over NC-wide blocks
+        assertEquals(List.of(0, 512), panels(5, 1000, 6));
+    }
+}
