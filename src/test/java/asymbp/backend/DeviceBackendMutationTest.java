@@ -244,6 +244,11 @@ class DeviceBackendMutationTest {
         assertEquals(List.of("conv2d_backward_v2_dw 1x4x2", "conv2d_backward_v2_reduce 1x1x1"),
                 plan(r, o -> o.be.conv2dBackward(null, o.f, null, o.f, null, o.f, o.f, BRSF, new ConvShape(64, 1, 8, 8, 200, 1, 1, 1, 0))));
         assertEquals(2048, r.args.get(0)[r.args.get(0).length - 1]);
+        // 17 rows: one split, its K chunk 17 rounded up to 32 (rounding down would need a second split)
+        r = tuned(132);
+        assertEquals(List.of("conv2d_backward_v2_dw 1x1x1"),
+                plan(r, o -> o.be.conv2dBackward(null, o.f, null, o.f, null, o.f, o.f, BRSF, new ConvShape(17, 1, 1, 1, 4, 1, 1, 1, 0))));
+        assertEquals(32, r.args.get(0)[r.args.get(0).length - 1]);
         // wide layers take 128-tiles for dW once both sides span one; pinned 3 takes them always
         ConvShape wide = new ConvShape(4, 128, 8, 8, 128, 1, 1, 1, 0);
         assertEquals(List.of("conv2d_backward_v3_dw 1x1x1", "conv2d_backward_v2_db 128x1x1"),
@@ -348,6 +353,10 @@ class DeviceBackendMutationTest {
             assertEquals(syncs + 1, r.syncs);
             assertEquals("rec: buffer F32[0+10] (fill) was freed",
                     assertThrows(IllegalStateException.class, () -> be.fill(f, 0f)).getMessage());
+            assertEquals("rec: buffer F32[0+10] (upload) was freed",
+                    assertThrows(IllegalStateException.class, () -> be.upload(f, new float[1])).getMessage());
+            assertEquals("rec: buffer F32[0+10] (download) was freed",
+                    assertThrows(IllegalStateException.class, () -> be.download(new float[1], f)).getMessage());
             be.sync();
             assertEquals(syncs + 2, r.syncs);
             r.calls.clear();

@@ -79,20 +79,21 @@ class GemmPackingTest {
         int k = 9, n = 4 * NR + 21;
         float[] w = CpuTestSupport.uniform(r, 2 + k * n, -1, 1);
         Gemm.Scratch s = new Gemm.Scratch(new FeedbackRow());
-        for (int nc : new int[] {2 * NR + 5, NR, 7}) {
+        // the widest first: the generator's row then holds stale values past a narrower block's end
+        for (int nc : new int[] {3 * NR + 4, 2 * NR + 5, NR, 7}) {
             int kc = 4, k0 = 3, j0 = NR;
-            float[] dst = nan(3 * kc * NR + 9);
+            float[] dst = nan(4 * kc * NR + 9);
             Gemm.Strided.rowMajor(w, 2, n).packPanels(dst, k0, kc, j0, nc, s);
             assertPanels(dst, kc, j0, nc, (kk, j) -> Float.floatToRawIntBits(w[2 + (k0 + kk) * n + j]), "strided nc " + nc);
 
-            dst = nan(3 * kc * NR + 9);
+            dst = nan(4 * kc * NR + 9);
             new Gemm.FeedbackB(Feedback.bp(), w, 2, n).packPanels(dst, k0, kc, j0, nc, s);
             assertPanels(dst, kc, j0, nc, (kk, j) -> Float.floatToRawIntBits(w[2 + (k0 + kk) * n + j]), "bp nc " + nc);
 
             Feedback brsf = new Feedback(FeedbackMode.BRSF, 0.5f, 1f, 0f, false, r.nextLong(), 2, 0);
             float[] v = new float[k * n];
             new FeedbackRow().fill(brsf, w, 2, 0, k * n, v, 0);    // V of the whole matrix, element index k·N + j
-            dst = nan(3 * kc * NR + 9);
+            dst = nan(4 * kc * NR + 9);
             new Gemm.FeedbackB(brsf, w, 2, n).packPanels(dst, k0, kc, j0, nc, s);
             assertPanels(dst, kc, j0, nc, (kk, j) -> Float.floatToRawIntBits(v[(k0 + kk) * n + j]), "brsf nc " + nc);
         }

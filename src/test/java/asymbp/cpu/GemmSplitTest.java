@@ -48,6 +48,8 @@ class GemmSplitTest {
         List<Integer> p = panels(5, 1000, 16);
         assertEquals(Set.of(0, 256, 512, 768), new TreeSet<>(p));
         assertEquals(4, p.size());
+        // 1024/4 = 256 is already a panel multiple: not rounded up further
+        assertEquals(Set.of(0, 256, 512, 768), new TreeSet<>(panels(5, 1024, 16)));
         // square: the columns are split (n >= m), 64/4 = 16 rounded up to a panel: 2 chunks
         assertEquals(Set.of(0, 32), new TreeSet<>(panels(64, 64, 64)));
     }
@@ -58,6 +60,28 @@ class GemmSplitTest {
         List<Integer> p = panels(1000, 5, 16);
         assertEquals(List.of(0, 0, 0, 0), p);
         assertEquals(5, panels(65, 5, 128).size(), "65 rows: 65/4 rounded up to 8 = 16-row chunks, 5 of them");
+    }
+
+    @Test
+    void anEmptyDepthGivesZeroOrLeavesTheSum() {
+        Gemm gemm = new Gemm(Kernels.scalar("test").kernel, FeedbackRow::new);
+        Parallel par = new Parallel(2);
+        try {
+            for (boolean accumulate : new boolean[] {false, true}) {
+                int m = 3, n = 5, ldc = 7, off = 2;
+                float[] c = new float[off + m * ldc + 3];
+                java.util.Arrays.fill(c, 4f);
+                Gemm.Strided none = Gemm.Strided.rowMajor(new float[0], 0, 0);
+                gemm.multiply(par, m, n, 0, none, none, c, off, ldc, accumulate);
+                for (int i = 0; i < c.length; i++) {
+                    int row = (i - off) / ldc, col = (i - off) % ldc;
+                    boolean inC = i >= off && row < m && col < n;
+                    assertEquals(inC && !accumulate ? 0f : 4f, c[i], "k = 0, accumulate " + accumulate + ", element " + i);
+                }
+            }
+        } finally {
+            par.close();
+        }
     }
 
     @Test

@@ -132,6 +132,29 @@ class ParallelTest {
         }
     }
 
+    @Test
+    void aFailureOnAPoolThreadReachesTheCaller() {
+        Parallel par = new Parallel(2);
+        try {
+            Thread caller = Thread.currentThread();
+            CountDownLatch helperStarted = new CountDownLatch(1);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> par.forRange(64, 1, Long.MAX_VALUE, (lo, hi, c) -> {
+                if (Thread.currentThread() != caller) {
+                    helperStarted.countDown();
+                    throw new IllegalStateException("pool chunk");
+                }
+                try {   // the caller's chunks wait for the pool thread to take one
+                    assertTrue(helperStarted.await(20, TimeUnit.SECONDS), "a pool thread took a chunk");
+                } catch (InterruptedException x) {
+                    throw new AssertionError(x);
+                }
+            }));
+            assertFailure("pool chunk", e);
+        } finally {
+            par.close();
+        }
+    }
+
     /** The chunk's own throwable, or (thrown on a pool thread) ForkJoinTask's copy of it wrapping it. */
     private static void assertFailure(String message, Throwable t) {
         assertTrue(message.equals(t.getMessage()) || t.getCause() != null && t.getCause().getClass() == t.getClass()

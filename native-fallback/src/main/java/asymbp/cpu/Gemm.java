@@ -188,7 +188,7 @@ final class Gemm {
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = Math.min(NR, nc - jr), at = jr * kc + k * NR;
                     System.arraycopy(row, jr, dst, at, nr);
-                    if (nr < NR) java.util.Arrays.fill(dst, at + nr, at + NR, 0f);
+                    java.util.Arrays.fill(dst, at + nr, at + NR, 0f);
                 }
             }
         }
