@@ -11,9 +11,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Issue 13: how {@link Gemm#multiply} splits a product over the threads — along the longer side, into
- * at most two chunks per thread, column chunks on panel (NR) boundaries as packPanels requires, serial
- * below the parallel-for's work threshold — seen through a B operand that records its packing calls.
+ * Issue 13: how {@link Gemm#multiply} splits a product over the threads — along the longer side, in
+ * chunks of about n / (2·threads) rounded up to a panel (NR columns, as packPanels requires) or to MR
+ * rows, serially below the parallel-for's work threshold — seen through a B operand that records its
+ * packing calls; and a product of depth 0.
  */
 class GemmSplitTest {
 
