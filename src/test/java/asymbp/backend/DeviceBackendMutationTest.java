@@ -1,5 +1,7 @@
 package asymbp.backend;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -49,6 +51,25 @@ class DeviceBackendMutationTest {
         List<String> launches() { return calls.stream().filter(c -> !c.startsWith("alloc") && !c.startsWith("free") && !c.equals("sync")).toList(); }
 
         List<String> allocs() { return calls.stream().filter(c -> c.startsWith("alloc")).toList(); }
+    }
+
+    /** The properties the plans read: unset for each test (the expectations assume defaults), restored after. */
+    private final java.util.Properties saved = new java.util.Properties();
+
+    private static boolean planProperty(String k) {
+        return k.startsWith("asymbp.kernels") || k.equals("asymbp.opencl.products") || k.equals("asymbp.cuda.graph");
+    }
+
+    @BeforeEach
+    void unsetPlanProperties() {
+        for (String k : System.getProperties().stringPropertyNames())
+            if (planProperty(k)) saved.setProperty(k, System.clearProperty(k));
+    }
+
+    @AfterEach
+    void restorePlanProperties() {
+        for (String k : System.getProperties().stringPropertyNames()) if (planProperty(k)) System.clearProperty(k);
+        saved.forEach((k, v) -> System.setProperty((String) k, (String) v));
     }
 
     private static final Feedback BRSF = new Feedback(FeedbackMode.BRSF, 1f, 1f, 0f, false, 7, 1, 3);
