@@ -15,11 +15,17 @@ final class Gemm {
         void packA(float[] dst, int dstOff, int i0, int mr, int k0, int kc);
     }
 
-    /** Packs depth [k0, k0+kc) × columns [j0, j0+nr) as dst[dstOff + k·NR + j], zero columns j ≥ nr. */
+    /** Packs depth [k0, k0+kc) × columns [j0, j0+nc) (j0 a multiple of NR) as NR-wide panels, panel q at dst[q·kc·NR]. */
     interface B {
+        void packPanels(float[] dst, int k0, int kc, int j0, int nc, Scratch s);
+    }
+
+    /** A B operand packed one panel at a time. */
+    interface PanelB extends B {
+        /** Packs depth [k0, k0+kc) × columns [j0, j0+nr) as dst[dstOff + k·NR + j], zero columns j ≥ nr. */
         void packB(float[] dst, int dstOff, int k0, int kc, int j0, int nr, Scratch s);
 
-        /** All panels of columns [j0, j0+nc) (j0 a multiple of NR), panel q at dst[q·kc·NR]. */
+        @Override
         default void packPanels(float[] dst, int k0, int kc, int j0, int nc, Scratch s) {
             for (int jr = 0; jr < nc; jr += NR) packB(dst, jr * kc, k0, kc, j0 + jr, Math.min(NR, nc - jr), s);
         }
@@ -111,7 +117,7 @@ final class Gemm {
     // ------------------------------------------------------------------ operands
 
     /** A dense matrix: element (r, c) at m[off + r·rs + c·cs]. Serves as A (r=i, c=k) or B (r=k, c=j). */
-    static final class Strided implements A, B {
+    static final class Strided implements A, PanelB {
         final float[] m;
         final int off, rs, cs;
 
@@ -136,9 +142,8 @@ final class Gemm {
                     for (int r = 0; r < mr; r++) dst[dstOff + k * MR + r] = m[src + r * rs];
                 }
             }
-            if (mr < MR)
-                for (int k = 0; k < kc; k++)
-                    for (int r = mr; r < MR; r++) dst[dstOff + k * MR + r] = 0f;
+            for (int k = 0; k < kc; k++)
+                for (int r = mr; r < MR; r++) dst[dstOff + k * MR + r] = 0f;
         }
 
         @Override
@@ -146,15 +151,14 @@ final class Gemm {
             if (cs == 1) {
                 for (int k = 0; k < kc; k++) {
                     System.arraycopy(m, off + (k0 + k) * rs + j0, dst, dstOff + k * NR, nr);
-                    if (nr < NR) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
+                    java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
                 }
             } else {
                 for (int j = 0; j < nr; j++) {
                     int src = off + (j0 + j) * cs + k0 * rs;
                     for (int k = 0; k < kc; k++) dst[dstOff + k * NR + j] = m[src + k * rs];
                 }
-                if (nr < NR)
-                    for (int k = 0; k < kc; k++) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
+                for (int k = 0; k < kc; k++) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
             }
         }
     }
@@ -170,15 +174,6 @@ final class Gemm {
 
         FeedbackB(asymbp.backend.Feedback fb, float[] w, int wOff, int n) { this.fb = fb; this.w = w; this.wOff = wOff; this.n = n; }
 
-        @Override
-        public void packB(float[] dst, int dstOff, int k0, int kc, int j0, int nr, Scratch s) {
-            for (int k = 0; k < kc; k++) {
-                int index = (k0 + k) * n + j0;
-                s.feedback.fill(fb, w, wOff + index, index, nr, dst, dstOff + k * NR);
-                if (nr < NR) java.util.Arrays.fill(dst, dstOff + k * NR + nr, dstOff + (k + 1) * NR, 0f);
-            }
-        }
-
         /** V for a whole row of the block at once (long runs for the generator), then cut into panels. */
         @Override
         public void packPanels(float[] dst, int k0, int kc, int j0, int nc, Scratch s) {
@@ -193,7 +188,7 @@ final class Gemm {
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = Math.min(NR, nc - jr), at = jr * kc + k * NR;
                     System.arraycopy(row, jr, dst, at, nr);
-                    if (nr < NR) java.util.Arrays.fill(dst, at + nr, at + NR, 0f);
+                    java.util.Arrays.fill(dst, at + nr, at + NR, 0f);
                 }
             }
         }

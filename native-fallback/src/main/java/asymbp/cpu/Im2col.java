@@ -25,29 +25,28 @@ final class Im2col {
     }
 
     /**
-     * dst[dstOff + i·dstStride] = col[k][p0 + i] for i &lt; len, for the image at x[xOff..]. Positions are
+     * dst[dstOff + i] = col[k][p0 + i] for i &lt; len, for the image at x[xOff..]. Positions are
      * walked one output row at a time; within a row the in-image part is a strided (for stride 1, a
      * contiguous) run of x and the rest are zeros.
      */
-    void row(float[] x, int xOff, int k, int p0, int len, float[] dst, int dstOff, int dstStride) {
+    void row(float[] x, int xOff, int k, int p0, int len, float[] dst, int dstOff) {
         int oy = p0 / outW, ox = p0 % outW, done = 0;
         int shiftX = dx[k];
         // ox range whose input column ox·stride + shiftX lies in [0, inW)
-        int oxFirst = -Math.floorDiv(shiftX, stride), oxEnd = Math.floorDiv(inW - 1 - shiftX, stride) + 1;
-        if (oxFirst < 0) oxFirst = 0;
+        int oxFirst = Math.max(0, -Math.floorDiv(shiftX, stride)), oxEnd = Math.floorDiv(inW - 1 - shiftX, stride) + 1;
         while (done < len) {
             int run = Math.min(len - done, outW - ox);
             int iy = oy * stride + dy[k];
-            int d = dstOff + done * dstStride;
+            int d = dstOff + done;
             if (iy < 0 || iy >= inH) {
-                for (int t = 0; t < run; t++) dst[d + t * dstStride] = 0f;
+                java.util.Arrays.fill(dst, d, d + run, 0f);
             } else {
                 int lo = Math.max(0, Math.min(run, oxFirst - ox)), hi = Math.max(lo, Math.min(run, oxEnd - ox));
                 int src = xOff + plane[k] + iy * inW + ox * stride + shiftX;
-                for (int t = 0; t < lo; t++) dst[d + t * dstStride] = 0f;
-                if (stride == 1 && dstStride == 1) System.arraycopy(x, src + lo, dst, d + lo, hi - lo);
-                else for (int t = lo; t < hi; t++) dst[d + t * dstStride] = x[src + t * stride];
-                for (int t = hi; t < run; t++) dst[d + t * dstStride] = 0f;
+                java.util.Arrays.fill(dst, d, d + lo, 0f);
+                if (stride == 1) System.arraycopy(x, src + lo, dst, d + lo, hi - lo);
+                else for (int t = lo; t < hi; t++) dst[d + t] = x[src + t * stride];
+                java.util.Arrays.fill(dst, d + hi, d + run, 0f);
             }
             done += run;
             ox = 0;
@@ -72,21 +71,21 @@ final class Im2col {
                     continue;
                 }
                 int src = xOff + plane[k] + iy * inW + shiftX;
-                for (int ox = 0; ox < oxFirst; ox++) col[d + ox] = 0f;
+                java.util.Arrays.fill(col, d, d + oxFirst, 0f);
                 if (stride == 1) System.arraycopy(x, src + oxFirst, col, d + oxFirst, oxEnd - oxFirst);
                 else for (int ox = oxFirst; ox < oxEnd; ox++) col[d + ox] = x[src + ox * stride];
-                for (int ox = oxEnd; ox < outW; ox++) col[d + ox] = 0f;
+                java.util.Arrays.fill(col, d + oxEnd, d + outW, 0f);
             }
             java.util.Arrays.fill(col, k * ld + p, (k + 1) * ld, 0f);
         }
     }
 
     /** B = col (K = ckk, N = outH·outW): the forward product y_b = W · col. */
-    Gemm.B patches(float[] x, int xOff) {
+    Gemm.PanelB patches(float[] x, int xOff) {
         return (dst, dstOff, k0, kc, j0, nr, s) -> {
             for (int k = 0; k < kc; k++) {
                 int at = dstOff + k * Gemm.NR;
-                row(x, xOff, k0 + k, j0, nr, dst, at, 1);
+                row(x, xOff, k0 + k, j0, nr, dst, at);
                 for (int j = nr; j < Gemm.NR; j++) dst[at + j] = 0f;
             }
         };

@@ -28,8 +28,7 @@ final class Parallel {
         this.threads = Math.max(1, threads);
         this.pool = this.threads == 1 ? null : new ForkJoinPool(this.threads - 1, p -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("asymbp-cpu-" + t.getPoolIndex());
-            t.setDaemon(true);
+            t.setName("asymbp-cpu-" + t.getPoolIndex());   // a pool's workers are daemons already
             return t;
         }, null, false);
     }

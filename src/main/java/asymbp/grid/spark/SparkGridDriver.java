@@ -137,8 +137,10 @@ public final class SparkGridDriver {
         }
 
         /** The task's GPU address when Spark assigned one, else -1 (the cell's own device). */
-        static int assignedGpu(TaskContext ctx) {
-            ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
+        static int assignedGpu(TaskContext ctx) { return gpuAddress(ctx.resourcesJMap().get("gpu")); }
+
+        /** The device number of a {@code gpu} resource (its first address), -1 for none. */
+        static int gpuAddress(ResourceInformation gpu) {
             if (gpu == null || gpu.addresses().length == 0) return -1;
             try {
                 return Integer.parseInt(gpu.addresses()[0].trim());
