@@ -177,7 +177,7 @@ class GridSpecMutationTest {
         refused("lr", "lr: [0.1, 0]", "a positive learning rate (or a list of them)", "'0'");
         assertEquals("g.yaml: key 'lr': value '0.1' is listed twice", refused(with("lr", "lr: [0.1, 0.1]")));
         GridSpec none = new GridSpec("n", "", List.of("mnist"), List.of("lenet"), List.of("bp"), List.of(Stabiliser.BN),
-                List.of(1L), Map.of(), ok(MIN).options());
+                List.of(1L), Map.of(), ok(MIN).options(), null);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> none.lrsFor(Stabiliser.BN));
         assertEquals("no learning rate for bn", e.getMessage());
     }

@@ -82,7 +82,7 @@ class TrainConfigMutationTest {
         refused("--lr-steps 3,3: must be increasing", c -> c.withLrSteps(List.of(3, 3)));
         refused("--lr-steps 1,4,2: must be increasing", c -> c.withLrSteps(List.of(1, 4, 2)));
         assertEquals(List.of(), new TrainConfig("mnist", "lenet", "bp", false, "sgd", 1, 1, 0.1, 0, 0, null, 0.1, 1,
-                "cpu", 0, 0, null, "uniform", 1, "uniform", 0, false, 0, 0, false, false).lrSteps(), "null: no steps");
+                "cpu", 0, 0, null, "uniform", asymbp.model.FbScale.ONE, "uniform", 0, false, 0, 0, false, false).lrSteps(), "null: no steps");
     }
 
     @Test
