@@ -25,6 +25,8 @@ class DeviceBackendMutationTest {
         int units = 132, closes, syncs;
         long next = 1;
         StepReplay own;
+        Boolean direct;            // the device's product setting (ClDevice: asymbp.opencl.products); null = its default
+        boolean ownReplay = true;  // the device's replay setting (CudaDevice: asymbp.cuda.graph)
         final List<String> calls = new ArrayList<>();
         final List<Object[]> args = new ArrayList<>();
 
@@ -33,6 +35,8 @@ class DeviceBackendMutationTest {
         @Override public boolean tuned() { return tuned; }
         @Override public int units() { return units; }
         @Override public boolean cpu() { return cpu; }
+        @Override public boolean directProducts() { return direct == null ? Device.super.directProducts() : direct; }
+        @Override public boolean ownReplay() { return ownReplay; }
         @Override public Object alloc(long bytes) { calls.add("alloc " + bytes); return next++; }
         @Override public void free(Object handle) { calls.add("free " + handle); }
         @Override public void upload(DeviceBuffer dst, Object array, int n) { calls.add("upload " + n); }
@@ -497,19 +501,12 @@ class DeviceBackendMutationTest {
         } finally {
             System.clearProperty("asymbp.kernels");
         }
-        // products: "direct" everywhere, "tiled" even on a CPU device
-        System.setProperty("asymbp.opencl.products", "direct");
-        try {
-            assertEquals(List.of("linear_forward_direct 1x1x1"), plan(v1(false), o -> o.be.linearForward(o.f, o.f, o.f, null, 4, 4, 4, false)));
-        } finally {
-            System.clearProperty("asymbp.opencl.products");
-        }
-        System.setProperty("asymbp.opencl.products", "tiled");
-        try {
-            assertEquals(List.of("linear_forward 1x1x1"), plan(v1(true), o -> o.be.linearForward(o.f, o.f, o.f, null, 4, 4, 4, false)));
-        } finally {
-            System.clearProperty("asymbp.opencl.products");
-        }
+        // the device's product setting: direct products on any device, tiled ones even on a CPU device
+        Rec direct = v1(false), tiled = v1(true);
+        direct.direct = true;
+        tiled.direct = false;
+        assertEquals(List.of("linear_forward_direct 1x1x1"), plan(direct, o -> o.be.linearForward(o.f, o.f, o.f, null, 4, 4, 4, false)));
+        assertEquals(List.of("linear_forward 1x1x1"), plan(tiled, o -> o.be.linearForward(o.f, o.f, o.f, null, 4, 4, 4, false)));
     }
 
     @Test
@@ -617,14 +614,11 @@ class DeviceBackendMutationTest {
             try (StepReplay g = be.replay(null, stats, 64, 230)) { assertInstanceOf(GuardedReplay.class, g); }
             assertEquals("rec: buffer for stats is null", assertThrows(NullPointerException.class, () -> be.replay(null, null, 64, 230)).getMessage());
         }
-        System.setProperty("asymbp.cuda.graph", "FALSE");
-        try {
-            r.own = own;
-            try (DeviceBackend be = DeviceBackend.open(r)) {
-                try (StepReplay g = be.replay(null, be.alloc(DType.F32, 2), 64, 230)) { assertInstanceOf(GuardedReplay.class, g); }
-            }
-        } finally {
-            System.clearProperty("asymbp.cuda.graph");
+        // a device whose own replay is switched off (CudaDevice: -Dasymbp.cuda.graph=false)
+        r.own = own;
+        r.ownReplay = false;
+        try (DeviceBackend be = DeviceBackend.open(r)) {
+            try (StepReplay g = be.replay(null, be.alloc(DType.F32, 2), 64, 230)) { assertInstanceOf(GuardedReplay.class, g); }
         }
     }
 }

@@ -40,6 +40,12 @@ class GridSpecMutationTest {
         assertEquals("g.yaml: key '" + key + "': expected " + expected + ", got " + got, refused(with(key, line)));
     }
 
+    /** A value of the right type that train's own checks (TrainConfig.validate) refuse, named by key and cell. */
+    private static void cellRefused(String key, String line, String value, String why) {
+        assertEquals("g.yaml: key '" + key + "': '" + value + "': " + why + " (cell mnist__lenet__bp__bn__s1)",
+                refused(with(key, line)));
+    }
+
     @Test
     void nameAndDescriptionDefaults() {
         assertEquals("g", ok(MIN).name());
@@ -71,7 +77,8 @@ class GridSpecMutationTest {
         GridFileException e = assertThrows(GridFileException.class, () -> GridSpec.load(dir));
         assertTrue(e.getMessage().startsWith(dir + ": cannot read ("), e.getMessage());
         String cell = refused(with("datasets", "datasets: [imagenet]"));
-        assertTrue(cell.startsWith("g.yaml: cell imagenet__lenet__bp__bn__s1: --dataset imagenet: is not a dataset"), cell);
+        assertTrue(cell.startsWith("g.yaml: key 'datasets': 'imagenet': is not a dataset (expected one of mnist, "), cell);
+        assertTrue(cell.endsWith(" (cell imagenet__lenet__bp__bn__s1)"), cell);
     }
 
     @Test
@@ -94,7 +101,8 @@ class GridSpecMutationTest {
         assertEquals(List.of("psf:1", "psf:0"), ok(with("feedback", "feedback: ['psf:1', 'psf:0']")).feedback());
         assertEquals(List.of("psf:1.0"), ok(with("feedback", "feedback: ['psf:1.0']")).feedback());
         refused("feedback", "feedback: ['psf:1.01']", "psf:p with 0 <= p <= 1", "'psf:1.01'");
-        refused("feedback", "feedback: [rndf]", "a feedback mode: bp, usf, brsf, frsf, fa or psf:p with 0 <= p <= 1", "'rndf'");
+        refused("feedback", "feedback: [rndf]", "a feedback mode: bp, usf, brsf, frsf, fa, dfa or psf:p with 0 <= p <= 1", "'rndf'");
+        assertEquals(List.of("dfa"), ok(with("feedback", "feedback: [dfa]")).feedback());
     }
 
     @Test
@@ -109,11 +117,11 @@ class GridSpecMutationTest {
     void integersAtTheirLimits() {
         assertEquals(List.of(1), ok(with("batch", "batch: 1")).options().get("batch"));
         assertEquals(List.of(Integer.MAX_VALUE), ok(with("batch", "batch: 2147483647")).options().get("batch"));
-        refused("batch", "batch: 0", "a positive integer", "'0'");
+        cellRefused("batch", "batch: 0", "0", "must be at least 1");
         refused("batch", "batch: 2147483648", "a positive integer", "'2147483648'");
         refused("batch", "batch: 2.0", "a positive integer", "'2.0'");
         assertEquals(List.of(0), ok(with("limit", "limit: 0")).options().get("limit"));
-        refused("limit", "limit: -1", "a non-negative integer", "'-1'");
+        cellRefused("limit", "limit: -1", "-1", "must be ≥ 0 (0 = all)");
         refused("batch", "batch: []", "a value or a non-empty list of values", "a list");
         assertEquals("g.yaml: key 'batch': value '8' is listed twice", refused(with("batch", "batch: [8, 8]")));
         assertEquals(List.of(8, 16), ok(with("batch", "batch: [8, 16]")).options().get("batch"));
@@ -124,40 +132,43 @@ class GridSpecMutationTest {
         assertEquals(List.of(0.0), ok(MIN).options().get("momentum"), "grids default to momentum 0");
         assertEquals(List.of(0.0), ok(with("momentum", "momentum: 0")).options().get("momentum"));
         assertEquals(List.of(0.99), ok(with("momentum", "momentum: 0.99")).options().get("momentum"));
-        refused("momentum", "momentum: 1", "a number in [0, 1)", "'1'");
-        refused("momentum", "momentum: 1.0", "a number in [0, 1)", "'1.0'");
-        refused("momentum", "momentum: -0.1", "a number in [0, 1)", "'-0.1'");
+        cellRefused("momentum", "momentum: 1", "1", "must be in [0,1)");
+        cellRefused("momentum", "momentum: 1.0", "1", "must be in [0,1)");
+        cellRefused("momentum", "momentum: -0.1", "-0.1", "must be in [0,1)");
         assertEquals(List.of(1e-4), ok(with("weight_decay", "weight_decay: '1e-4'")).options().get("weight_decay"), "YAML 1.1 string");
         assertEquals(List.of(0.0), ok(with("weight_decay", "weight_decay: 0")).options().get("weight_decay"));
-        refused("weight_decay", "weight_decay: -0.001", "a non-negative number", "'-0.001'");
+        cellRefused("weight_decay", "weight_decay: -0.001", "-0.001", "must be ≥ 0");
         refused("weight_decay", "weight_decay: abc", "a non-negative number", "'abc'");
         refused("weight_decay", "weight_decay: true", "a non-negative number", "'true'");
         refused("weight_decay", "weight_decay: 'Infinity'", "a non-negative number", "'Infinity'");
         refused("weight_decay", "weight_decay: 'NaN'", "a non-negative number", "'NaN'");
         assertEquals(List.of(Double.MAX_VALUE), ok(with("weight_decay", "weight_decay: 1.7976931348623157e308")).options().get("weight_decay"));
-        refused("lr_factor", "lr_factor: 0", "a positive number", "'0'");
+        cellRefused("lr_factor", "lr_factor: 0", "0", "must be a positive number");
         assertEquals(List.of(Double.MIN_VALUE), ok(with("lr_factor", "lr_factor: 4.9e-324")).options().get("lr_factor"));
     }
 
     @Test
     void learningRateStepsAndSchedules() {
-        assertEquals(List.of(List.of(1, 2)), ok(with("lr_steps", "lr_steps: [1, 2]")).options().get("lr_steps"), "up to epochs");
+        assertEquals(List.of(List.of(1)), ok(with("lr_steps", "lr_steps: [1]")).options().get("lr_steps"), "before the last epoch");
         assertEquals(List.of(List.of()), ok(with("lr_steps", "lr_steps: []")).options().get("lr_steps"));
-        assertEquals(List.of(List.of(1), List.of(2)), ok(with("lr_steps", "lr_steps: [[1], [2]]")).options().get("lr_steps"));
-        refused("lr_steps", "lr_steps: [3]", "an epoch number between 1 and epochs (2)", "'3'");
-        refused("lr_steps", "lr_steps: [0]", "an epoch number between 1 and epochs", "'0'");
-        refused("lr_steps", "lr_steps: [2147483647]", "an epoch number between 1 and epochs (2)", "'2147483647'");
+        assertEquals(List.of(List.of(1), List.of(2)), ok(with("lr_steps", "lr_steps: [[1], [2]]").replace("epochs: 2", "epochs: 3"))
+                .options().get("lr_steps"));
+        String never = "the run has 2 epoch(s) (--epochs), so this step would never apply";
+        cellRefused("lr_steps", "lr_steps: [1, 2]", "2", never);
+        cellRefused("lr_steps", "lr_steps: [3]", "3", never);
+        cellRefused("lr_steps", "lr_steps: [0]", "0", "epochs must be ≥ 1");
+        cellRefused("lr_steps", "lr_steps: [2147483647]", "2147483647", never);
         refused("lr_steps", "lr_steps: [2147483648]", "an epoch number between 1 and epochs", "'2147483648'");
-        refused("lr_steps", "lr_steps: [2, 2]", "increasing epoch numbers", "a list");
+        cellRefused("lr_steps", "lr_steps: [2, 2]", "2,2", "must be increasing");
         refused("lr_steps", "lr_steps: [[1], 2]", "a list of epoch numbers", "'2'");
     }
 
     @Test
     void choicesAndFlags() {
-        refused("weight_init", "weight_init: he", "uniform or xavier", "'he'");
-        refused("weight_init", "weight_init: [[xavier]]", "uniform or xavier", "a list");
-        refused("fb_magnitude", "fb_magnitude: normal", "uniform or halfnormal", "'normal'");
-        refused("backend", "backend: tpu", "one of auto, cpu, opencl, cuda", "'tpu'");
+        cellRefused("weight_init", "weight_init: he", "he", "must be uniform or xavier");
+        refused("weight_init", "weight_init: [[xavier]]", "a name", "a list");
+        cellRefused("fb_magnitude", "fb_magnitude: normal", "normal", "must be uniform or halfnormal");
+        cellRefused("backend", "backend: tpu", "tpu", "must be auto, cpu, opencl or cuda");
         refused("last_layer_bp", "last_layer_bp: 1", "true or false", "'1'");
         assertEquals(List.of(true), ok(with("last_layer_bp", "last_layer_bp: true")).options().get("last_layer_bp"));
         refused("init", "init: ''", "a folder of .npy weights", "''");

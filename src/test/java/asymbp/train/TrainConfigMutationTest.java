@@ -76,11 +76,20 @@ class TrainConfigMutationTest {
 
     @Test
     void learningRateStepsMustBePositiveAndIncreasing() {
-        ok(c -> c.withLrSteps(List.of(1)));
-        ok(c -> c.withLrSteps(List.of(1, 2, 7)));
+        ok(c -> c.withEpochs(2).withLrSteps(List.of(1)));
+        ok(c -> c.withEpochs(8).withLrSteps(List.of(1, 2, 7)));
+        refused("--lr-steps 1: the run has 1 epoch(s) (--epochs), so this step would never apply", c -> c.withEpochs(1).withLrSteps(List.of(1)));
+        refused("--lr-steps 8: the run has 8 epoch(s) (--epochs), so this step would never apply", c -> c.withEpochs(8).withLrSteps(List.of(1, 2, 8)));
         refused("--lr-steps 0: epochs must be ≥ 1", c -> c.withLrSteps(List.of(0)));
-        refused("--lr-steps 3,3: must be increasing", c -> c.withLrSteps(List.of(3, 3)));
-        refused("--lr-steps 1,4,2: must be increasing", c -> c.withLrSteps(List.of(1, 4, 2)));
+        ok(c -> c.withFbScale(Double.MIN_VALUE));
+        ok(c -> c.withFbScale(asymbp.model.FbScale.XAVIER));
+        // a bad scale cannot even enter a config (FbScale parses it on the way in)
+        assertEquals("--fb-scale 0.0: must be a positive number or xavier",
+                assertThrows(IllegalArgumentException.class, () -> D.withFbScale(0)).getMessage());
+        assertEquals("--fb-scale Infinity: must be a positive number or xavier",
+                assertThrows(IllegalArgumentException.class, () -> D.withFbScale(Double.POSITIVE_INFINITY)).getMessage());
+        refused("--lr-steps 3,3: must be increasing", c -> c.withEpochs(9).withLrSteps(List.of(3, 3)));
+        refused("--lr-steps 1,4,2: must be increasing", c -> c.withEpochs(9).withLrSteps(List.of(1, 4, 2)));
         assertEquals(List.of(), new TrainConfig("mnist", "lenet", "bp", false, "sgd", 1, 1, 0.1, 0, 0, null, 0.1, 1,
                 "cpu", 0, 0, null, "uniform", asymbp.model.FbScale.ONE, "uniform", 0, false, 0, 0, false, false).lrSteps(), "null: no steps");
     }
