@@ -38,6 +38,10 @@ class DfaPyTorchReferenceTest {
     private static final Path SCRIPT = Path.of("python", "dfa_reference.py");
     /** float32 against float64, element by element relative to max(|PyTorch's|, 0.1·rms) (as conformance.Compare). */
     private static final double REL_TOL = 1e-4;
+    /* With BN the float32 engine and the float64 reference part further: batch norm over 5–16 examples divides
+       by small variances, so rounding in the forward pass reaches the gradients amplified (measured up to
+       1.2e-4 in fc4.weight of lenet+BN). A wrong B, layer, mask or scale errs by O(1), far above either bound. */
+    private static final double REL_TOL_BN = 1e-3;
 
     record Case(String model, boolean bn, FbScale scale) {}
 
@@ -129,7 +133,7 @@ class DfaPyTorchReferenceTest {
             }
             System.out.printf("  %-10s %s%s %-14s max rel err %.2e%n", c.model(), c.bn() ? "bn " : "", c.scale(), e.name(), worst);
             int i = at;
-            assertTrue(worst <= REL_TOL, c + " " + e.name() + ": max rel err " + worst + " at " + i + " (engine "
+            assertTrue(worst <= (c.bn() ? REL_TOL_BN : REL_TOL), c + " " + e.name() + ": max rel err " + worst + " at " + i + " (engine "
                     + (i < 0 ? 0 : grads[(int) e.offset() + i]) + ", PyTorch " + (i < 0 ? 0 : want[i]) + ")");
         }
     }
