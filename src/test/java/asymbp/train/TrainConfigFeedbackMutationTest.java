@@ -106,4 +106,18 @@ class TrainConfigFeedbackMutationTest {
             assertSame(c, c.validate(), d);
         }
     }
+
+    @Test
+    void theBooleanShorthandsSetTheirOptionAlone() {
+        for (boolean v : new boolean[] {true, false}) {
+            TrainConfig bn = D.withBn(!v).withBn(v), quiet = D.withQuiet(!v).withQuiet(v), resume = D.withResume(!v).withResume(v);
+            assertEquals(v, bn.bn());
+            assertEquals(v, quiet.quiet());
+            assertEquals(v, resume.resume());
+            assertEquals(D.withBn(v), D.with(TrainConfig.Option.BN, v));
+            assertEquals(D.withQuiet(v), D.with(TrainConfig.Option.QUIET, v));
+            assertEquals(D.withResume(v), D.with(TrainConfig.Option.RESUME, v));
+        }
+        assertEquals(D, D.withBn(false).withQuiet(true).withResume(true).withBn(D.bn()).withQuiet(D.quiet()).withResume(D.resume()));
+    }
 }
