@@ -78,13 +78,11 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
         ZipEntry e = new ZipEntry(name);
         CRC32 crc = new CRC32();
         crc.update(b);
-        e.setSize(b.length);
-        e.setCompressedSize(b.length);
+        e.setSize(b.length); // a stored entry's compressed size is its size: putNextEntry copies it
         e.setCrc(crc.getValue());
         e.setTime(0); // the same state gives the same bytes
         zip.putNextEntry(e);
-        zip.write(b);
-        zip.closeEntry();
+        zip.write(b); // the next putNextEntry, or finish, closes the entry
     }
 
     /**
@@ -160,10 +158,9 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
                 if (e.getSize() > size)
                     throw new CorruptException(file + ": entry " + e.getName() + " claims " + e.getSize()
                             + " bytes in a file of " + size + " (corrupt)");
-                byte[] b = zip.readNBytes((int) e.getSize());
+                byte[] b = zip.readNBytes((int) e.getSize()); // reading the last byte verifies the entry's CRC-32
                 if (b.length != e.getSize()) throw new CorruptException(file + ": truncated in entry " + e.getName());
                 if (zip.read() >= 0) throw new CorruptException(file + ": entry " + e.getName() + " is longer than its header says");
-                zip.closeEntry(); // verifies the entry's CRC-32
                 if (entries.put(e.getName(), b) != null) throw new CorruptException(file + ": entry " + e.getName() + " twice");
             }
         } catch (CorruptException e) {
