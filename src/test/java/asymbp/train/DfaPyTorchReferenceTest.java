@@ -9,19 +9,16 @@ import asymbp.model.FbScale;
 import asymbp.model.FeedbackSpec;
 import asymbp.model.Net;
 import asymbp.model.ParamLayout;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -34,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class DfaPyTorchReferenceTest {
 
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
+    private static final Path PYTHON = TorchPython.PYTHON;
     private static final Path SCRIPT = Path.of("python", "dfa_reference.py");
     /** float32 against float64, element by element relative to max(|PyTorch's|, 0.1·rms) (as conformance.Compare). */
     private static final double REL_TOL = 1e-4;
@@ -47,7 +44,7 @@ class DfaPyTorchReferenceTest {
 
     @Test
     void dfaGradientsEqualPyTorchs(@TempDir Path dir) throws Exception {
-        requireTorch();
+        TorchPython.require("DfaPyTorchReferenceTest");
         long seed = Long.getLong("asymbp.seed", System.nanoTime() & 0xffffff);
         System.out.println("DfaPyTorchReferenceTest seed " + seed + " (replay with -Dasymbp.seed=" + seed + ")");
         List<Case> cases = List.of(new Case("lenet", false, FbScale.XAVIER), new Case("lenet", true, FbScale.ONE),
@@ -116,7 +113,7 @@ class DfaPyTorchReferenceTest {
             projected++;
         }
         assertEquals(wls.size() - 1, projected);
-        String out = python(List.of(PYTHON.toString(), SCRIPT.toString(), d.toString()));
+        String out = TorchPython.run(List.of(PYTHON.toString(), SCRIPT.toString(), d.toString()));
         System.out.print(out);
 
         for (ParamLayout.Entry e : net.params().entries()) {
@@ -144,35 +141,5 @@ class DfaPyTorchReferenceTest {
         double[] out = new double[n];
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(out);
         return out;
-    }
-
-    private static String python(List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "python timed out: " + cmd);
-        String text = new String(out, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + text);
-        return text;
-    }
-
-    /** Skips (printing why) without python3 + torch + numpy; under CI=true their absence fails. */
-    private static void requireTorch() throws InterruptedException {
-        String why = null;
-        if (!Files.isExecutable(PYTHON)) {
-            why = PYTHON + " is absent";
-        } else {
-            try {
-                Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
-                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (p.waitFor() != 0) why = "python3 cannot import torch and numpy (" + text.lines().reduce((a, b) -> b).orElse("") + ")";
-            } catch (IOException e) {
-                why = "cannot start " + PYTHON + ": " + e.getMessage();
-            }
-        }
-        if (why == null) return;
-        if ("true".equals(System.getenv("CI")))
-            fail(why + "; .ci/run installs python3-torch, so under CI=true this is a failure");
-        System.out.println("DfaPyTorchReferenceTest skipped: " + why + " (apt-get install python3-torch)");
-        Assumptions.abort(why);
     }
 }

@@ -4,18 +4,15 @@ import asymbp.backend.Backend;
 import asymbp.data.Dataset;
 import asymbp.data.Datasets;
 import asymbp.io.Npy;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,13 +27,13 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class PyTorchInteropTest {
 
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
+    private static final Path PYTHON = TorchPython.PYTHON;
     private static final Path LOADER = Path.of("python", "asymbp_torch.py");
     private static final Pattern LINE = Pattern.compile("^(.*): wrong (\\d+) of (\\d+) .*near ties (\\d+)$", Pattern.MULTILINE);
 
     @Test
     void pytorchTestErrorEqualsTheEngines(@TempDir Path dir) throws Exception {
-        requireTorch();
+        TorchPython.require("PyTorchInteropTest");
         long seed = Long.getLong("asymbp.seed", System.nanoTime() & 0xffffff);
         System.out.println("PyTorchInteropTest seed " + seed + " (replay with -Dasymbp.seed=" + seed + ")");
         TrainConfig base = TrainConfig.defaults().withEpochs(1).withQuiet(true).withBackend("cpu").withSeed(seed);
@@ -86,7 +83,7 @@ class PyTorchInteropTest {
         List<String> cmd = new ArrayList<>(List.of(PYTHON.toString(), LOADER.toString()));
         for (Path r : runs) cmd.add(r.toString());
         cmd.addAll(List.of(flag, images.toString(), labels.toString()));
-        String out = python(cmd);
+        String out = TorchPython.run(cmd);
         System.out.print(out);
         Matcher m = LINE.matcher(out);
         int seen = 0;
@@ -104,36 +101,5 @@ class PyTorchInteropTest {
             seen++;
         }
         assertEquals(runs.size(), seen, "one result line per run in:\n" + out);
-    }
-
-    private static String python(List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "python timed out: " + cmd);
-        String text = new String(out, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + text);
-        return text;
-    }
-
-    /** Skips (printing why) without python3 + torch + numpy; under CI=true their absence fails. */
-    private static void requireTorch() throws InterruptedException {
-        String why = null;
-        if (!Files.isExecutable(PYTHON)) {
-            why = PYTHON + " is absent";
-        } else {
-            try {
-                Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, numpy")
-                        .redirectErrorStream(true).start();
-                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (p.waitFor() != 0) why = "python3 cannot import torch and numpy (" + text.lines().reduce((a, b) -> b).orElse("") + ")";
-            } catch (IOException e) {
-                why = "cannot start " + PYTHON + ": " + e.getMessage();
-            }
-        }
-        if (why == null) return;
-        if ("true".equals(System.getenv("CI")))
-            fail(why + "; .ci/run installs python3-torch, so under CI=true this is a failure");
-        System.out.println("PyTorchInteropTest skipped: " + why + " (apt-get install python3-torch)");
-        Assumptions.abort(why);
     }
 }
