@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/100epoch}
 THREADS=${THREADS:-2}   # results depend on the thread count: keep it for the whole study
-GRIDS=(${GRIDS:-biotorch-protocol claim3-100epoch})
+GRIDS=(${GRIDS:-biotorch-protocol claim3-100epoch biotorch-protocol-fa-lr})
 mkdir -p "$RUNS/jars"
 echo "run-100epoch: $(date -u +%FT%TZ) $THREADS threads, grids ${GRIDS[*]} -> $RUNS"
 for g in "${GRIDS[@]}"; do

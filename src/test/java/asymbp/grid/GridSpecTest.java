@@ -161,6 +161,7 @@ class GridSpecTest {
         assertEquals("dfa", TrainerCellRunner.config(g.cells().stream()
                 .filter(c -> c.feedback().equals("dfa")).findFirst().orElseThrow()).feedback());
         assertEquals(16, GridSpec.load(java.nio.file.Path.of("grids/claim3-100epoch.yaml")).cells().size());
+        assertEquals(8, GridSpec.load(java.nio.file.Path.of("grids/biotorch-protocol-fa-lr.yaml")).cells().size());
         bad(GOOD.replace("fa, 'psf:0'", "fa, dfa, dfb, 'psf:0'"), "key 'feedback'", "'dfb'", "dfa");
     }
 
