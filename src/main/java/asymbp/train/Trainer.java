@@ -182,18 +182,19 @@ public final class Trainer implements AutoCloseable {
         if (perBatch > 0 && maxBatch > (Integer.MAX_VALUE - 8) / Math.max(1, 2 * acts))
             throw new IllegalArgumentException("--model " + cfg.model() + " with --batch " + maxBatch + ": "
                     + acts + " activations per image × " + maxBatch + " images do not fit one buffer (2^31−9 elements)");
-        long host = 16 * np + 8 * ns;
-        long bytes = host;
-        if ("cpu".equals(be.name()) || "reference".equals(be.name())) {
-            long f = data.features();
-            bytes += (long) trainN * (f + 8) + (long) testN * (f + 8) + 12 * np + 8 * ns + perBatch * maxBatch;
-        }
+        // what the backend holds: images and labels (train and test), parameters, gradients, momentum and
+        // BN state, the workspace for the batch; the host keeps its own copies of parameters and state too
+        long f = data.features();
+        long images = (long) trainN * (f + 8) + (long) testN * (f + 8), model = 12 * np + 8 * ns, work = perBatch * maxBatch;
+        long bytes = 16 * np + 8 * ns;
+        if ("cpu".equals(be.name()) || "reference".equals(be.name())) bytes += images + model + work;
         String lack = asymbp.io.Memory.shortage(bytes);
         if (lack != null)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "--model %s (%,d parameters, %,d activations per image) with batch %d on %s: %s",
-                    cfg.model(), np, acts, maxBatch, be.name(), lack));        asymbp.backend.DeviceMemory dm = be.deviceMemory();
-        if (dm != null) checkDeviceMemory(dm, np, ns, acts, perBatch);
+                    cfg.model(), np, acts, maxBatch, be.name(), lack));
+        asymbp.backend.DeviceMemory dm = be.deviceMemory();
+        if (dm != null) checkDeviceMemory(dm, images, model, work, np, acts);
     }
 
     /**
@@ -202,9 +203,7 @@ public final class Trainer implements AutoCloseable {
      * against what the device has; the largest of those buffers against its largest single allocation.
      * Lazily grown scratch is not counted, so a run refused here could never have run.
      */
-    private void checkDeviceMemory(asymbp.backend.DeviceMemory dm, long np, long ns, long acts, long perBatch) {
-        long f = data.features();
-        long images = (long) trainN * (f + 8) + (long) testN * (f + 8), model = 12 * np + 8 * ns, work = perBatch * maxBatch;
+    private void checkDeviceMemory(asymbp.backend.DeviceMemory dm, long images, long model, long work, long np, long acts) {
         long need = images + model + work;
         String what = String.format(Locale.ROOT, "--model %s with --batch %d on %s (%s)", cfg.model(), maxBatch, be.name(),
                 be.deviceName());
@@ -214,7 +213,7 @@ public final class Trainer implements AutoCloseable {
                             + " parameters, gradients and momentum; %s of activations for batch %d: lower --batch or choose"
                             + " a smaller --model), the device has %s (%s)",
                     what, gib(need), gib(images), trainN, testN, gib(model), gib(work), maxBatch, gib(dm.available()), dm.source()));
-        long trainImages = (long) trainN * f, actBuffer = 4 * acts * maxBatch, paramBuffer = 4 * np;
+        long trainImages = (long) trainN * data.features(), actBuffer = 4 * acts * maxBatch, paramBuffer = 4 * np;
         long largest = Math.max(trainImages, Math.max(actBuffer, paramBuffer));
         if (largest > dm.largestAllocation()) {
             String which = largest == trainImages ? "the training images (" + gib(trainImages) + "): lower --limit"
