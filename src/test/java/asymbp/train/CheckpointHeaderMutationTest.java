@@ -32,19 +32,13 @@ class CheckpointHeaderMutationTest {
     private static final long SEED = Long.getLong("asymbp.seed", System.nanoTime() & 0xffffff);
     static { System.out.println("CheckpointHeaderMutationTest seed " + SEED + " (replay with -Dasymbp.seed=" + SEED + ")"); }
 
-    private static float[] random(Random r, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
-        return a;
-    }
-
     private static Checkpoint sample(Random r) {
         TrainConfig c = TrainConfig.defaults().withSeed(r.nextInt(1000)).withEpochs(4).withFeedback("dfa")
                 .withFbScale(asymbp.model.FbScale.XAVIER);
         List<EpochRecord> history = List.of(new EpochRecord(0, 0.5, 0.1, 0.2, 5e-5, 1000, 2.5,
                 List.of(new LayerAlignment(0, "conv1", 12.5, 40.0)), 60000, 1100));
-        return new Checkpoint(new Checkpoint.Header(c, 1, 1 + r.nextInt(5000), history), random(r, 1 + r.nextInt(50)),
-                random(r, 1 + r.nextInt(50)), random(r, 1 + r.nextInt(50)));
+        return new Checkpoint(new Checkpoint.Header(c, 1, 1 + r.nextInt(5000), history), CheckpointMutationTest.random(r, 1 + r.nextInt(50)),
+                CheckpointMutationTest.random(r, 1 + r.nextInt(50)), CheckpointMutationTest.random(r, 1 + r.nextInt(50)));
     }
 
     /** A stored archive of {@code entries} in order, each entry's sizes and CRC set, time 0. */

@@ -34,7 +34,8 @@ class CheckpointMutationTest {
     private static final long SEED = Long.getLong("asymbp.seed", System.nanoTime() & 0xffffff);
     static { System.out.println("CheckpointMutationTest seed " + SEED + " (replay with -Dasymbp.seed=" + SEED + ")"); }
 
-    private static float[] random(Random r, int n) {
+    /** n standard-normal floats (shared with CheckpointHeaderMutationTest). */
+    static float[] random(Random r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
         return a;
