@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 # tests (the *MutationTest classes, and the other asymbp.backend tests), not by the training tests;
 # GridSpec's parsing tests and the CUDA launch ABI check are left to the hand-run profile (too slow here).
 classes='asymbp.rng.Philox,asymbp.backend.Feedback,asymbp.backend.FeedbackMode,asymbp.cpu.FeedbackRow,asymbp.cpu.DotKernel,asymbp.cpu.PoolKernel,asymbp.cpu.BatchNormKernels,asymbp.cpu.CpuBackend,asymbp.io.Npy'
-classes+=',asymbp.train.Checkpoint,asymbp.train.TrainConfig*,asymbp.backend.DeviceBackend,asymbp.grid.spark.SparkGrid*'
+classes+=',asymbp.cpu.VectorPoolKernel,asymbp.cpu.VectorFactory,asymbp.train.Checkpoint,asymbp.train.TrainConfig*,asymbp.backend.DeviceBackend,asymbp.grid.spark.SparkGrid*'
 tests='asymbp.rng.*,asymbp.cpu.*,asymbp.io.Npy*,asymbp.train.*MutationTest,asymbp.backend.*,asymbp.grid.spark.SparkGridMutationTest'
 out=target/pit-fast
 

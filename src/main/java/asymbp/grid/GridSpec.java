@@ -166,7 +166,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
             String at = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new GridFileException(where + ": not valid YAML" + at + ": " + e.getOriginalMessage());
+            throw new GridFileException(where + ": not valid YAML" + at + ": " + asymbp.io.Text.firstLine(e.getOriginalMessage()));
         }
         if (root == null || root.isMissingNode() || root.isNull())
             throw new GridFileException(where + ": empty grid file");

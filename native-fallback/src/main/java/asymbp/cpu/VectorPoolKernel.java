@@ -12,9 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * split into the windows' left (even) and right (odd) columns by lane shuffles. Each lane then runs the definition's
  * scan (replace where strictly greater), so NaN and ±0 come out exactly as in the scalar code.
  *
- * <p>LeNet's rows are 14 and 5 outputs wide: the last group of a row runs past its end, into the next
- * row's outputs, which that row then overwrites; the last row of a range does its tail in scalar, so
- * no write crosses into another thread's range.
+ * <p>A row's last group may run past its end, into the next row's outputs, which that row then
+ * overwrites; the last row of a range does its partial group in scalar, so no write crosses into
+ * another thread's range. Rows need not be exactly 2·ow inputs wide: an odd last column is never read
+ * by a window, and the row stride is w.
  */
 final class VectorPoolKernel extends PoolKernel {
     // 512-bit species only: a second vector shape in the same JVM makes C2 stop intrinsifying the GEMM's
@@ -38,11 +39,20 @@ final class VectorPoolKernel extends PoolKernel {
     @Override
     int inputsPerWork(int k, int w) { return k == 2 && w >= N ? 6 : 1; }
 
+    /**
+     * Whether outputs [o0, o1) take the vector path: 2×2 windows tiling whole planes (h = 2·oh, so output
+     * row r reads input rows 2r and 2r+1 across planes), whole output rows, and rows at least N wide so
+     * that a group running past its row reads at most into the next row pair; not empty, since the last
+     * row's scalar part is found from o1.
+     */
+    static boolean vectorRows(int h, int w, int k, int oh, int ow, int o0, int o1) {
+        return k == 2 && h == 2 * oh && w >= N && o0 < o1 && o0 % ow == 0 && o1 % ow == 0;
+    }
+
     @Override
     void forward(float[] ys, int yo, int[] am, int ao, float[] xs, int xo, int h, int w, int k, int oh, int ow,
                  int o0, int o1) {
-        // whole rows only, and rows wide enough that an overrun stays inside the next row pair
-        if (k != 2 || h != 2 * oh || w != 2 * ow || w < N || o0 % ow != 0 || o1 % ow != 0) {
+        if (!vectorRows(h, w, k, oh, ow, o0, o1)) {
             super.forward(ys, yo, am, ao, xs, xo, h, w, k, oh, ow, o0, o1);
             return;
         }
@@ -50,12 +60,9 @@ final class VectorPoolKernel extends PoolKernel {
         int rows1 = o1 / ow;
         for (int row = o0 / ow; row < rows1; row++) {
             int top = 2 * w * row, out = row * ow;
-            boolean last = row == rows1 - 1;
-            for (int ox = 0; ox < ow; ox += N) {
-                if (ox + N > ow && last) {
-                    super.forward(ys, yo, am, ao, xs, xo, h, w, k, oh, ow, out + ox, out + ow);
-                    break;
-                }
+            // the last row stops at its last whole group, so no write leaves [o0, o1); the scalar code ends it below
+            int end = row == rows1 - 1 ? ow - ow % N : ow;
+            for (int ox = 0; ox < end; ox += N) {
                 int first = top + 2 * ox;
                 FloatVector r0a = FloatVector.fromArray(F, xs, xo + first), r0b = FloatVector.fromArray(F, xs, xo + first + N);
                 FloatVector r1a = FloatVector.fromArray(F, xs, xo + first + w), r1b = FloatVector.fromArray(F, xs, xo + first + w + N);
@@ -78,5 +85,6 @@ final class VectorPoolKernel extends PoolKernel {
                 even.add(first).add(at).intoArray(am, ao + out + ox);
             }
         }
+        super.forward(ys, yo, am, ao, xs, xo, h, w, k, oh, ow, o1 - ow % N, o1);
     }
 }
