@@ -10,7 +10,8 @@ import java.util.List;
  * @param message       why it diverged or failed; null when ok
  * @param testError     final test error in percent; null unless ok
  * @param epochs        one record per finished epoch
- * @param lossTrace     training loss averaged over short windows, for learning curves
+ * @param lossTrace     training loss averaged over short windows, for learning curves; at most
+ *                      {@link #TRACE_LIMIT} points (longer traces are merged into wider windows)
  * @param alignment     per weight layer and epoch (epoch 0 = at initialisation) the two angles
  * @param wallSeconds   wall time of the cell
  * @param device        backend and device that ran it
@@ -21,9 +22,15 @@ public record CellResult(CellSpec cell, String status, String message, Double te
 
     public static final String OK = "ok", DIVERGED = "diverged", FAILED = "failed", UNFINISHED = "unfinished";
 
+    /**
+     * Loss-trace points kept per cell: 25 per epoch (TrainerCellRunner's windows) would make a 100-epoch
+     * cell file ~265 KB, mostly trace, and a study of 48 such cells too heavy to commit and carry.
+     */
+    public static final int TRACE_LIMIT = 500;
+
     public CellResult {
         epochs = epochs == null ? List.of() : List.copyOf(epochs);
-        lossTrace = lossTrace == null ? List.of() : List.copyOf(lossTrace);
+        lossTrace = lossTrace == null ? List.of() : thin(lossTrace, TRACE_LIMIT);
         alignment = alignment == null ? List.of() : List.copyOf(alignment);
     }
 
@@ -40,6 +47,32 @@ public record CellResult(CellSpec cell, String status, String message, Double te
 
     /** Mean training loss over a window of steps ending at fractional epoch {@code epoch}. */
     public record TracePoint(double epoch, double loss) {}
+
+    /**
+     * The trace itself when it has at most {@code limit} points; otherwise runs of g = ⌈n / limit⌉
+     * consecutive points merged into one, at the run's last epoch, its loss the mean of theirs weighted
+     * by the span of epochs each window covers (steps, hence images, are proportional to it).
+     */
+    static List<TracePoint> thin(List<TracePoint> trace, int limit) {
+        int n = trace.size(), g = (n + limit - 1) / limit;
+        if (g <= 1) return List.copyOf(trace);
+        java.util.ArrayList<TracePoint> out = new java.util.ArrayList<>(limit);
+        double before = 0;   // where the first window starts: epoch 0
+        for (int i = 0; i < n; i += g) {
+            double start = before, weighted = 0;
+            int end = Math.min(n, i + g);
+            for (int j = i; j < end; j++) {
+                TracePoint p = trace.get(j);
+                weighted += p.loss() * (p.epoch() - before);
+                before = p.epoch();
+            }
+            double span = before - start;
+            TracePoint last = trace.get(end - 1);
+            // a run of zero span (a trace that does not advance) keeps its last value rather than 0/0
+            out.add(new TracePoint(last.epoch(), span > 0 ? weighted / span : last.loss()));
+        }
+        return List.copyOf(out);
+    }
 
     /**
      * For weight layer {@code layer} after {@code epoch} epochs: the angle between V and W (degrees) and

@@ -175,6 +175,10 @@ public final class GridCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "DIR", description = "a run directory of 'grid run'")
         Path dir;
 
+        @Option(names = "--compact-cells", description = "first rewrite cell files whose loss trace has more than "
+                + CellResult.TRACE_LIMIT + " points (written before that limit) with it thinned, as new cells are")
+        boolean compact;
+
         @Override public Integer call() throws IOException {
             PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
             if (!Files.isDirectory(dir)) {
@@ -183,6 +187,7 @@ public final class GridCommand implements Runnable {
                 return Main.USAGE;
             }
             try {
+                if (compact) o.println(new ResultStore(dir).compact() + " cell files compacted");
                 GridReport.Written w = new GridReport(line -> { err.println(line); err.flush(); }).write(dir);
                 for (Path p : w.files()) o.println(p);
                 o.println(w.cells() + " cells reported");

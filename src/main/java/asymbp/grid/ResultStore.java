@@ -71,6 +71,33 @@ public final class ResultStore {
         return out;
     }
 
+    /**
+     * Rewrites (atomically) every cell file whose loss trace is longer than {@link CellResult#TRACE_LIMIT}
+     * points — cells written before the limit — with the trace thinned as new cells are; the number rewritten.
+     * Unreadable files are left as they are.
+     */
+    public int compact() throws IOException {
+        int n = 0;
+        if (!Files.isDirectory(dir)) return 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+            for (Path f : ds) {
+                com.fasterxml.jackson.databind.JsonNode tree;
+                try {
+                    tree = JSON.readTree(f.toFile());
+                } catch (IOException e) {
+                    continue;
+                }
+                com.fasterxml.jackson.databind.JsonNode trace = tree.path("loss_trace");
+                if (trace.size() <= CellResult.TRACE_LIMIT) continue;
+                CellResult r = JSON.treeToValue(Json.snakeKeys(tree), CellResult.class);
+                byte[] json = JSON.writeValueAsBytes(r);
+                AtomicFiles.write(f, out -> out.write(json));
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** A cell file; one written before cell files used snake_case (testError, weightDecay) reads the same. */
     static CellResult readResult(Path f) throws IOException {
         return JSON.treeToValue(Json.snakeKeys(JSON.readTree(f.toFile())), CellResult.class);

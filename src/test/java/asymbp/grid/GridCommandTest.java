@@ -54,6 +54,9 @@ class GridCommandTest {
         assertEquals(Main.FAILED, run("grid", "report", dir.toString()));
         assertTrue(err.toString().contains("no cell results"), err.toString());
         assertEquals(Main.USAGE, run("grid", "report", dir.resolve("missing").toString()));
+        // --compact-cells runs first (nothing to compact), then the same error
+        assertEquals(Main.FAILED, run("grid", "report", "--compact-cells", dir.toString()));
+        assertTrue(out.toString().contains("0 cell files compacted"), out.toString());
     }
 
     @Test
