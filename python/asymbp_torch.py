@@ -38,6 +38,8 @@ class AsymbpNet(nn.Module):
     layer itself without BN; the last layer has neither. Max-pool is 2x2, stride 2.
       mlp:W1-W2-...  fc1 (C*H*W -> W1), ..., fc(n+1) (-> classes)
       lenet          conv1 6@5x5 pad 2, pool, conv2 16@5x5, pool, fc3 120, fc4 84, fc5 classes
+      lenet-biotorch conv1 6@5x5 pad 2, pool, conv2 16@5x5, pool, conv3 120@5x5, fc4 84 (no BN, no ReLU),
+                     fc5 classes
       cifar          conv1 32@5x5 pad 2, pool, conv2 32@5x5 pad 2, pool, conv3 64@5x5 pad 2, pool,
                      fc4 64, fc5 classes
     """
@@ -58,13 +60,18 @@ class AsymbpNet(nn.Module):
             self._conv(6, 5, 2); self._pool()
             self._conv(16, 5, 0); self._pool()
             self._linear(120, True); self._linear(84, True); self._linear(classes, False)
+        elif m == "lenet-biotorch":
+            self._conv(6, 5, 2); self._pool()
+            self._conv(16, 5, 0); self._pool()
+            self._conv(120, 5, 0)
+            self._linear(84, False); self._linear(classes, False)
         elif m == "cifar":
             self._conv(32, 5, 2); self._pool()
             self._conv(32, 5, 2); self._pool()
             self._conv(64, 5, 2); self._pool()
             self._linear(64, True); self._linear(classes, False)
         else:
-            raise ValueError(f"model {model!r}: unknown (expected mlp:W1-W2-..., lenet or cifar)")
+            raise ValueError(f"model {model!r}: unknown (expected mlp:W1-W2-..., lenet, lenet-biotorch or cifar)")
         del self._shape
 
     def _weight_index(self):

@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/100epoch}
 THREADS=${THREADS:-2}   # results depend on the thread count: keep it for the whole study
-# the protocol and its fa/dfa rate follow-up first (issue 11 item 3 complete), then claim 3
-GRIDS=(${GRIDS:-biotorch-protocol biotorch-protocol-fa-lr claim3-100epoch})
+# the protocol and its two follow-ups (fa/dfa rates, BioTorch's own LeNet) first, then claim 3
+GRIDS=(${GRIDS:-biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet claim3-100epoch})
 mkdir -p "$RUNS/jars"
 echo "run-100epoch: $(date -u +%FT%TZ) $THREADS threads, grids ${GRIDS[*]} -> $RUNS"
 for g in "${GRIDS[@]}"; do

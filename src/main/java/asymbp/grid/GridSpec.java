@@ -73,7 +73,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
     }
 
     private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|dfa|psf:([0-9]*\\.?[0-9]+)");
-    private static final Pattern MODEL = Pattern.compile("lenet|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
+    private static final Pattern MODEL = Pattern.compile("lenet|lenet-biotorch|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
 
     /** Every cell, in run order: seed outermost, so an interrupted grid has whole seeds done first. */
     public List<CellSpec> cells() {
@@ -187,7 +187,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         List<String> models = r.stringList("models", true);
         for (String m : models)
             if (!MODEL.matcher(m).matches())
-                throw r.bad("models", m, "a model: lenet, cifar or mlp:W1-W2-... (hidden widths)");
+                throw r.bad("models", m, "a model: lenet, lenet-biotorch, cifar or mlp:W1-W2-... (hidden widths)");
         List<String> feedback = r.stringList("feedback", true);
         for (String f : feedback) {
             var mt = FEEDBACK.matcher(f);

@@ -101,8 +101,13 @@ public final class Net {
 
     // ------------------------------------------------------------------ building
 
+    /** BioTorch's LeNet for MNIST layer for layer (docs/spec.md §6). */
+    public static final String LENET_BIOTORCH = "lenet-biotorch";
+    /** The model names, as error messages list them. */
+    public static final String NAMES = "mlp:W1-W2-..., lenet, " + LENET_BIOTORCH + " or cifar";
+
     /**
-     * Builds a model by name (docs/spec.md §6): {@code mlp:W1-W2-...}, {@code lenet}, {@code cifar}.
+     * Builds a model by name (docs/spec.md §6): {@code mlp:W1-W2-...}, {@code lenet}, {@code lenet-biotorch}, {@code cifar}.
      * Throws IllegalArgumentException naming --model when the name or the input shape does not fit.
      */
     public static Net build(String model, int channels, int height, int width, int classes, boolean bn) {
@@ -116,6 +121,13 @@ public final class Net {
                 b.conv(6, 5, 2, true); b.pool(2);
                 b.conv(16, 5, 0, true); b.pool(2);
                 b.linear(120, true); b.linear(84, true); b.linear(classes, false);
+            } else if (m.equals(LENET_BIOTORCH)) {
+                // BioTorch's LeNetMNIST: a third convolution where lenet has fc 120 (same function on a 5×5
+                // map, but Xavier's fan-out is 120·25), and nothing between fc 84 and the output layer
+                b.conv(6, 5, 2, true); b.pool(2);
+                b.conv(16, 5, 0, true); b.pool(2);
+                b.conv(120, 5, 0, true);
+                b.linear(84, false); b.linear(classes, false);
             } else if (m.equals("cifar")) {
                 b.conv(32, 5, 2, true); b.pool(2);
                 b.conv(32, 5, 2, true); b.pool(2);
@@ -123,7 +135,7 @@ public final class Net {
                 b.linear(64, true); b.linear(classes, false);
             } else {
                 throw new IllegalArgumentException("--model " + model
-                        + ": unknown model (expected mlp:W1-W2-..., lenet or cifar)");
+                        + ": unknown model (expected " + NAMES + ")");
             }
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && e.getMessage().startsWith("--model")) throw e;
@@ -142,9 +154,9 @@ public final class Net {
     public static void checkName(String model) {
         String m = model == null ? "" : model.trim().toLowerCase(Locale.ROOT);
         if (m.startsWith("mlp")) parseMlp(model);
-        else if (!m.equals("lenet") && !m.equals("cifar"))
+        else if (!m.equals("lenet") && !m.equals(LENET_BIOTORCH) && !m.equals("cifar"))
             throw new IllegalArgumentException("--model " + model
-                    + ": unknown model (expected mlp:W1-W2-..., lenet or cifar)");
+                    + ": unknown model (expected " + NAMES + ")");
     }
 
     static int[] parseMlp(String model) {

@@ -26,7 +26,7 @@ import java.util.Map;
  * IllegalArgumentException with one line naming the flag and the value.
  *
  * @param dataset       a {@code asymbp.data.Datasets.load} spec: mnist, fashion-mnist, cifar10:DIR, ...
- * @param model         mlp:W1-W2-..., lenet, cifar
+ * @param model         mlp:W1-W2-..., lenet, lenet-biotorch, cifar
  * @param feedback      bp, usf, brsf, frsf, fa, psf:p, dfa
  * @param update        sgd or bm
  * @param lrSteps       epochs (0-based count of finished epochs) at which the lr is multiplied by lrFactor

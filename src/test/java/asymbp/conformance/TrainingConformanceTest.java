@@ -62,9 +62,13 @@ class TrainingConformanceTest {
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (String backend : DeviceBackends.NAMES)
+        {
             for (String model : List.of("lenet", "mlp:120-84"))
                 for (String update : List.of("sgd", "bm"))
                     out.add(Arguments.of(backend, model, update));
+            // a convolution down to 1×1 and a hidden layer without ReLU (BioTorch's LeNet), under its protocol's SGD
+            out.add(Arguments.of(backend, "lenet-biotorch", "sgd"));
+        }
         return out;
     }
 

@@ -93,7 +93,7 @@ class GridSpecMutationTest {
         for (String[] kv : new String[][] {{"datasets", "mnist"}, {"models", "lenet"}, {"feedback", "bp"}, {"stabilisers", "bn"}})
             assertEquals("g.yaml: key '" + kv[0] + "': value '" + kv[1] + "' is listed twice",
                     refused(with(kv[0], kv[0] + ": [" + kv[1] + ", " + kv[1] + "]")));
-        refused("models", "models: ['mlp:0']", "a model: lenet, cifar or mlp:W1-W2-... (hidden widths)", "'mlp:0'");
+        refused("models", "models: ['mlp:0']", "a model: lenet, lenet-biotorch, cifar or mlp:W1-W2-... (hidden widths)", "'mlp:0'");
         assertEquals(List.of("mlp:10-20"), ok(with("models", "models: ['mlp:10-20']")).models());
     }
 

@@ -162,6 +162,9 @@ class GridSpecTest {
                 .filter(c -> c.feedback().equals("dfa")).findFirst().orElseThrow()).feedback());
         assertEquals(16, GridSpec.load(java.nio.file.Path.of("grids/claim3-100epoch.yaml")).cells().size());
         assertEquals(8, GridSpec.load(java.nio.file.Path.of("grids/biotorch-protocol-fa-lr.yaml")).cells().size());
+        GridSpec biotorchLenet = GridSpec.load(java.nio.file.Path.of("grids/biotorch-lenet.yaml"));
+        assertEquals(6, biotorchLenet.cells().size());
+        assertEquals(List.of("lenet-biotorch"), biotorchLenet.models());
         bad(GOOD.replace("fa, 'psf:0'", "fa, dfa, dfb, 'psf:0'"), "key 'feedback'", "'dfb'", "dfa");
     }
 

@@ -42,6 +42,26 @@ class NetTest {
     }
 
     @Test
+    void lenetBiotorchIsBioTorchsLeNetMnist() {
+        Net n = Net.build("lenet-biotorch", 1, 28, 28, 10, false);
+        assertEquals("conv1.weight(6, 1, 5, 5) conv1.bias(6,) conv2.weight(16, 6, 5, 5) conv2.bias(16,) "
+                + "conv3.weight(120, 16, 5, 5) conv3.bias(120,) fc4.weight(84, 120) fc4.bias(84,) fc5.weight(10, 84) fc5.bias(10,)",
+                names(n.params()));
+        List<Net.WeightLayer> w = n.weightLayers();
+        assertEquals(List.of(true, true, true, false, false), w.stream().map(Net.WeightLayer::relu).collect(Collectors.toList()),
+                "ReLU after each convolution, none after fc4 (as BioTorch's) or the logits");
+        assertEquals(List.of(25, 150, 400, 120, 84), w.stream().map(Net.WeightLayer::fanIn).collect(Collectors.toList()));
+        assertEquals(List.of(150, 400, 3000, 84, 10), w.stream().map(Net.WeightLayer::fanOut).collect(Collectors.toList()),
+                "conv3's Xavier fan-out counts its 5×5 kernel: 120·25");
+        assertEquals(120, ((Net.Linear) w.get(3)).in());
+        // with BN only the convolutions get it: fc4 is not followed by a ReLU, so neither by a BN
+        assertEquals("conv1.weight(6, 1, 5, 5) bn1.weight(6,) bn1.bias(6,) conv2.weight(16, 6, 5, 5) bn2.weight(16,) bn2.bias(16,) "
+                + "conv3.weight(120, 16, 5, 5) bn3.weight(120,) bn3.bias(120,) fc4.weight(84, 120) fc4.bias(84,) "
+                + "fc5.weight(10, 84) fc5.bias(10,)", names(Net.build("LeNet-BioTorch", 1, 28, 28, 10, true).params()));
+        Net.checkName("lenet-biotorch");
+    }
+
+    @Test
     void cifarAndMlpShapes() {
         Net c = Net.build("cifar", 3, 32, 32, 100, true);
         assertEquals(64 * 4 * 4, ((Net.Linear) c.weightLayers().get(3)).in());

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Runs exported by the engine load into PyTorch through python/asymbp_torch.py (Debian's python3-torch),
  * and PyTorch misclassifies as many test images as the engine did: same names, shapes, layer order,
- * BN evaluation, input standardisation. Covers lenet with BN, an MLP without BN and cifar with BN.
+ * BN evaluation, input standardisation. Covers lenet with BN, an MLP and lenet-biotorch without BN and cifar with BN.
  * Without python3 and torch it skips with the reason printed, except under CI=true, where .ci/run
  * installs them and their absence fails.
  */
@@ -43,7 +43,9 @@ class PyTorchInteropTest {
         List<Path> runs = List.of(
                 train(mnist, base.withLimit(2000).withLr(5e-4), dir.resolve("lenet")),
                 train(mnist, base.withLimit(2000).withModel("mlp:100-50").withBn(false).withFeedback("fa")
-                        .withUpdate("sgd").withLr(0.05), dir.resolve("mlp")));
+                        .withUpdate("sgd").withLr(0.05), dir.resolve("mlp")),
+                train(mnist, base.withLimit(2000).withModel("lenet-biotorch").withBn(false).withFeedback("usf").withFbScale(asymbp.model.FbScale.XAVIER)
+                        .withUpdate("sgd").withLr(0.01), dir.resolve("lenet-biotorch")));
         Path mnistDir = Path.of("datasets", "mnist");
         check(runs, mnist, "--idx", mnistDir.resolve("t10k-images-idx3-ubyte.gz"), mnistDir.resolve("t10k-labels-idx1-ubyte.gz"));
 

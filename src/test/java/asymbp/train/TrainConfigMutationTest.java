@@ -105,7 +105,7 @@ class TrainConfigMutationTest {
         ok(c -> c.withMagnitude("halfnormal"));
         refused("--fb-magnitude normal: must be uniform or halfnormal", c -> c.withMagnitude("normal"));
         refused("--update adam: must be sgd or bm", c -> c.withUpdate("adam"));
-        refused("--model resnet: unknown model (expected mlp:W1-W2-..., lenet or cifar)", c -> c.withModel("resnet"));
+        refused("--model resnet: unknown model (expected mlp:W1-W2-..., lenet, lenet-biotorch or cifar)", c -> c.withModel("resnet"));
         ok(c -> c.withModel("cifar"));
         assertEquals(UpdateRule.SGD, D.withUpdate("SGD").updateRule());
         assertEquals(UpdateRule.BM, D.withUpdate("bm").updateRule());
