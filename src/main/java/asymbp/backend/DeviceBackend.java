@@ -483,8 +483,7 @@ public final class DeviceBackend implements Backend {
      */
     @Override
     public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
-        if (fb.mode() != FeedbackMode.FA)
-            throw new IllegalArgumentException("feedbackProject needs an fa-mode feedback, got " + fb.mode().cliName());
+        fb.requireFa("feedbackProject");
         Buffer w = zeros((long) classes * features);
         int pin = pinned("linear_backward");
         if (pin == 1 && directProducts) {

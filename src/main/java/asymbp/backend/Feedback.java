@@ -44,6 +44,12 @@ public record Feedback(FeedbackMode mode, float scale, float p, float sigma, boo
     }
 
     /** The kernels' fb_flags word: bit 0 half-normal magnitudes, bit 1 uniform B. */
+    /** feedbackProject's precondition (dfa's B is fa's generator): the same check and message on every backend. */
+    public void requireFa(String op) {
+        if (mode != FeedbackMode.FA)
+            throw new IllegalArgumentException(op + " needs an fa-mode feedback, got " + mode.cliName());
+    }
+
     public int flags() { return (halfNormal ? FLAG_HALF_NORMAL : 0) | (uniformB ? FLAG_UNIFORM_B : 0); }
 
     /** The Philox step used for the magnitudes: brsf redraws every step, the rest draw once. */

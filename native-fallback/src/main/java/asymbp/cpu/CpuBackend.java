@@ -368,8 +368,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void feedbackProject(Buffer dx, Buffer e, Feedback fb, int batch, int classes, int features) {
-        if (fb.mode() != asymbp.backend.FeedbackMode.FA)
-            throw new IllegalArgumentException("feedbackProject needs an fa-mode feedback, got " + fb.mode().cliName());
+        fb.requireFa("feedbackProject");
         need(dx, (long) batch * features, "feedbackProject dx");
         need(e, (long) batch * classes, "feedbackProject e");
         if (zeros.length < classes * features) zeros = new float[classes * features];
