@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -222,6 +223,15 @@ public record GridSpec(String name, String description, List<String> datasets, L
                 reference);
         // Every cell through train's own checks (TrainConfig.validate: values and how they fit together,
         // lr_steps against epochs included), so that no bad value surfaces after cells have run.
+        // A cell's id names its result file and work folder: two cells with one id would share them (values that
+        // differ beyond the 6 significant digits ids print).
+        Map<String, CellSpec> byId = new HashMap<>();
+        for (CellSpec c : g.cells()) {
+            CellSpec other = byId.putIfAbsent(c.id(), c);
+            if (other != null)
+                throw new GridFileException(where + ": two cells would share the id " + c.id() + " (" + differences(other, c)
+                        + "): make the values that differ distinct within 6 significant digits");
+        }
         for (CellSpec c : g.cells()) {
             try {
                 TrainerCellRunner.config(c);
@@ -233,6 +243,20 @@ public record GridSpec(String name, String description, List<String> datasets, L
             }
         }
         return g;
+    }
+
+    /** What differs between two cells, as "field a vs b" (the record's components, in order). */
+    static String differences(CellSpec a, CellSpec b) {
+        List<String> out = new ArrayList<>();
+        try {
+            for (java.lang.reflect.RecordComponent rc : CellSpec.class.getRecordComponents()) {
+                Object x = rc.getAccessor().invoke(a), y = rc.getAccessor().invoke(b);
+                if (!java.util.Objects.equals(x, y)) out.add(rc.getName() + " " + x + " vs " + y);
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        return String.join(", ", out);
     }
 
     /** The grid file's key for a train option (lists for the cross product, the stabiliser for bn and update). */

@@ -60,6 +60,15 @@ class GridSpecMutationTest {
     }
 
     @Test
+    void cellsThatWouldShareAnIdAreRefused() {
+        // ids print 6 significant digits: two rates that differ in the 8th share one result file
+        String lr = refused(with("lr", "lr: [1.0e-4, 1.00000001e-4]"));
+        assertTrue(lr.startsWith("g.yaml: two cells would share the id ") && lr.contains("lr 1.0E-4 vs 1.00000001E-4")
+                && lr.endsWith("make the values that differ distinct within 6 significant digits"), lr);
+        assertEquals(2, ok(with("lr", "lr: [1.0e-4, 1.00001e-4]")).cells().size(), "6 significant digits tell these apart");
+    }
+
+    @Test
     void fileLevelErrors(@TempDir Path dir) {
         assertEquals("g.yaml: empty grid file", refused(""));
         assertEquals("g.yaml: empty grid file", refused("null\n"));
