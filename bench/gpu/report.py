@@ -152,8 +152,12 @@ def main():
         r = br / bp if bp and br else None
         rows.append((f"{m}: brsf ms/step over bp ({how})", fmt(br), fmt(bp), fmt(r), "<= 1.05",
                      "n/a" if r is None else ("PASS" if r <= 1.05 else "FAIL")))
+        # dfa trades every layer's dx product for one classes x features projection: no limit, recorded
+        how = "graph" if j.get(f"{m}_bp_graph_ms") and j.get(f"{m}_dfa_graph_ms") else "eager"
+        bp, df = j.get(f"{m}_bp_{how}_ms"), j.get(f"{m}_dfa_{how}_ms")
+        rows.append((f"{m}: dfa ms/step over bp ({how})", fmt(df), fmt(bp), fmt(df / bp if bp and df else None), "info", ""))
     for m in ("lenet", "mlp"):
-        for fb in ("bp", "brsf"):
+        for fb in ("bp", "brsf", "dfa"):
             e, g = j.get(f"{m}_{fb}_eager_ms"), j.get(f"{m}_{fb}_graph_ms")
             rows.append((f"{m} {fb}: eager launches vs graph replay (ms)", fmt(g), fmt(e),
                          fmt(e / g if e and g else None), "info", ""))

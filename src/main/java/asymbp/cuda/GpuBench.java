@@ -79,14 +79,17 @@ public final class GpuBench {
         phase("copy bandwidth", this::copyBandwidth);
         phase("BN and update bandwidth", this::kernelBandwidth);
         phase("SGEMM", this::gemm);
-        for (String fb : new String[] {"bp", "brsf"}) {
+        for (String fb : new String[] {"bp", "brsf", "dfa"}) {
             phase("lenet " + fb, () -> model("lenet", "lenet", 1, 28, 28, 64, fb, quick ? 100 : 400));
             phase("mlp " + fb, () -> model("mlp", "mlp:4096-4096-4096-4096", 1, 28, 28, 1024, fb, quick ? 10 : 40));
         }
         for (String m : new String[] {"lenet", "mlp"})
             for (String how : new String[] {"graph", "eager"}) {
-                Double bp = results.get(m + "_bp_" + how + "_ms"), br = results.get(m + "_brsf_" + how + "_ms");
-                if (bp != null && br != null) put(m + "_brsf_over_bp_" + how, br / bp);
+                Double bp = results.get(m + "_bp_" + how + "_ms");
+                for (String fb : new String[] {"brsf", "dfa"}) {
+                    Double other = results.get(m + "_" + fb + "_" + how + "_ms");
+                    if (bp != null && other != null) put(m + "_" + fb + "_over_bp_" + how, other / bp);
+                }
             }
     }
 
