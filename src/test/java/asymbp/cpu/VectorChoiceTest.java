@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -23,32 +24,34 @@ class VectorChoiceTest {
     void theFactoryPicksKernelsByVectorWidth() {
         VectorFactory sse = new VectorFactory(128, 128);
         assertNull(sse.kernel(), "128-bit vectors: no Vector API GEMM");
-        assertSame(BatchNormKernels.class, sse.batchNorm().getClass());
-        assertSame(PoolKernel.class, sse.pool().getClass());
-        assertSame(UpdateKernel.class, sse.update().getClass());
-        assertSame(DotKernel.class, sse.dot().getClass());
+        assertScalarOthers(sse);
         assertNull(sse.feedback(), "scalar Philox without 512-bit long lanes");
 
         VectorFactory avx2 = new VectorFactory(256, 256);
         assertSame(VectorKernel256.class, avx2.kernel().getClass());
-        assertSame(BatchNormKernels.class, avx2.batchNorm().getClass());
-        assertSame(PoolKernel.class, avx2.pool().getClass());
-        assertSame(UpdateKernel.class, avx2.update().getClass());
-        assertSame(DotKernel.class, avx2.dot().getClass());
+        assertScalarOthers(avx2);
         assertNull(avx2.feedback());
 
         VectorFactory avx512 = new VectorFactory(512, 512);
         assertSame(VectorKernel512.class, avx512.kernel().getClass());
-        assertSame(VectorBatchNormKernels.class, avx512.batchNorm().getClass());
-        assertSame(VectorPoolKernel.class, avx512.pool().getClass());
-        assertSame(VectorUpdateKernel.class, avx512.update().getClass());
-        assertSame(VectorDotKernel.class, avx512.dot().getClass());
+        List<Class<?>> vector = List.of(VectorBatchNormKernels.class, VectorPoolKernel.class, VectorUpdateKernel.class, VectorDotKernel.class);
+        assertEquals(vector, others(avx512));
         assertSame(VectorFeedbackRow.class, avx512.feedback().get().getClass());
 
         // the two widths are read apart: wide floats with narrow longs keep the scalar generator, and back
         assertNull(new VectorFactory(512, 256).feedback());
         assertSame(VectorFeedbackRow.class, new VectorFactory(256, 512).feedback().get().getClass());
         assertSame(VectorKernel512.class, new VectorFactory(1024, 1024).kernel().getClass());
+    }
+
+    /** The batch-norm, pool, update and dot kernels' classes, in that order. */
+    private static List<Class<?>> others(VectorFactory f) {
+        return List.of(f.batchNorm().getClass(), f.pool().getClass(), f.update().getClass(), f.dot().getClass());
+    }
+
+    private static void assertScalarOthers(VectorFactory f) {
+        assertEquals(List.of(BatchNormKernels.class, PoolKernel.class, UpdateKernel.class, DotKernel.class), others(f),
+                "only 512-bit vectors get the Vector API batch-norm, pool, update and dot kernels");
     }
 
     @Test
