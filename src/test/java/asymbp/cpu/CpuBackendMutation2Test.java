@@ -1,6 +1,5 @@
 package asymbp.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,8 +51,8 @@ class CpuBackendMutation2Test {
         ReferenceBackend ref = new ReferenceBackend();
         for (int i = 0; i < data.length; i++) {
             if (data[i] == null) continue;
-            c[i] = place(be, data[i], r);
-            q[i] = place(ref, data[i], null);
+            c[i] = CpuTestSupport.place(be, data[i], r);
+            q[i] = CpuTestSupport.place(ref, data[i], null);
         }
         try {
             op.accept(be, c);
@@ -61,22 +60,7 @@ class CpuBackendMutation2Test {
             return false;
         }
         op.accept(ref, q);
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] instanceof float[]) {
-                float[] got = new float[((float[]) data[i]).length], want = got.clone();
-                be.download(got, c[i]);
-                ref.download(want, q[i]);
-                double scale = Math.max(1e-30, CpuTestSupport.maxAbs(want));
-                for (int e = 0; e < got.length; e++)
-                    if (!(Math.abs(got[e] - want[e]) <= tol * scale))
-                        fail(what + ": buffer " + i + "[" + e + "] = " + got[e] + ", reference " + want[e]);
-            } else if (data[i] instanceof int[]) {
-                int[] got = new int[((int[]) data[i]).length], want = got.clone();
-                be.download(got, c[i]);
-                ref.download(want, q[i]);
-                assertArrayEquals(want, got, what + ": int buffer " + i);
-            }
-        }
+        CpuTestSupport.assertSameBuffers(what, be, c, ref, q, data, tol);
         return true;
     }
 
@@ -91,30 +75,6 @@ class CpuBackendMutation2Test {
         assertTrue(!runsSerially(what, be, r, 0, data, op), what + " on " + be.deviceName() + " ran on the caller's thread alone; its work needs the pool");
     }
 
-    private static Buffer place(Backend be, Object a, SplittableRandom r) {
-        if (a instanceof float[]) {
-            float[] f = (float[]) a;
-            if (r == null) { Buffer b = be.alloc(DType.F32, f.length); be.upload(b, f); return b; }
-            return CpuTestSupport.upload((CpuBackend) be, f, r);
-        }
-        if (a instanceof int[]) {
-            int[] n = (int[]) a;
-            Buffer b = be.alloc(DType.I32, n.length);
-            be.upload(b, n);
-            return b;
-        }
-        byte[] n = (byte[]) a;
-        Buffer b = be.alloc(DType.U8, n.length);
-        be.upload(b, n);
-        return b;
-    }
-
-    private static float[] nan(int n) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, Float.NaN);
-        return a;
-    }
-
     // ================================================================ work estimates
 
     /** gatherStandardize's work is batch·features: 2·16384 reaches the threshold, 2·16383 does not. */
@@ -127,7 +87,7 @@ class CpuBackendMutation2Test {
             byte[] images = new byte[count * features];
             for (int i = 0; i < images.length; i++) images[i] = (byte) r.nextInt(256);
             float[] stats = {(float) r.nextDouble(), 0.5f + (float) r.nextDouble()};
-            Object[] data = {nan(batch * features), new int[batch], images, new int[] {4, 7, 1}, new int[] {2, 0}, stats};
+            Object[] data = {CpuTestSupport.nan(batch * features), new int[batch], images, new int[] {4, 7, 1}, new int[] {2, 0}, stats};
             BiConsumer<Backend, Buffer[]> op = (b, a) -> b.gatherStandardize(a[0], a[1], a[2], a[3], a[4], a[5], 0, batch, features, features);
             String what = "gatherStandardize batch " + batch + " × features " + features;
             if (batch * (long) features < Parallel.SERIAL_BELOW) serial(what, be, r, 1e-6, data, op);
@@ -151,7 +111,7 @@ class CpuBackendMutation2Test {
                 float[] x = CpuTestSupport.uniform(r, planes * plane, -1, 1);
                 int[] am = new int[planes * out];
                 java.util.Arrays.fill(am, -7);
-                Object[] data = {nan(planes * out), am, x};
+                Object[] data = {CpuTestSupport.nan(planes * out), am, x};
                 BiConsumer<Backend, Buffer[]> op = (b, a) -> b.maxpoolForward(a[0], a[1], a[2], planes, 1, h, w, k);
                 String what = "maxpoolForward " + planes + " planes of 16×16, " + perWork + " inputs per unit of work";
                 if (planes < forwardPlanes) serial(what, be, r, 0, data, op);
@@ -166,7 +126,7 @@ class CpuBackendMutation2Test {
                 ref.maxpoolForward(ry, ra, rx, planes, 1, h, w, k);
                 int[] arg = new int[planes * out];
                 ref.download(arg, ra);
-                Object[] data = {nan(planes * plane), CpuTestSupport.uniform(r, planes * out, -1, 1), arg};
+                Object[] data = {CpuTestSupport.nan(planes * plane), CpuTestSupport.uniform(r, planes * out, -1, 1), arg};
                 BiConsumer<Backend, Buffer[]> op = (b, a) -> b.maxpoolBackward(a[0], a[1], a[2], planes, 1, h, w, k);
                 String what = "maxpoolBackward " + planes + " planes of 16×16";
                 if (planes < backwardPlanes) serial(what, be, r, 0, data, op);
@@ -194,12 +154,12 @@ class CpuBackendMutation2Test {
                 float[] beta = CpuTestSupport.uniform(r, ch, -1, 1), rm = CpuTestSupport.uniform(r, ch, -1, 1);
                 float[] rv = CpuTestSupport.uniform(r, ch, 0.5, 2);
                 String shape = batch + "x" + ch + "x" + sp;
-                Object[] fwd = {nan(t), nan(ch), nan(ch), rm, rv, x, gamma, beta};
+                Object[] fwd = {CpuTestSupport.nan(t), CpuTestSupport.nan(ch), CpuTestSupport.nan(ch), rm, rv, x, gamma, beta};
                 BiConsumer<Backend, Buffer[]> forward = (b, a) -> b.batchnormForward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
                         batch, ch, sp, true, 0.1f, 1e-5f, false);
                 float[] dy = CpuTestSupport.uniform(r, t, -1, 1), mean = CpuTestSupport.uniform(r, ch, -0.5, 0.5);
                 float[] inv = CpuTestSupport.uniform(r, ch, 0.5, 2);
-                Object[] bwd = {nan(t), nan(ch), nan(ch), dy, null, x, mean, inv, gamma};
+                Object[] bwd = {CpuTestSupport.nan(t), CpuTestSupport.nan(ch), CpuTestSupport.nan(ch), dy, null, x, mean, inv, gamma};
                 BiConsumer<Backend, Buffer[]> backward = (b, a) -> b.batchnormBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
                         batch, ch, sp);
                 if (oneGroup) {
@@ -243,7 +203,7 @@ class CpuBackendMutation2Test {
     }
 
     private static Object[] convForward(SplittableRandom r, ConvShape s, boolean bias) {
-        return new Object[] {nan((int) (s.batch() * s.outSize())), CpuTestSupport.uniform(r, (int) (s.batch() * s.inSize()), -1, 1),
+        return new Object[] {CpuTestSupport.nan((int) (s.batch() * s.outSize())), CpuTestSupport.uniform(r, (int) (s.batch() * s.inSize()), -1, 1),
                 CpuTestSupport.uniform(r, (int) s.weightSize(), -1, 1), bias ? CpuTestSupport.uniform(r, s.outC(), -1, 1) : null};
     }
 
@@ -264,13 +224,13 @@ class CpuBackendMutation2Test {
                 int in = (int) (s.batch() * s.inSize()), out = (int) (s.batch() * s.outSize()), w = (int) s.weightSize();
                 float[] x = CpuTestSupport.uniform(r, in, -1, 1), wt = CpuTestSupport.uniform(r, w, -1, 1);
                 float[] dy = CpuTestSupport.uniform(r, out, -1, 1), y = CpuTestSupport.uniform(r, out, -1, 1);
-                Object[] dwOnly = {null, nan(w), null, dy, null, x, wt};
+                Object[] dwOnly = {null, CpuTestSupport.nan(w), null, dy, null, x, wt};
                 BiConsumer<Backend, Buffer[]> op = (b, a) -> b.conv2dBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], frsf, s);
                 if (s == big) {
                     parallel("conv2dBackward dW only " + s, be, r, dwOnly, op);
                 } else {
                     serial("conv2dBackward dW only " + s, be, r, 1e-5, dwOnly, op);
-                    serial("conv2dBackward " + s, be, r, 1e-5, new Object[] {nan(in), nan(w), nan(s.outC()), dy, y, x, wt}, op);
+                    serial("conv2dBackward " + s, be, r, 1e-5, new Object[] {CpuTestSupport.nan(in), CpuTestSupport.nan(w), CpuTestSupport.nan(s.outC()), dy, y, x, wt}, op);
                 }
             }
         }

@@ -3,7 +3,6 @@ package asymbp.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import asymbp.backend.Backend;
 import asymbp.backend.Buffer;
@@ -52,54 +51,12 @@ class CpuBackendThreadsTest {
         Buffer[] c = new Buffer[data.length], q = new Buffer[data.length];
         for (int i = 0; i < data.length; i++) {
             if (data[i] == null) continue;
-            c[i] = place(be, data[i], r);
-            q[i] = place(ref, data[i], null);
+            c[i] = CpuTestSupport.place(be, data[i], r);
+            q[i] = CpuTestSupport.place(ref, data[i], null);
         }
         op.accept(be, c);
         op.accept(ref, q);
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] instanceof float[]) {
-                float[] got = new float[((float[]) data[i]).length], want = got.clone();
-                be.download(got, c[i]);
-                ref.download(want, q[i]);
-                double scale = Math.max(1e-30, CpuTestSupport.maxAbs(want));
-                for (int e = 0; e < got.length; e++) {
-                    boolean bothNaN = Float.isNaN(got[e]) && Float.isNaN(want[e]);
-                    if (!bothNaN && !(Math.abs(got[e] - want[e]) <= tol * scale))
-                        fail(what + " on " + be.deviceName() + ": buffer " + i + "[" + e + "] = " + got[e] + ", reference " + want[e]);
-                }
-            } else if (data[i] instanceof int[]) {
-                int[] got = new int[((int[]) data[i]).length], want = got.clone();
-                be.download(got, c[i]);
-                ref.download(want, q[i]);
-                assertArrayEquals(want, got, what + " on " + be.deviceName() + ": int buffer " + i);
-            }
-        }
-    }
-
-    private static Buffer place(Backend be, Object a, SplittableRandom r) {
-        if (a instanceof float[]) {
-            float[] f = (float[]) a;
-            if (r == null) { Buffer b = be.alloc(DType.F32, f.length); be.upload(b, f); return b; }
-            return CpuTestSupport.upload((CpuBackend) be, f, r);
-        }
-        if (a instanceof int[]) {
-            int[] n = (int[]) a;
-            int pad = r == null ? 0 : r.nextInt(4);
-            Buffer b = be.alloc(DType.I32, n.length + pad).slice(pad, n.length);
-            be.upload(b, n);
-            return b;
-        }
-        byte[] n = (byte[]) a;
-        Buffer b = be.alloc(DType.U8, n.length);
-        be.upload(b, n);
-        return b;
-    }
-
-    private static float[] nan(int n) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, Float.NaN);
-        return a;
+        CpuTestSupport.assertSameBuffers(what, be, c, ref, q, data, tol);
     }
 
     private static final Feedback FRSF = new Feedback(FeedbackMode.FRSF, 0.7f, 0.5f, 0f, false, 12345L, 2, 3);
@@ -122,14 +79,14 @@ class CpuBackendThreadsTest {
                     float[] x = CpuTestSupport.uniform(r, in, -1, 1), wt = CpuTestSupport.uniform(r, w, -1, 1);
                     float[] bias = CpuTestSupport.uniform(r, s.outC(), -1, 1);
                     for (boolean relu : new boolean[] {false, true})
-                        same("conv2dForward " + s + " relu=" + relu, be, r, 1e-5, new Object[] {nan(out), x, wt, relu ? bias : null},
+                        same("conv2dForward " + s + " relu=" + relu, be, r, 1e-5, new Object[] {CpuTestSupport.nan(out), x, wt, relu ? bias : null},
                                 (b, a) -> b.conv2dForward(a[0], a[1], a[2], a[3], s, relu));
                     float[] dy = CpuTestSupport.uniform(r, out, -1, 1), y = CpuTestSupport.uniform(r, out, -1, 1);
                     same("conv2dBackward " + s, be, r, 1e-5,
-                            new Object[] {nan(in), nan(w), nan(s.outC()), dy, y, x, wt},
+                            new Object[] {CpuTestSupport.nan(in), CpuTestSupport.nan(w), CpuTestSupport.nan(s.outC()), dy, y, x, wt},
                             (b, a) -> b.conv2dBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], FRSF, s));
                     same("conv2dBackward without dx, db, y " + s, be, r, 1e-5,
-                            new Object[] {null, nan(w), null, dy, null, x, wt},
+                            new Object[] {null, CpuTestSupport.nan(w), null, dy, null, x, wt},
                             (b, a) -> b.conv2dBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], Feedback.bp(), s));
                 }
             } finally {
@@ -149,10 +106,10 @@ class CpuBackendThreadsTest {
                     float[] x = CpuTestSupport.uniform(r, batch * in, -1, 1), w = CpuTestSupport.uniform(r, out * in, -1, 1);
                     float[] bias = CpuTestSupport.uniform(r, out, -1, 1);
                     same("linearForward " + batch + "x" + in + "->" + out, be, r, 1e-5,
-                            new Object[] {nan(batch * out), x, w, bias}, (b, a) -> b.linearForward(a[0], a[1], a[2], a[3], batch, in, out, true));
+                            new Object[] {CpuTestSupport.nan(batch * out), x, w, bias}, (b, a) -> b.linearForward(a[0], a[1], a[2], a[3], batch, in, out, true));
                     float[] dy = CpuTestSupport.uniform(r, batch * out, -1, 1), y = CpuTestSupport.uniform(r, batch * out, -1, 1);
                     same("linearBackward " + batch + "x" + in + "->" + out, be, r, 1e-5,
-                            new Object[] {nan(batch * in), nan(out * in), nan(out), dy, y, x, w},
+                            new Object[] {CpuTestSupport.nan(batch * in), CpuTestSupport.nan(out * in), CpuTestSupport.nan(out), dy, y, x, w},
                             (b, a) -> b.linearBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], FRSF, batch, in, out));
                 }
             } finally {
@@ -170,19 +127,19 @@ class CpuBackendThreadsTest {
             try {
                 float[] xf = CpuTestSupport.uniform(r, batch * out, -1, 1), w = CpuTestSupport.uniform(r, out * in, -1, 1);
                 // y = x·Wᵀ with W out×in read as in = 256 deep, out = 512 wide
-                same("linearForward 8x256->512", be, r, 1e-5, new Object[] {nan(batch * in), xf, CpuTestSupport.uniform(r, in * out, -1, 1), null},
+                same("linearForward 8x256->512", be, r, 1e-5, new Object[] {CpuTestSupport.nan(batch * in), xf, CpuTestSupport.uniform(r, in * out, -1, 1), null},
                         (b, a) -> b.linearForward(a[0], a[1], a[2], a[3], batch, out, in, false));
                 float[] dy = CpuTestSupport.uniform(r, batch * out, -1, 1), x = CpuTestSupport.uniform(r, batch * in, -1, 1);
                 for (Feedback fb : new Feedback[] {Feedback.bp(), FRSF})
                     same("linearBackward dx = g·V, 512 wide, 256 deep, " + fb.mode(), be, r, 1e-5,
-                            new Object[] {nan(batch * in), nan(out * in), null, dy, null, x, w},
+                            new Object[] {CpuTestSupport.nan(batch * in), CpuTestSupport.nan(out * in), null, dy, null, x, w},
                             (b, a) -> b.linearBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], fb, batch, in, out));
                 // and a row block of exactly MC (128) rows with a full KC: no row panel past the block
                 int m = Gemm.MC, n = 16, k = Gemm.KC;
-                same("linearForward 128x256->16", be, r, 1e-5, new Object[] {nan(m * n), CpuTestSupport.uniform(r, m * k, -1, 1),
+                same("linearForward 128x256->16", be, r, 1e-5, new Object[] {CpuTestSupport.nan(m * n), CpuTestSupport.uniform(r, m * k, -1, 1),
                         CpuTestSupport.uniform(r, n * k, -1, 1), null}, (b, a) -> b.linearForward(a[0], a[1], a[2], a[3], m, k, n, false));
                 same("linearBackward dx = g·V, 128 rows, 256 deep", be, r, 1e-5,
-                        new Object[] {nan(m * n), nan(k * n), null, CpuTestSupport.uniform(r, m * k, -1, 1), null,
+                        new Object[] {CpuTestSupport.nan(m * n), CpuTestSupport.nan(k * n), null, CpuTestSupport.uniform(r, m * k, -1, 1), null,
                                 CpuTestSupport.uniform(r, m * n, -1, 1), CpuTestSupport.uniform(r, k * n, -1, 1)},
                         (b, a) -> b.linearBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], FRSF, m, n, k));
             } finally {
@@ -206,14 +163,14 @@ class CpuBackendThreadsTest {
                     for (boolean training : new boolean[] {true, false})
                         for (boolean relu : new boolean[] {false, true})
                             same("batchnormForward " + shape + " training=" + training + " relu=" + relu, be, r, 1e-4,
-                                    new Object[] {nan(t), nan(ch), nan(ch), rm, rv, x, gamma, beta},
+                                    new Object[] {CpuTestSupport.nan(t), CpuTestSupport.nan(ch), CpuTestSupport.nan(ch), rm, rv, x, gamma, beta},
                                     (b, a) -> b.batchnormForward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], batch, ch, sp,
                                             training, 0.1f, 1e-5f, relu));
                     float[] dy = CpuTestSupport.uniform(r, t, -1, 1), y = CpuTestSupport.uniform(r, t, -1, 1);
                     float[] mean = CpuTestSupport.uniform(r, ch, -0.5, 0.5), inv = CpuTestSupport.uniform(r, ch, 0.5, 2);
                     for (boolean fused : new boolean[] {false, true})
                         same("batchnormBackward " + shape + " fused relu=" + fused, be, r, 1e-4,
-                                new Object[] {nan(t), nan(ch), nan(ch), dy, fused ? y : null, x, mean, inv, gamma},
+                                new Object[] {CpuTestSupport.nan(t), CpuTestSupport.nan(ch), CpuTestSupport.nan(ch), dy, fused ? y : null, x, mean, inv, gamma},
                                 (b, a) -> b.batchnormBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], batch, ch, sp));
                 }
             } finally {
@@ -263,7 +220,7 @@ class CpuBackendThreadsTest {
                     int[] am = new int[out];
                     java.util.Arrays.fill(am, -7);
                     String shape = java.util.Arrays.toString(sh);
-                    same("maxpoolForward " + shape, be, r, 0, new Object[] {nan(out), am, x},
+                    same("maxpoolForward " + shape, be, r, 0, new Object[] {CpuTestSupport.nan(out), am, x},
                             (b, a) -> b.maxpoolForward(a[0], a[1], a[2], batch, ch, h, w, k));
                     // backward with the argmax of the forward: run it on the reference to get one
                     ReferenceBackend ref = new ReferenceBackend();
@@ -272,7 +229,7 @@ class CpuBackendThreadsTest {
                     ref.maxpoolForward(ry, ra, rx, batch, ch, h, w, k);
                     int[] arg = new int[out];
                     ref.download(arg, ra);
-                    same("maxpoolBackward " + shape, be, r, 0, new Object[] {nan(in), CpuTestSupport.uniform(r, out, -1, 1), arg},
+                    same("maxpoolBackward " + shape, be, r, 0, new Object[] {CpuTestSupport.nan(in), CpuTestSupport.uniform(r, out, -1, 1), arg},
                             (b, a) -> b.maxpoolBackward(a[0], a[1], a[2], batch, ch, h, w, k));
                 }
             } finally {
@@ -299,7 +256,7 @@ class CpuBackendThreadsTest {
                 int[] labels = new int[count], order = new int[count];
                 for (int i = 0; i < count; i++) { labels[i] = r.nextInt(10); order[i] = r.nextInt(count); }
                 float[] stats = {0.1f, 0.5f, 0.9f, 2f, 3f, 4f};
-                same("gatherStandardize", be, r, 1e-6, new Object[] {nan(batch * features), new int[batch], images, labels, order, stats},
+                same("gatherStandardize", be, r, 1e-6, new Object[] {CpuTestSupport.nan(batch * features), new int[batch], images, labels, order, stats},
                         (b, a) -> b.gatherStandardize(a[0], a[1], a[2], a[3], a[4], a[5], start, batch, features, plane));
                 int sb = 9, classes = 7;
                 int[] lab = new int[sb];
@@ -310,7 +267,7 @@ class CpuBackendThreadsTest {
                 IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                         () -> be.softmaxCrossEntropy(d, st, z, CpuTestSupport.uploadInts(be, badLabels), sb, classes));
                 assertEquals("softmaxCrossEntropy: labels[" + (sb - 1) + "] = " + classes + " outside 0.." + (classes - 1), e.getMessage());
-                same("softmaxCrossEntropy", be, r, 1e-5, new Object[] {nan(sb * classes), nan(2), CpuTestSupport.uniform(r, sb * classes, -5, 5), lab},
+                same("softmaxCrossEntropy", be, r, 1e-5, new Object[] {CpuTestSupport.nan(sb * classes), CpuTestSupport.nan(2), CpuTestSupport.uniform(r, sb * classes, -5, 5), lab},
                         (b, a) -> b.softmaxCrossEntropy(a[0], a[1], a[2], a[3], sb, classes));
             } finally {
                 be.close();
@@ -343,10 +300,10 @@ class CpuBackendThreadsTest {
                     int in = (int) (s.batch() * s.inSize()), out = (int) (s.batch() * s.outSize()), w = (int) s.weightSize();
                     float[] x = CpuTestSupport.uniform(r, in, -1, 1), wt = CpuTestSupport.uniform(r, w, -1, 1);
                     same("conv2dBackward after NaN scratch " + s, be, r, 1e-5,
-                            new Object[] {nan(in), nan(w), nan(s.outC()), CpuTestSupport.uniform(r, out, -1, 1), null, x, wt},
+                            new Object[] {CpuTestSupport.nan(in), CpuTestSupport.nan(w), CpuTestSupport.nan(s.outC()), CpuTestSupport.uniform(r, out, -1, 1), null, x, wt},
                             (b, a) -> b.conv2dBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], FRSF, s));
                     be.conv2dForward(py, px, pw, null, poison, false);
-                    same("conv2dForward after NaN scratch " + s, be, r, 1e-5, new Object[] {nan(out), x, wt, null},
+                    same("conv2dForward after NaN scratch " + s, be, r, 1e-5, new Object[] {CpuTestSupport.nan(out), x, wt, null},
                             (b, a) -> b.conv2dForward(a[0], a[1], a[2], a[3], s, false));
                     // and the outputs are finite (a NaN on both sides would compare equal above)
                     Buffer y = be.alloc(DType.F32, out), xb = be.alloc(DType.F32, in), wb = be.alloc(DType.F32, w);

@@ -1,5 +1,9 @@
 package asymbp.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import asymbp.backend.Backend;
 import asymbp.backend.Buffer;
 import asymbp.backend.DType;
 import java.util.SplittableRandom;
@@ -97,5 +101,57 @@ final class CpuTestSupport {
         double m = 0;
         for (float v : a) m = Math.max(m, Math.abs(v));
         return m;
+    }
+
+    /**
+     * An array (float[], int[] or byte[]) in a new buffer of be: with r, floats and ints sit in views at a
+     * random offset (floats NaN-padded, through {@link #upload}); without r, plainly.
+     */
+    static Buffer place(Backend be, Object a, SplittableRandom r) {
+        if (a instanceof float[] f) {
+            if (r == null) { Buffer b = be.alloc(DType.F32, f.length); be.upload(b, f); return b; }
+            return upload((CpuBackend) be, f, r);
+        }
+        if (a instanceof int[] n) {
+            int pad = r == null ? 0 : r.nextInt(4);
+            Buffer b = be.alloc(DType.I32, n.length + pad).slice(pad, n.length);
+            be.upload(b, n);
+            return b;
+        }
+        byte[] n = (byte[]) a;
+        Buffer b = be.alloc(DType.U8, n.length);
+        be.upload(b, n);
+        return b;
+    }
+
+    /**
+     * Every buffer of c (on be) against the same one of q (on ref), shaped as data says: floats within
+     * tol·max|reference| (NaN where the reference has NaN), ints exactly; byte[] and null entries are skipped.
+     */
+    static void assertSameBuffers(String what, Backend be, Buffer[] c, Backend ref, Buffer[] q, Object[] data, double tol) {
+        for (int i = 0; i < data.length; i++) {
+            if (data[i] instanceof float[] shape) {
+                float[] got = new float[shape.length], want = got.clone();
+                be.download(got, c[i]);
+                ref.download(want, q[i]);
+                double scale = Math.max(1e-30, maxAbs(want));
+                for (int e = 0; e < got.length; e++) {
+                    boolean bothNaN = Float.isNaN(got[e]) && Float.isNaN(want[e]);
+                    if (!bothNaN && !(Math.abs(got[e] - want[e]) <= tol * scale))
+                        fail(what + " on " + be.deviceName() + ": buffer " + i + "[" + e + "] = " + got[e] + ", reference " + want[e]);
+                }
+            } else if (data[i] instanceof int[] shape) {
+                int[] got = new int[shape.length], want = got.clone();
+                be.download(got, c[i]);
+                ref.download(want, q[i]);
+                assertArrayEquals(want, got, what + " on " + be.deviceName() + ": int buffer " + i);
+            }
+        }
+    }
+
+    static float[] nan(int n) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, Float.NaN);
+        return a;
     }
 }
