@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
@@ -41,26 +40,6 @@ class CheckpointHeaderMutationTest {
                 CheckpointMutationTest.random(r, 1 + r.nextInt(50)), CheckpointMutationTest.random(r, 1 + r.nextInt(50)));
     }
 
-    /** A stored archive of {@code entries} in order, each entry's sizes and CRC set, time 0. */
-    private static byte[] zip(Map<String, byte[]> entries) throws IOException {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (ZipOutputStream z = new ZipOutputStream(bos)) {
-            z.setMethod(ZipOutputStream.STORED);
-            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-                ZipEntry ze = new ZipEntry(e.getKey());
-                CRC32 crc = new CRC32();
-                crc.update(e.getValue());
-                ze.setSize(e.getValue().length);
-                ze.setCompressedSize(e.getValue().length);
-                ze.setCrc(crc.getValue());
-                ze.setTime(0);
-                z.putNextEntry(ze);
-                z.write(e.getValue());
-                z.closeEntry();
-            }
-        }
-        return bos.toByteArray();
-    }
 
     /** The entries Checkpoint writes for {@code c}, in its order. */
     private static Map<String, byte[]> entriesOf(Checkpoint c) throws IOException {
@@ -103,7 +82,7 @@ class CheckpointHeaderMutationTest {
             Checkpoint c = sample(r);
             Path f = dir.resolve("c" + t + ".npz");
             c.write(f);
-            assertArrayEquals(zip(entriesOf(c)), Files.readAllBytes(f));
+            assertArrayEquals(CheckpointMutationTest.zip(entriesOf(c)), Files.readAllBytes(f));
         }
     }
 
@@ -116,7 +95,7 @@ class CheckpointHeaderMutationTest {
         List<String> names = List.copyOf(e.keySet());
         for (int i = names.size() - 1; i >= 0; i--) reversed.put(names.get(i), e.get(names.get(i)));
         Path f = dir.resolve("reversed.npz");
-        Files.write(f, zip(reversed));
+        Files.write(f, CheckpointMutationTest.zip(reversed));
         assertEquals(c.header(), Checkpoint.readHeader(f));
         Checkpoint back = Checkpoint.read(f);
         assertEquals(c.header(), back.header());
@@ -124,7 +103,7 @@ class CheckpointHeaderMutationTest {
         assertArrayEquals(c.velocity(), back.velocity());
         assertArrayEquals(c.state(), back.state());
         // readHeader reads header.json alone: arrays missing are read's concern
-        Files.write(f, zip(Map.of("header.json", e.get("header.json"))));
+        Files.write(f, CheckpointMutationTest.zip(Map.of("header.json", e.get("header.json"))));
         assertEquals(c.header(), Checkpoint.readHeader(f));
     }
 
@@ -136,7 +115,7 @@ class CheckpointHeaderMutationTest {
         Path f = dir.resolve("bad.npz");
 
         assertEquals(f + ": not an asymbp checkpoint (no header.json entry)",
-                headerFails(f, zip(Map.of("params.npy", Npy.bytes(c.params())))));
+                headerFails(f, CheckpointMutationTest.zip(Map.of("params.npy", Npy.bytes(c.params())))));
 
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(bos)) {
@@ -147,12 +126,12 @@ class CheckpointHeaderMutationTest {
                 headerFails(f, bos.toByteArray()));
 
         // an empty header.json is 0 bytes, not "claims 0": it is read, and then is not JSON
-        String m = headerFails(f, zip(Map.of("header.json", new byte[0])));
+        String m = headerFails(f, CheckpointMutationTest.zip(Map.of("header.json", new byte[0])));
         assertTrue(m.startsWith(f + ": corrupt header.json ("), m);
 
         // the central directory's size: the file's length + 1 is refused before reading, exactly the length
         // is read (and then runs short of bytes)
-        byte[] z = zip(Map.of("header.json", json));
+        byte[] z = CheckpointMutationTest.zip(Map.of("header.json", json));
         int cen = centralEntry(z);
         for (long claimed : new long[] {z.length + 1L, z.length}) {
             ByteBuffer b = ByteBuffer.wrap(z.clone()).order(ByteOrder.LITTLE_ENDIAN);

@@ -56,8 +56,8 @@ class CheckpointMutationTest {
         assertArrayEquals(want.state(), got.state());
     }
 
-    /** An archive of the given entries as Checkpoint writes them (stored, CRC and sizes set). */
-    private static byte[] zip(Map<String, byte[]> entries) throws IOException {
+    /** An archive of the given entries as Checkpoint writes them (stored, CRC and sizes set, time 0), in order. */
+    static byte[] zip(Map<String, byte[]> entries) throws IOException {
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(bos)) {
             z.setMethod(ZipOutputStream.STORED);
@@ -68,6 +68,7 @@ class CheckpointMutationTest {
                 ze.setSize(e.getValue().length);
                 ze.setCompressedSize(e.getValue().length);
                 ze.setCrc(crc.getValue());
+                ze.setTime(0);
                 z.putNextEntry(ze);
                 z.write(e.getValue());
                 z.closeEntry();
