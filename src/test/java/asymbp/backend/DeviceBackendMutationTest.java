@@ -207,6 +207,68 @@ class DeviceBackendMutationTest {
         assertEquals(FeedbackMode.BRSF.ordinal(), r.args.get(0)[3], "the materialiser reads the run's feedback");
     }
 
+    private static final Feedback FA = new Feedback(FeedbackMode.FA, 1f, 1f, 0.05f, false, 7, 2, 0);
+
+    private static long ceil(long a, long b) { return (a + b - 1) / b; }
+
+    /**
+     * feedbackProject (dfa's e·B) runs linear_backward's dx product with classes as "out": version 1 direct
+     * (ceil(features/8)·ceil(batch/256) groups) or tiled (16×256 tiles up to 16 rows, else 64×64), the tuned
+     * dx kernel at 64- or 128-tiles (128 once they fill every multiprocessor), with V materialised first under
+     * version 4 — each after filling its zero stand-in for W (at least 4096 floats).
+     */
+    @Test
+    void feedbackProjectPlansEveryVersion() throws Exception {
+        for (int[] z : new int[][] {{5, 10, 300}, {64, 10, 4096}, {257, 10, 1024}, {17, 12, 700}}) {
+            int batch = z[0], classes = z[1], features = z[2];
+            long n = (long) classes * features;
+            String fill = "fill " + Math.max(4096, n) + " 0.0", what = Arrays.toString(z);
+            long tiled = batch <= 16 ? ceil(batch, 16) * ceil(features, 256) : ceil(batch, 64) * ceil(features, 64);
+            assertEquals(List.of(fill, "linear_backward " + tiled + "x1x1"),
+                    plan(v1(false), o -> o.be.feedbackProject(o.f, o.f, FA, batch, classes, features)), what);
+            assertEquals(List.of(fill, "linear_backward_dx_direct " + ceil(features, 8) * ceil(batch, 256) + "x1x1"),
+                    plan(v1(true), o -> o.be.feedbackProject(o.f, o.f, FA, batch, classes, features)), what);
+            for (int units : new int[] {1, 4, 132}) {
+                int t = ceil(batch, 128) * ceil(features, 128) >= units ? 128 : 64;
+                String dx = (t == 128 ? "linear_backward_v3_dx " : "linear_backward_v2_dx ") + ceil(features, t) + "x" + ceil(batch, t) + "x1";
+                assertEquals(List.of(fill, dx), plan(tuned(units), o -> o.be.feedbackProject(o.f, o.f, FA, batch, classes, features)),
+                        what + " on " + units + " units");
+                Rec r = tuned(units);
+                assertEquals(List.of(fill, "linear_backward_v4_materialize " + ceil(n, 256) + "x1x1", dx), plan(r, o -> {
+                    o.be.forceVersion("linear_backward", 4);
+                    o.be.feedbackProject(o.f, o.f, FA, batch, classes, features);
+                }), what + " version 4 on " + units + " units");
+                assertEquals(FeedbackMode.FA.ordinal(), r.args.get(0)[3], "the materialiser reads fa's B");
+                assertEquals(n, ((Number) r.args.get(0)[2]).longValue(), "B has classes·features elements");
+            }
+        }
+    }
+
+    @Test
+    void feedbackProjectsZeroScratchGrowsOnlyWhenTooSmall() throws Exception {
+        Rec r = v1(false);
+        try (DeviceBackend be = DeviceBackend.open(r)) {
+            Buffer f = be.alloc(DType.F32, 1 << 20);
+            long gen = be.scratchGeneration();
+            r.calls.clear();
+            be.feedbackProject(f, f, FA, 2, 10, 409);   // 4090 floats: the 4096 minimum
+            be.feedbackProject(f, f, FA, 2, 16, 256);   // exactly 4096: no new scratch
+            assertEquals(List.of("alloc 16384", "fill 4096 0.0", "linear_backward 2x1x1", "linear_backward 1x1x1"), r.calls);
+            assertEquals(gen, be.scratchGeneration(), "a first scratch replaces nothing");
+            r.calls.clear();
+            be.feedbackProject(f, f, FA, 2, 10, 410);   // 4100: queued work drains, the old one is freed, a new one zeroed
+            assertEquals(List.of("sync", "free"), r.calls.subList(0, 2).stream().map(c -> c.split(" ")[0]).toList());
+            assertEquals(List.of("alloc 16400", "fill 4100 0.0", "linear_backward 2x1x1"), r.calls.subList(2, r.calls.size()));
+            assertEquals(gen + 1, be.scratchGeneration());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> be.feedbackProject(f, f, BRSF, 2, 10, 410));
+            assertEquals("feedbackProject needs an fa-mode feedback, got brsf", e.getMessage());
+            long zeros = r.next - 1;   // the last allocation
+            r.calls.clear();
+            be.close();
+            assertEquals(1, r.calls.stream().filter(c -> c.equals("free " + zeros)).count(), "close frees the zeros once: " + r.calls);
+        }
+    }
+
     @Test
     void convolutionVersionOne() throws Exception {
         ConvShape lenet = new ConvShape(2, 1, 28, 28, 16, 5, 5, 1, 0);   // 1152 output pixels, weight 400
