@@ -155,6 +155,19 @@ class GridSpecMutationTest {
         assertEquals(List.of(Double.MAX_VALUE), ok(with("weight_decay", "weight_decay: 1.7976931348623157e308")).options().get("weight_decay"));
         cellRefused("lr_factor", "lr_factor: 0", "0", "must be a positive number");
         assertEquals(List.of(Double.MIN_VALUE), ok(with("lr_factor", "lr_factor: 4.9e-324")).options().get("lr_factor"));
+        // the grid file's own range ends: −MAX passes it (train's check then refuses it), MIN_VALUE is a positive rate
+        cellRefused("weight_decay", "weight_decay: -1.7976931348623157e308", "-1.79769e+308", "must be ≥ 0");
+        assertEquals(List.of(Double.MIN_VALUE), ok(with("lr", "lr: 4.9e-324")).lrsFor(Stabiliser.parse("bn")));
+    }
+
+    @Test
+    void aReferenceBlockIsReadAndANullOneIsNone() {
+        String block = "reference:\n  source: s\n  commit: c\n  metric: best\n  values: {mnist: {bp: 0.9}}\n  tolerance: {mnist: 0.1}\n";
+        Reference ref = ok(MIN + block).reference();
+        assertEquals(Map.of("mnist", Map.of("bp", 0.9)), ref.values());
+        assertNull(ok(MIN).reference());
+        assertNull(ok(MIN + "reference: null\n").reference());
+        assertNull(ok(MIN + "reference: ~\n").reference());
     }
 
     @Test
