@@ -46,7 +46,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path configFile;
     @Option(names = "--dataset", paramLabel = "SPEC", description = "mnist, fashion-mnist, digits, cifar10, ..., or KIND:PATH (default: ${DEFAULT-VALUE})")
     String dataset = D.dataset();
-    @Option(names = "--model", paramLabel = "MODEL", description = "mlp:W1-W2-..., lenet, lenet-biotorch or cifar (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", paramLabel = "MODEL", description = asymbp.model.Net.NAMES + " (default: ${DEFAULT-VALUE})")
     String model = D.model();
     @Option(names = "--feedback", paramLabel = "MODE", description = "bp, usf, brsf, frsf, fa, dfa or psf:p, p in [0,1] (default: ${DEFAULT-VALUE})")
     String feedback = D.feedback();

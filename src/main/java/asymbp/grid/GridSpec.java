@@ -2,6 +2,7 @@ package asymbp.grid;
 
 import asymbp.io.Json;
 import asymbp.model.FbScale;
+import asymbp.model.Net;
 import asymbp.train.TrainConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
@@ -74,7 +75,6 @@ public record GridSpec(String name, String description, List<String> datasets, L
     }
 
     private static final Pattern FEEDBACK = Pattern.compile("bp|usf|brsf|frsf|fa|dfa|psf:([0-9]*\\.?[0-9]+)");
-    private static final Pattern MODEL = Pattern.compile("lenet|lenet-biotorch|cifar|mlp:[1-9][0-9]*(-[1-9][0-9]*)*");
 
     /** Every cell, in run order: seed outermost, so an interrupted grid has whole seeds done first. */
     public List<CellSpec> cells() {
@@ -187,8 +187,7 @@ public record GridSpec(String name, String description, List<String> datasets, L
         List<String> datasets = r.stringList("datasets", true);
         List<String> models = r.stringList("models", true);
         for (String m : models)
-            if (!MODEL.matcher(m).matches())
-                throw r.bad("models", m, "a model: lenet, lenet-biotorch, cifar or mlp:W1-W2-... (hidden widths)");
+            if (!isModel(m)) throw r.bad("models", m, "a model: " + Net.NAMES);
         List<String> feedback = r.stringList("feedback", true);
         for (String f : feedback) {
             var mt = FEEDBACK.matcher(f);
@@ -222,17 +221,15 @@ public record GridSpec(String name, String description, List<String> datasets, L
         GridSpec g = new GridSpec(name, description, datasets, models, feedback, stabilisers, seeds, lr, options,
                 reference);
         // Every cell through train's own checks (TrainConfig.validate: values and how they fit together,
-        // lr_steps against epochs included), so that no bad value surfaces after cells have run.
-        // A cell's id names its result file and work folder: two cells with one id would share them (values that
-        // differ beyond the 6 significant digits ids print).
+        // lr_steps against epochs included), so that no bad value surfaces after cells have run. A cell's id
+        // names its result file and work folder: two cells with one id (values that differ beyond the 6
+        // significant digits ids print) would share them.
         Map<String, CellSpec> byId = new HashMap<>();
         for (CellSpec c : g.cells()) {
             CellSpec other = byId.putIfAbsent(c.id(), c);
             if (other != null)
                 throw new GridFileException(where + ": two cells would share the id " + c.id() + " (" + differences(other, c)
                         + "): make the values that differ distinct within 6 significant digits");
-        }
-        for (CellSpec c : g.cells()) {
             try {
                 TrainerCellRunner.config(c);
             } catch (TrainConfig.BadValue e) {
@@ -243,6 +240,16 @@ public record GridSpec(String name, String description, List<String> datasets, L
             }
         }
         return g;
+    }
+
+    /** A model name as train takes it (Net.checkName), in the one spelling ids and reports show: lower case. */
+    private static boolean isModel(String m) {
+        try {
+            Net.checkName(m);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return m.equals(m.toLowerCase(Locale.ROOT));
     }
 
     /** What differs between two cells, as "field a vs b" (the record's components, in order). */

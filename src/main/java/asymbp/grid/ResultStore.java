@@ -87,10 +87,8 @@ public final class ResultStore {
                 } catch (IOException e) {
                     continue;
                 }
-                com.fasterxml.jackson.databind.JsonNode trace = tree.path("loss_trace");
-                if (trace.size() <= CellResult.TRACE_LIMIT) continue;
-                CellResult r = JSON.treeToValue(Json.snakeKeys(tree), CellResult.class);
-                byte[] json = JSON.writeValueAsBytes(r);
+                if (tree.path("loss_trace").size() <= CellResult.TRACE_LIMIT) continue;
+                byte[] json = JSON.writeValueAsBytes(result(tree));
                 AtomicFiles.write(f, out -> out.write(json));
                 n++;
             }
@@ -100,6 +98,10 @@ public final class ResultStore {
 
     /** A cell file; one written before cell files used snake_case (testError, weightDecay) reads the same. */
     static CellResult readResult(Path f) throws IOException {
-        return JSON.treeToValue(Json.snakeKeys(JSON.readTree(f.toFile())), CellResult.class);
+        return result(JSON.readTree(f.toFile()));
+    }
+
+    private static CellResult result(com.fasterxml.jackson.databind.JsonNode tree) throws IOException {
+        return JSON.treeToValue(Json.snakeKeys(tree), CellResult.class);
     }
 }

@@ -102,7 +102,11 @@ class GridSpecMutationTest {
         for (String[] kv : new String[][] {{"datasets", "mnist"}, {"models", "lenet"}, {"feedback", "bp"}, {"stabilisers", "bn"}})
             assertEquals("g.yaml: key '" + kv[0] + "': value '" + kv[1] + "' is listed twice",
                     refused(with(kv[0], kv[0] + ": [" + kv[1] + ", " + kv[1] + "]")));
-        refused("models", "models: ['mlp:0']", "a model: lenet, lenet-biotorch, cifar or mlp:W1-W2-... (hidden widths)", "'mlp:0'");
+        refused("models", "models: ['mlp:0']", "a model: mlp:W1-W2-..., lenet, lenet-biotorch or cifar", "'mlp:0'");
+        // train would take these, but ids and reports show a model as written: one spelling per model
+        refused("models", "models: [LeNet]", "a model: mlp:W1-W2-..., lenet, lenet-biotorch or cifar", "'LeNet'");
+        assertEquals(List.of("lenet"), ok(with("models", "models: [' lenet ']")).models(), "list items are trimmed");
+        assertEquals(List.of("lenet-biotorch"), ok(with("models", "models: [lenet-biotorch]")).models());
         assertEquals(List.of("mlp:10-20"), ok(with("models", "models: ['mlp:10-20']")).models());
     }
 

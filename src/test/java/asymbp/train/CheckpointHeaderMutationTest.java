@@ -34,10 +34,7 @@ class CheckpointHeaderMutationTest {
     private static Checkpoint sample(Random r) {
         TrainConfig c = TrainConfig.defaults().withSeed(r.nextInt(1000)).withEpochs(4).withFeedback("dfa")
                 .withFbScale(asymbp.model.FbScale.XAVIER);
-        List<EpochRecord> history = List.of(new EpochRecord(0, 0.5, 0.1, 0.2, 5e-5, 1000, 2.5,
-                List.of(new LayerAlignment(0, "conv1", 12.5, 40.0)), 60000, 1100));
-        return new Checkpoint(new Checkpoint.Header(c, 1, 1 + r.nextInt(5000), history), CheckpointMutationTest.random(r, 1 + r.nextInt(50)),
-                CheckpointMutationTest.random(r, 1 + r.nextInt(50)), CheckpointMutationTest.random(r, 1 + r.nextInt(50)));
+        return CheckpointMutationTest.sample(r, c, 1 + r.nextInt(5000));
     }
 
 

@@ -42,10 +42,14 @@ class CheckpointMutationTest {
     }
 
     private static Checkpoint sample(Random r) {
-        TrainConfig c = TrainConfig.defaults().withSeed(r.nextInt(1000)).withEpochs(3);
+        return sample(r, TrainConfig.defaults().withSeed(r.nextInt(1000)).withEpochs(3), 938);
+    }
+
+    /** A checkpoint of config c after one epoch of {@code steps} steps: one history record, random arrays of 1–50 values. */
+    static Checkpoint sample(Random r, TrainConfig c, int steps) {
         List<EpochRecord> history = List.of(new EpochRecord(0, 0.5, 0.1, 0.2, 5e-5, 1000, 2.5,
                 List.of(new LayerAlignment(0, "conv1", 12.5, 40.0)), 60000, 1100));
-        return new Checkpoint(new Checkpoint.Header(c, 1, 938, history), random(r, 1 + r.nextInt(50)),
+        return new Checkpoint(new Checkpoint.Header(c, 1, steps, history), random(r, 1 + r.nextInt(50)),
                 random(r, 1 + r.nextInt(50)), random(r, 1 + r.nextInt(50)));
     }
 
