@@ -175,8 +175,8 @@ public final class GridCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "DIR", description = "a run directory of 'grid run'")
         Path dir;
 
-        @Option(names = "--compact-cells", description = "first rewrite cell files whose loss trace has more than "
-                + CellResult.TRACE_LIMIT + " points (written before that limit) with it thinned, as new cells are")
+        @Option(names = "--compact-cells", description = "first rewrite cell files as new cells are written: on one line, "
+                + "the loss trace thinned to at most " + CellResult.TRACE_LIMIT + " points")
         boolean compact;
 
         @Override public Integer call() throws IOException {

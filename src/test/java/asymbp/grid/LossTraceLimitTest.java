@@ -76,10 +76,11 @@ class LossTraceLimitTest {
     }
 
     @Test
-    void compactRewritesOnlyCellFilesOverTheLimit(@TempDir Path dir) throws Exception {
+    void compactRewritesOnlyCellFilesNotAsWrittenToday(@TempDir Path dir) throws Exception {
         SplittableRandom r = random();
         ResultStore store = new ResultStore(dir);
-        CellSpec longCell = Synthetic.cell("mnist", "usf", "none", 1), shortCell = Synthetic.cell("mnist", "bp", "none", 1);
+        CellSpec longCell = Synthetic.cell("mnist", "usf", "none", 1), shortCell = Synthetic.cell("mnist", "bp", "none", 1),
+                indentedCell = Synthetic.cell("mnist", "frsf", "none", 1);
         List<CellResult.TracePoint> full = trace(100, r);
         CellResult thinResult = new CellResult(longCell, CellResult.OK, null, 1.25, List.of(), full, List.of(), 7, "cpu", "then");
         store.write(Synthetic.ok(shortCell, 0.9));
@@ -89,12 +90,20 @@ class LossTraceLimitTest {
         com.fasterxml.jackson.databind.node.ArrayNode points = old.putArray("loss_trace");
         for (CellResult.TracePoint p : full) points.add(ResultStore.JSON.valueToTree(p));
         Files.write(store.file(longCell), ResultStore.JSON.writeValueAsBytes(old));
+        // a short cell as an older engine wrote it: indented
+        CellResult indented = Synthetic.ok(indentedCell, 1.5);
+        Files.write(store.file(indentedCell), ResultStore.JSON.writeValueAsBytes(indented));
         Files.writeString(store.dir().resolve("broken.json"), "{\"cell\": ");
         byte[] shortBefore = Files.readAllBytes(store.file(shortCell));
         long bigBefore = Files.size(store.file(longCell));
 
-        assertEquals(1, store.compact());
-        assertArrayEquals(shortBefore, Files.readAllBytes(store.file(shortCell)), "a short trace's file is not rewritten");
+        long indentedBefore = Files.size(store.file(indentedCell));
+
+        assertEquals(2, store.compact());
+        assertArrayEquals(shortBefore, Files.readAllBytes(store.file(shortCell)), "a file as written today is not rewritten");
+        assertEquals(1, Files.readAllLines(store.file(shortCell)).size(), "a cell file is one line");
+        assertEquals(indented, ResultStore.readResult(store.file(indentedCell)));
+        assertTrue(Files.size(store.file(indentedCell)) < indentedBefore, "indentation dropped");
         assertEquals("{\"cell\": ", Files.readString(store.dir().resolve("broken.json")));
         assertTrue(Files.size(store.file(longCell)) < bigBefore / 3, Files.size(store.file(longCell)) + " of " + bigBefore);
         assertEquals(thinResult, ResultStore.readResult(store.file(longCell)), "everything else unchanged, the trace thinned");
