@@ -111,7 +111,8 @@ public final class Findings {
     static String fmt(Group g) {
         if (g == null) return "missing";
         if (g.diverged()) return "diverged (" + g.nDiverged() + "/" + g.n() + ")";
-        if (g.nOk() == 0) return "failed";
+        // a grid still running has cells without an outcome yet: not the same news as a cell that failed
+        if (g.nOk() == 0) return g.nFailed() > 0 ? "failed" : "unfinished";
         return String.format(Locale.ROOT, "%.2f", g.mean());
     }
 
@@ -169,7 +170,7 @@ public final class Findings {
         Group[] gs = SIGN_CONCORDANT.stream().map(f -> g(d, m, f, s)).toArray(Group[]::new);
         String nums = "usf " + fmt(gs[0]) + ", brsf " + fmt(gs[1]) + ", frsf " + fmt(gs[2]);
         for (Group x : gs)
-            if (value(x) == null) return new Check(Outcome.UNTESTED, nums + " — not tested (cells missing or failed)");
+            if (value(x) == null) return new Check(Outcome.UNTESTED, nums + " — not tested (cells missing, unfinished or failed)");
         long div = java.util.Arrays.stream(gs).filter(Group::diverged).count();
         if (div == 3) return new Check(Outcome.FAILS, nums + " — all three diverged, nothing learnt → does not hold", seeds(gs));
         if (div > 0) return new Check(Outcome.FAILS, nums + " — some diverge and some learn → does not hold", seeds(gs));
@@ -192,7 +193,7 @@ public final class Findings {
         }
         if (ladder.size() < 3) return new Check(Outcome.UNTESTED, nums + " — fewer than 3 sign levels, not tested");
         for (Group x : ladder.values())
-            if (value(x) == null) return new Check(Outcome.UNTESTED, nums + " — not tested (cells missing or failed)");
+            if (value(x) == null) return new Check(Outcome.UNTESTED, nums + " — not tested (cells missing, unfinished or failed)");
         List<Double> ps = new ArrayList<>(ladder.keySet());
         List<String> problems = new ArrayList<>();
         for (int i = 0; i + 1 < ps.size(); i++) {

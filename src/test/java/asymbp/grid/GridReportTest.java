@@ -167,4 +167,14 @@ class GridReportTest {
                 Synthetic.diverged(cell("d", "usf", "none", 2))));
         assertEquals("diverged (1/2 seeds)", g.values().iterator().next().cellText());
     }
+
+    @Test
+    void findingsCallAGroupWithoutOutcomeUnfinishedNotFailed() {
+        CellResult notYet = new CellResult(cell("d", "frsf", "bn+bm", 1), CellResult.UNFINISHED, "no result yet", null,
+                List.of(), List.of(), List.of(), 0, null, null);
+        CellResult failed = CellResult.failed(cell("d", "frsf", "bn+bm", 2), "DatasetException: d: no such file", 0.1, "now");
+        assertEquals("unfinished", Findings.fmt(new Group("d", "lenet", "frsf", "bn+bm", List.of(notYet))));
+        assertEquals("failed", Findings.fmt(new Group("d", "lenet", "frsf", "bn+bm", List.of(notYet, failed))));
+        assertEquals("missing", Findings.fmt(null));
+    }
 }
