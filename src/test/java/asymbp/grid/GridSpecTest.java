@@ -232,5 +232,8 @@ class GridSpecTest {
             assertFalse(g.cells().isEmpty(), f);
         }
         assertEquals(144, GridSpec.load(Path.of("grids/paper-mnist-fmnist.yaml")).cells().size());
+        GridSpec full = GridSpec.load(Path.of("grids/paper-100epoch.yaml"));
+        assertEquals(160, full.cells().size(), "2 datasets x 10 modes (dfa included) x 4 stabilisers x 2 seeds");
+        assertEquals(16, full.cells().stream().filter(c -> c.feedback().equals("dfa")).count());
     }
 }
