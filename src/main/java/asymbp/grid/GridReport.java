@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -280,12 +281,17 @@ public final class GridReport {
                     + "are missing); an unfinished cell never appears as a number. Rerun `grid report` when the grid is done.\n\n");
         sb.append("Settings (per stabiliser):\n\n| stabiliser | BN | update | lr | momentum | weight decay | epochs | batch | lr steps | training examples | backend |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         Map<String, CellSpec> perStab = new TreeMap<>(Comparator.comparingInt(GridReport::stabRank));
-        for (CellResult r : results) perStab.putIfAbsent(r.cell().stabiliser(), r.cell());
+        // a swept rate lists every value its cells ran with (one cell's alone would misreport the others)
+        Map<String, Set<String>> rates = new HashMap<>();
+        for (CellResult r : results) {
+            perStab.putIfAbsent(r.cell().stabiliser(), r.cell());
+            rates.computeIfAbsent(r.cell().stabiliser(), k -> new LinkedHashSet<>()).add(fmtNum(r.cell().lr()));
+        }
         for (CellSpec c : perStab.values()) {
             Stabiliser st = c.stab();
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s |%n",
                     c.stabiliser(), st == null ? "?" : st.bn ? "yes" : "no", st == null ? "?" : st.update.cliName(),
-                    fmtNum(c.lr()), fmtNum(c.momentum()), fmtNum(c.weightDecay()), c.epochs(), c.batch(),
+                    String.join(", ", rates.get(c.stabiliser())), fmtNum(c.momentum()), fmtNum(c.weightDecay()), c.epochs(), c.batch(),
                     c.lrSteps().isEmpty() ? "none" : c.lrSteps() + " ×" + fmtNum(c.lrFactor()),
                     c.limit() == 0 ? "all" : "first " + c.limit(), c.backend()));
         }

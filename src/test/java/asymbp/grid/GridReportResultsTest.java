@@ -151,6 +151,20 @@ class GridReportResultsTest {
     }
 
     @Test
+    void settingsListEveryRateOfASweep(@TempDir Path dir) throws Exception {
+        String grid = GRID.replace("lr: 0.01", "lr: [0.01, 0.003]").replace("feedback: [bp, usf, brsf, frsf]", "feedback: [bp]");
+        Files.writeString(dir.resolve("grid.yaml"), grid);
+        List<CellSpec> cells = GridSpec.parse(grid, "t.yaml").cells();
+        ResultStore store = new ResultStore(dir);
+        for (CellSpec c : cells) if (c.seed() == 1) store.write(ok(c, 3.0, 2.0));
+        new GridReport(s -> {}).write(dir);
+        String row = Files.readAllLines(dir.resolve("results.md")).stream().filter(l -> l.startsWith("| none | no | sgd |"))
+                .findFirst().orElseThrow();
+        String lrs = row.split("\\|")[4].trim();
+        assertEquals(java.util.Set.of("0.01", "0.003"), java.util.Set.of(lrs.split(", ")), row);
+    }
+
+    @Test
     void withoutAGridFileOnlyTheStoredCellsAreReported(@TempDir Path dir) throws Exception {
         partialGrid(dir, "");
         Files.writeString(dir.resolve("grid.yaml"), "datasets: [mnist]\nunknown_key: 1\n");

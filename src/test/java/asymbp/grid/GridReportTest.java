@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static asymbp.grid.Synthetic.cell;
 import static org.junit.jupiter.api.Assertions.*;
@@ -176,5 +177,38 @@ class GridReportTest {
         assertEquals("unfinished", Findings.fmt(new Group("d", "lenet", "frsf", "bn+bm", List.of(notYet))));
         assertEquals("failed", Findings.fmt(new Group("d", "lenet", "frsf", "bn+bm", List.of(notYet, failed))));
         assertEquals("missing", Findings.fmt(null));
+    }
+
+    @Test
+    void findingsWriteOnlyTheClaimsTheGridsModesCanTest() {
+        List<CellResult> faDfa = List.of(Synthetic.ok(cell("d", "fa", "none", 1), 13.0), Synthetic.ok(cell("d", "dfa", "none", 1), 12.0));
+        String none = new Findings(Group.of(faDfa)).markdown();
+        assertTrue(none.contains("This grid tests none of them: they compare bp, usf, brsf, frsf and psf (claims 1–3 with a "
+                + "stabiliser, claim 4 without), and it runs dfa, fa with none."), none);
+        assertFalse(none.contains("### Claim"), none);
+        // bp and usf with and without a stabiliser: claims 3 and 4 only
+        List<CellResult> bpUsf = List.of(Synthetic.ok(cell("d", "bp", "bn+bm", 1), 1.0), Synthetic.ok(cell("d", "usf", "bn+bm", 1), 1.05),
+                Synthetic.ok(cell("d", "bp", "none", 1), 1.0), Synthetic.ok(cell("d", "usf", "none", 1), 9.0));
+        String two = new Findings(Group.of(bpUsf)).markdown();
+        assertTrue(two.contains("### Claim 3") && two.contains("### Claim 4"), two);
+        assertFalse(two.contains("### Claim 1") || two.contains("### Claim 2"), two);
+        assertTrue(two.contains("Not tested here, the grid lacking the modes or stabilisers they compare: claims 1, 2."), two);
+        // the same modes with a stabiliser only: claim 4 (plain SGD) goes too
+        String one = new Findings(Group.of(bpUsf.subList(0, 2))).markdown();
+        assertTrue(one.contains("### Claim 3") && !one.contains("### Claim 4"), one);
+        assertTrue(one.contains("claims 1, 2, 4."), one);
+        // each claim's own condition
+        Set<String> bn = Set.of("bn"), sgd = Set.of("none");
+        assertTrue(Findings.applicable(1, Set.of("usf", "frsf"), bn));
+        assertFalse(Findings.applicable(1, Set.of("usf", "frsf"), sgd), "claims 1-3 compare stabilised settings");
+        assertFalse(Findings.applicable(1, Set.of("bp", "usf"), bn));
+        assertTrue(Findings.applicable(2, Set.of("psf:0.5"), Set.of("bm", "none")));
+        assertFalse(Findings.applicable(2, Set.of("usf", "brsf", "frsf", "bp"), bn));
+        assertTrue(Findings.applicable(3, Set.of("bp", "frsf"), Set.of("bn+bm")));
+        assertFalse(Findings.applicable(3, Set.of("usf", "frsf"), bn));
+        assertFalse(Findings.applicable(4, Set.of("bp", "frsf"), sgd), "claim 4 is about usf and brsf");
+        assertTrue(Findings.applicable(4, Set.of("bp", "brsf"), sgd));
+        assertFalse(Findings.applicable(4, Set.of("bp", "brsf"), bn), "claim 4 is about plain SGD");
+        assertFalse(Findings.applicable(4, Set.of("brsf"), sgd));
     }
 }
