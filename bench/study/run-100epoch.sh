@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/100epoch}
 THREADS=${THREADS:-2}   # results depend on the thread count: keep it for the whole study
-# the protocol and its two follow-ups (fa/dfa rates, BioTorch's own LeNet) first, then claim 3 and its follow-up
-GRIDS=(${GRIDS:-biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet claim3-100epoch claim3-bm-followup})
+# the protocol and its follow-ups (fa/dfa rates, BioTorch's own LeNet and its dfa rate) first, then claim 3 and its follow-up
+GRIDS=(${GRIDS:-biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet biotorch-lenet-dfa-lr claim3-100epoch claim3-bm-followup})
 mkdir -p "$RUNS/jars"
 # Started with setsid (or from another session), the study has its own scheduler autogroup, and Linux shares
 # the CPU between autogroups regardless of nice: without this, "nice -n 19" still took a whole core from

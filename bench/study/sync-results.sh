@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:?usage: sync-results.sh RUNS_DIR [NAME ...]}
 shift
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet claim3-100epoch claim3-bm-followup)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet biotorch-lenet-dfa-lr claim3-100epoch claim3-bm-followup)
 for n in "${NAMES[@]}"; do
   src="$RUNS/$n"
   [ -d "$src/cells" ] || { echo "sync-results: $src/cells: no such folder (not started?)"; continue; }

@@ -165,6 +165,8 @@ class GridSpecTest {
         GridSpec biotorchLenet = GridSpec.load(java.nio.file.Path.of("grids/biotorch-lenet.yaml"));
         assertEquals(6, biotorchLenet.cells().size());
         assertEquals(List.of("lenet-biotorch"), biotorchLenet.models());
+        assertEquals(List.of(3e-4), GridSpec.load(java.nio.file.Path.of("grids/biotorch-lenet-dfa-lr.yaml")).cells().stream()
+                .map(CellSpec::lr).toList());
         // the follow-up's rate is per stabiliser: SGD with BN at 1e-3, BN + BM at 1e-5
         List<CellSpec> followup = GridSpec.load(java.nio.file.Path.of("grids/claim3-bm-followup.yaml")).cells();
         assertEquals(4, followup.size());
