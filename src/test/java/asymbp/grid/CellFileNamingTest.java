@@ -38,29 +38,50 @@ class CellFileNamingTest {
         assertEquals(r, store.read(cell).orElseThrow());
     }
 
+    /** Two cell files as the engine wrote them before snake_case (from results/paper-mnist-fmnist at cdbbd5b). */
+    static final Path LEGACY = Path.of("src/test/resources/legacy-cells");
+
     @Test
     void olderCamelCaseCellFilesReadTheSame() throws Exception {
-        Path cells = Path.of("results/paper-mnist-fmnist/cells");
-        assertTrue(Files.isDirectory(cells), "the committed results/paper-mnist-fmnist/cells is missing");
+        Path cells = LEGACY.resolve("cells");
         List<Path> files = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(cells, "*.json")) { ds.forEach(files::add); }
-        assertFalse(files.isEmpty());
-        List<CellResult> all = new ResultStore(Path.of("results/paper-mnist-fmnist")).readAll(w -> fail(w));
+        assertEquals(2, files.size(), "the legacy fixtures under " + cells);
+        List<CellResult> all = new ResultStore(LEGACY).readAll(w -> fail(w));
         assertEquals(files.size(), all.size());
-        for (CellResult r : all) {
-            JsonNode raw = Json.MAPPER.readTree(cells.resolve(r.cell().id() + ".json").toFile());
-            assertTrue(raw.has("testError"), "a camelCase file: " + r.cell().id());
-            if (raw.get("testError").isNull()) assertNull(r.testError());
-            else assertEquals(raw.get("testError").asDouble(), r.testError());
-            assertEquals(raw.get("cell").get("weightDecay").asDouble(), r.cell().weightDecay());
-            assertEquals(raw.get("wallSeconds").asDouble(), r.wallSeconds());
-            assertEquals(raw.get("epochs").size(), r.epochs().size());
-            for (int i = 0; i < r.epochs().size(); i++)
-                assertEquals(raw.get("epochs").get(i).get("trainLoss").asDouble(), r.epochs().get(i).trainLoss());
-            assertEquals(raw.get("alignment").size(), r.alignment().size());
-            if (!r.alignment().isEmpty())
-                assertEquals(raw.get("alignment").get(0).get("angleVW").asDouble(), r.alignment().get(0).angleVW());
+        for (CellResult r : all) assertSameAsRaw(r, Json.MAPPER.readTree(cells.resolve(r.cell().id() + ".json").toFile()));
+        assertTrue(all.stream().anyMatch(r -> r.testError() == null), "a diverged cell among them (null test error)");
+    }
+
+    @Test
+    void compactRewritesACamelCaseFileAsTodaysWithTheSameContent(@TempDir Path tmp) throws Exception {
+        Files.createDirectories(tmp.resolve("cells"));
+        for (String f : List.of("mnist__lenet__usf__bn-bm__s1.json", "fashion-mnist__lenet__usf__none__s1.json"))
+            Files.copy(LEGACY.resolve("cells").resolve(f), tmp.resolve("cells").resolve(f));
+        ResultStore store = new ResultStore(tmp);
+        List<CellResult> before = store.readAll(w -> fail(w));
+        assertEquals(2, store.compact());
+        assertEquals(before, store.readAll(w -> fail(w)));
+        for (CellResult r : before) {
+            List<String> lines = Files.readAllLines(store.file(r.cell()));
+            assertEquals(1, lines.size(), "one line");
+            assertNoCamelCaseKey(Json.MAPPER.readTree(lines.get(0)), "");
         }
+        assertEquals(0, store.compact());
+    }
+
+    private static void assertSameAsRaw(CellResult r, JsonNode raw) {
+        assertTrue(raw.has("testError"), "a camelCase file: " + r.cell().id());
+        if (raw.get("testError").isNull()) assertNull(r.testError());
+        else assertEquals(raw.get("testError").asDouble(), r.testError());
+        assertEquals(raw.get("cell").get("weightDecay").asDouble(), r.cell().weightDecay());
+        assertEquals(raw.get("wallSeconds").asDouble(), r.wallSeconds());
+        assertEquals(raw.get("epochs").size(), r.epochs().size());
+        for (int i = 0; i < r.epochs().size(); i++)
+            assertEquals(raw.get("epochs").get(i).get("trainLoss").asDouble(), r.epochs().get(i).trainLoss());
+        assertEquals(raw.get("alignment").size(), r.alignment().size());
+        if (!r.alignment().isEmpty())
+            assertEquals(raw.get("alignment").get(0).get("angleVW").asDouble(), r.alignment().get(0).angleVW());
     }
 
     private static void assertNoCamelCaseKey(JsonNode n, String path) {
