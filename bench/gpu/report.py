@@ -153,11 +153,9 @@ def main():
             how = "graph" if j.get(f"{m}_bp_graph_ms") and j.get(f"{m}_{fb}_graph_ms") else "eager"
             bp, other = j.get(f"{m}_bp_{how}_ms"), j.get(f"{m}_{fb}_{how}_ms")
             r = other / bp if bp and other else None
-            if limit is None:
-                rows.append((f"{m}: {fb} ms/step over bp ({how})", fmt(other), fmt(bp), fmt(r), "info", ""))
-            else:
-                rows.append((f"{m}: {fb} ms/step over bp ({how})", fmt(other), fmt(bp), fmt(r), f"<= {limit}",
-                             "n/a" if r is None else ("PASS" if r <= limit else "FAIL")))
+            verdict = "" if limit is None else "n/a" if r is None else "PASS" if r <= limit else "FAIL"
+            rows.append((f"{m}: {fb} ms/step over bp ({how})", fmt(other), fmt(bp), fmt(r),
+                         "info" if limit is None else f"<= {limit}", verdict))
     for m in ("lenet", "mlp"):
         for fb in ("bp", "brsf", "dfa"):
             e, g = j.get(f"{m}_{fb}_eager_ms"), j.get(f"{m}_{fb}_graph_ms")

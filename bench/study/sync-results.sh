@@ -8,7 +8,10 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:?usage: sync-results.sh RUNS_DIR [NAME ...]}
 shift
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(biotorch-protocol biotorch-protocol-fa-lr biotorch-lenet biotorch-lenet-dfa-lr claim3-100epoch claim3-bm-followup)
+# default: every grid the runs folder holds (run-100epoch.sh's list, without a second copy of it)
+if [ ${#NAMES[@]} -eq 0 ]; then
+  for c in "$RUNS"/*/cells; do [ -d "$c" ] && NAMES+=("$(basename "$(dirname "$c")")"); done
+fi
 for n in "${NAMES[@]}"; do
   src="$RUNS/$n"
   [ -d "$src/cells" ] || { echo "sync-results: $src/cells: no such folder (not started?)"; continue; }

@@ -289,7 +289,6 @@ public final class Findings {
 
     /** The findings as Markdown: the rule, then each claim with its verdict per dataset and the numbers. */
     public String markdown() {
-        List<Verdict> vs = evaluate();
         StringBuilder sb = new StringBuilder("## Findings: the paper's four claims against these numbers\n\n");
         Set<String> modes = new java.util.TreeSet<>(), stabs = new java.util.TreeSet<>();
         for (Group g : groups.values()) {
@@ -303,6 +302,7 @@ public final class Findings {
                             + "stabiliser, claim 4 without), and it runs ").append(String.join(", ", modes))
                     .append(" with ").append(String.join(", ", stabs)).append(".\n").toString();
         sb.append(RULE).append("\n\nNumbers are final test errors in percent, mean over seeds.\n");
+        List<Verdict> vs = evaluate();
         for (int c = 1; c <= 4; c++) {
             if (skipped.contains(c)) continue;
             sb.append("\n### Claim ").append(c).append(": ").append(CLAIMS[c]).append("\n\n");

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,10 +47,7 @@ public final class ResultStore {
 
     /** A cell file's bytes: the result on one line, then a newline. */
     static byte[] bytes(CellResult result) throws IOException {
-        byte[] line = ONE_LINE.writeValueAsBytes(result);
-        byte[] out = Arrays.copyOf(line, line.length + 1);
-        out[line.length] = '\n';
-        return out;
+        return (ONE_LINE.writeValueAsString(result) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     /** The stored result of {@code cell}, if there is a readable one. */
