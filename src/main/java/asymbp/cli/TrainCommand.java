@@ -232,8 +232,10 @@ public final class TrainCommand implements Callable<Integer> {
                 err.flush();
                 return Main.DIVERGED;
             }
-            o.println(String.format(Locale.ROOT, "test error %.2f%%, %.0f images/s, %.1f s; results in %s",
-                    r.testError(), r.imagesPerSecond(), r.wallSeconds(), dir));
+            o.println(String.format(Locale.ROOT, "test error %.2f%%, %.0f images/s, %.1f s%s; results in %s",
+                    r.testError(), r.imagesPerSecond(), r.wallSeconds(), r.resumedFromEpoch() == 0 ? ""
+                            : String.format(Locale.ROOT, " (%.1f s with the invocations before epoch %d)",
+                                    r.wallSecondsTotal(), r.resumedFromEpoch() + 1), dir));
             o.flush();
             return Main.OK;
         } catch (WeightsException e) {

@@ -13,7 +13,8 @@ import java.util.List;
  * @param lossTrace     training loss averaged over short windows, for learning curves; at most
  *                      {@link #TRACE_LIMIT} points (longer traces are merged into wider windows)
  * @param alignment     per weight layer and epoch (epoch 0 = at initialisation) the two angles
- * @param wallSeconds   wall time of the cell
+ * @param wallSeconds   wall time of the cell over every invocation that trained it (a cell resumed by a
+ *                      version before 2026-12-06 records only its last invocation's)
  * @param device        backend and device that ran it
  */
 public record CellResult(CellSpec cell, String status, String message, Double testError,

@@ -156,7 +156,8 @@ public final class TrainerCellRunner implements CellRunner {
                 epochs.add(new CellResult.EpochRecord(e.epoch(), e.loss(), e.trainError(), e.testError(), e.lr(), e.seconds()));
                 addAlignment(alignment, e.epoch(), e.alignment());
             }
-            double wall = GridRunner.secondsSince(t0);
+            // this invocation's wall time and that of the invocations before the checkpoint it resumed
+            double wall = GridRunner.secondsSince(t0) + (r.wallSecondsTotal() - r.wallSeconds());
             if (r.diverged()) {
                 String msg = String.format(Locale.ROOT, "loss %s at step %d (epoch %d; bound %.4g)",
                         Float.isFinite(t.divergedLoss()) ? Float.toString(t.divergedLoss()) : "NaN or Inf",

@@ -32,7 +32,7 @@ import java.util.zip.ZipOutputStream;
  * <p>File: {@code checkpoint.npz}, an uncompressed NumPy archive ({@code np.load} reads it): float32
  * vectors {@code params.npy}, {@code velocity.npy}, {@code state.npy} (laid out as the model's
  * {@code ParamLayout}), and {@code header.json} ({@link Stored}: the run's configuration, epochs, step,
- * history, and the SHA-256 of each .npy entry). On load every entry's CRC-32 (ZIP) and SHA-256 are
+ * history, wall time so far, and the SHA-256 of each .npy entry). On load every entry's CRC-32 (ZIP) and SHA-256 are
  * verified and every value must be finite; any failure is a {@link CorruptException} naming the file.
  * Written atomically: a reader sees the previous checkpoint or the new one.
  */
@@ -44,7 +44,17 @@ public record Checkpoint(Header header, float[] params, float[] velocity, float[
     private static final String[] ARRAYS = {"params", "velocity", "state"};
     private static final String HEADER = "header.json";
 
-    public record Header(TrainConfig config, int epochs, long step, List<EpochRecord> history) {}
+    /**
+     * @param wallSeconds the run's wall time up to this checkpoint over every invocation that trained it (a
+     *                    resumed run adds its own to it); null in checkpoints written before it was recorded
+     */
+    public record Header(TrainConfig config, int epochs, long step, List<EpochRecord> history, Double wallSeconds) {
+
+        /** The wall time before this checkpoint: as recorded, else (older checkpoints) the epochs' training seconds summed. */
+        public double wallSecondsOrTrainingTime() {
+            return wallSeconds != null ? wallSeconds : history == null ? 0 : history.stream().mapToDouble(EpochRecord::seconds).sum();
+        }
+    }
 
     /** What header.json holds. */
     record Stored(String format, int version, Header header, Map<String, String> sha256) {}

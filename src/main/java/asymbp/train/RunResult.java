@@ -17,6 +17,9 @@ import java.util.Map;
  * @param epochs          epochs finished
  * @param resumedFromEpoch epochs the checkpoint held when this invocation resumed it (0: a fresh run)
  * @param wallSeconds     wall time of this invocation so far
+ * @param wallSecondsTotal wall time of the run over every invocation: this one so far plus what the resumed
+ *                        checkpoint records (the summed training time of its epochs where an older checkpoint
+ *                        records none)
  * @param config          the configuration as given (0 = default where documented)
  * @param resolved        the values actually used where the configuration says "default"
  * @param run             version, commit, command line, machine
@@ -24,7 +27,7 @@ import java.util.Map;
 public record RunResult(String status, Double testError, double imagesPerSecond, Double imagesPerSecondSteady,
                         boolean diverged, long divergedStep, Double divergedLoss, String divergedCause,
                         int epochs, long steps, int resumedFromEpoch, String backend, String device,
-                        double wallSeconds, long parameters, String startedAt, String updatedAt, String finishedAt,
+                        double wallSeconds, double wallSecondsTotal, long parameters, String startedAt, String updatedAt, String finishedAt,
                         TrainConfig config, Resolved resolved, RunInfo run, List<EpochRecord> history) {
 
     public static final String RUNNING = "running", FINISHED = "finished", DIVERGED = "diverged";

@@ -69,6 +69,10 @@ public final class Trainer implements AutoCloseable {
     private double epochLoss, epochWrong;
     private long epochImages;
     private final List<EpochRecord> history = new ArrayList<>();
+    /** Wall time of the invocations before the checkpoint this run resumed (0 for a fresh run). */
+    private double priorWallSeconds;
+    /** System.nanoTime() when {@link #run} began; 0 outside it. */
+    private long runStartNanos;
     private Consumer<String> log = System.out::println;
     private RunInfo runInfo;
     /** What {@link #resumeFrom} gave, until the run takes it. */
@@ -569,7 +573,7 @@ public final class Trainer implements AutoCloseable {
     public Checkpoint checkpoint() {
         if (stepInEpoch != 0 && stepInEpoch < stepsPerEpoch)
             throw new IllegalStateException("checkpoints are taken between epochs");
-        return new Checkpoint(new Checkpoint.Header(cfg, epochsDone(), step, history()),
+        return new Checkpoint(new Checkpoint.Header(cfg, epochsDone(), step, history(), wallSecondsSoFar()),
                 parameters(), velocity(), bnState());
     }
 
@@ -595,6 +599,12 @@ public final class Trainer implements AutoCloseable {
         step = c.header().step();
         history.clear();
         history.addAll(c.header().history());
+        priorWallSeconds = c.header().wallSecondsOrTrainingTime();
+    }
+
+    /** The run's wall time over every invocation: those before the resumed checkpoint, and this one so far. */
+    private double wallSecondsSoFar() {
+        return priorWallSeconds + (runStartNanos == 0 ? 0 : (System.nanoTime() - runStartNanos) / 1e9);
     }
 
     /**
@@ -674,6 +684,7 @@ public final class Trainer implements AutoCloseable {
      */
     public RunResult run(Path outDir) throws IOException {
         long w0 = System.nanoTime();
+        runStartNanos = w0;
         String started = java.time.Instant.now().toString();
         RunInfo info = runInfo != null ? runInfo : RunInfo.of(List.of());
         try {
@@ -824,7 +835,7 @@ public final class Trainer implements AutoCloseable {
         return new RunResult(status, testError, seconds > 0 ? images / seconds : 0, medianSteady, diverged, divergedStep,
                 diverged && Float.isFinite(divergedLoss) ? (double) divergedLoss : null, cause,
                 history.size(), step, resumedFrom, be.name(), be.deviceName(), (System.nanoTime() - w0) / 1e9,
-                net.params().size(), started, now, done ? now : null, cfg, resolved(), info, history());
+                wallSecondsSoFar(), net.params().size(), started, now, done ? now : null, cfg, resolved(), info, history());
     }
 
     /** The values in force where the configuration says "default". */

@@ -157,6 +157,22 @@ class GridReportTest {
     }
 
     @Test
+    void summedWallTimeNamesCellsWhoseWallIsShorterThanTheirTraining() {
+        CellResult whole = Synthetic.ok(cell("mnist", "bp", "bn", 1), 1.0); // 2 epochs of 1 s, wall 3.5 s
+        CellResult old = Synthetic.ok(cell("mnist", "usf", "bn", 1), 1.2);
+        CellResult lastInvocationOnly = new CellResult(old.cell(), old.status(), null, old.testError(), old.epochs(),
+                old.lossTrace(), old.alignment(), 0.4, old.device(), old.finishedAt());
+        String fine = new GridReport(line -> {}).markdown(Path.of("g"), List.of(whole), Group.of(List.of(whole)), List.of(),
+                new Findings(Group.of(List.of(whole))), null);
+        assertTrue(fine.contains("Summed cell wall time 4s.") && !fine.contains("too short"), fine);
+        List<CellResult> both = List.of(whole, lastInvocationOnly);
+        String flagged = new GridReport(line -> {}).markdown(Path.of("g"), both, Group.of(both), List.of(),
+                new Findings(Group.of(both)), null);
+        assertTrue(flagged.contains("too short: 1 cell(s) resumed by an asymbp before 2026-12-06")
+                && flagged.contains("(" + old.cell().id() + "; their epochs' training time alone sums to 2s)"), flagged);
+    }
+
+    @Test
     void emptyRunDirectoryIsAClearError(@TempDir Path dir) {
         GridFileException e = assertThrows(GridFileException.class, () -> new GridReport(s -> {}).write(dir));
         assertTrue(e.getMessage().contains("no cell results"), e.getMessage());

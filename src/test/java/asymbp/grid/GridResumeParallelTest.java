@@ -72,8 +72,18 @@ class GridResumeParallelTest {
         assertFalse(Files.exists(GridRunner.workDir(whole, cell)), "a finished cell's work folder is removed");
 
         Path killed = dir.resolve("killed");
+        boolean[] slept = {false};
         try (TrainerCellRunner r = new TrainerCellRunner()) {
             r.interrupt = (epoch, stepInEpoch, n, loss, images) -> {
+                // a slow first invocation, so its wall time cannot pass for the resume's overhead
+                if (epoch == 0 && !slept[0]) {
+                    slept[0] = true;
+                    try {
+                        Thread.sleep(2000);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
                 if (epoch == 1 && stepInEpoch >= 40) throw new IllegalStateException("killed in epoch 2");
             };
             GridRunner.Summary s = new GridRunner(r, log::add).run(g, killed);
@@ -82,6 +92,9 @@ class GridResumeParallelTest {
         assertTrue(new ResultStore(killed).read(cell).orElseThrow().message().contains("killed in epoch 2"));
         assertTrue(Files.isRegularFile(GridRunner.workDir(killed, cell).resolve(asymbp.train.Checkpoint.FILE)),
                 "the first epoch's checkpoint is kept for the resume");
+        Double firstWall = asymbp.train.Checkpoint.readHeader(GridRunner.workDir(killed, cell).resolve(asymbp.train.Checkpoint.FILE))
+                .wallSeconds();
+        assertTrue(firstWall != null && firstWall >= 2.0, "the killed invocation's wall time up to epoch 1: " + firstWall);
         log.clear();
         try (TrainerCellRunner r = new TrainerCellRunner()) {
             assertEquals(1, new GridRunner(r, log::add).run(g, killed).ok());
@@ -89,6 +102,9 @@ class GridResumeParallelTest {
         assertTrue(log.stream().anyMatch(l -> l.contains("resuming after epoch 1")), "resumed, not restarted: " + log);
         CellResult resumed = new ResultStore(killed).read(cell).orElseThrow();
         assertEquals(3, resumed.epochs().size());
+        double laterEpochs = resumed.epochs().stream().skip(1).mapToDouble(CellResult.EpochRecord::seconds).sum();
+        assertTrue(resumed.wallSeconds() >= firstWall + laterEpochs, "the cell's wall time " + resumed.wallSeconds()
+                + " s counts the killed invocation's " + firstWall + " s and epochs 2-3's " + laterEpochs + " s");
         assertEquals(timeless(uninterrupted), timeless(resumed),
                 "test errors, losses, loss trace and alignment angles equal the uninterrupted run's bit for bit");
     }

@@ -49,7 +49,7 @@ class CheckpointMutationTest {
     static Checkpoint sample(Random r, TrainConfig c, int steps) {
         List<EpochRecord> history = List.of(new EpochRecord(0, 0.5, 0.1, 0.2, 5e-5, 1000, 2.5,
                 List.of(new LayerAlignment(0, "conv1", 12.5, 40.0)), 60000, 1100));
-        return new Checkpoint(new Checkpoint.Header(c, 1, steps, history), random(r, 1 + r.nextInt(50)),
+        return new Checkpoint(new Checkpoint.Header(c, 1, steps, history, r.nextDouble() * 1e4), random(r, 1 + r.nextInt(50)),
                 random(r, 1 + r.nextInt(50)), random(r, 1 + r.nextInt(50)));
     }
 
@@ -206,7 +206,7 @@ class CheckpointMutationTest {
         m.put("header.json", header("asymbp-checkpoint", 2, null, st.sha256()));
         assertEquals(lacks, fails(f, zip(m)));
         Checkpoint.Header h = st.header();
-        m.put("header.json", header("asymbp-checkpoint", 2, new Checkpoint.Header(null, h.epochs(), h.step(), h.history()), st.sha256()));
+        m.put("header.json", header("asymbp-checkpoint", 2, new Checkpoint.Header(null, h.epochs(), h.step(), h.history(), h.wallSeconds()), st.sha256()));
         assertEquals(lacks, fails(f, zip(m)));
         m.put("header.json", header("asymbp-checkpoint", 2, h, null));
         assertEquals(lacks, fails(f, zip(m)));

@@ -69,6 +69,23 @@ class CheckpointTest {
     }
 
     @Test
+    void aCheckpointWithoutWallTimeCountsItsEpochsTrainingTime(@TempDir Path dir) throws Exception {
+        Checkpoint c = Checkpoint.read(oneEpoch(dir));
+        Checkpoint.Header h = c.header();
+        Path older = dir.resolve("older.npz");
+        // as a checkpoint written before the wall time was recorded
+        new Checkpoint(new Checkpoint.Header(h.config(), h.epochs(), h.step(), h.history(), null), c.params(), c.velocity(), c.state())
+                .write(older);
+        Checkpoint.Header back = Checkpoint.readHeader(older);
+        assertNull(back.wallSeconds());
+        double trained = h.history().stream().mapToDouble(EpochRecord::seconds).sum();
+        assertTrue(trained > 0);
+        assertEquals(trained, back.wallSecondsOrTrainingTime(), 1e-12);
+        assertEquals(h.wallSeconds(), h.wallSecondsOrTrainingTime(), "a recorded wall time is used as it is");
+        assertTrue(h.wallSeconds() >= trained, "wall time " + h.wallSeconds() + " s covers the epoch's training " + trained + " s");
+    }
+
+    @Test
     void aResumeGivenTheCheckpointDoesNotReadTheFileAgain(@TempDir Path dir) throws Exception {
         Path f = oneEpoch(dir);
         Checkpoint loaded = Checkpoint.read(f);

@@ -72,10 +72,15 @@ class RunRecordsTest {
         try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, TrainerTest.SMALL, CFG.withEpochs(1))) {
             t.run(dir);
         }
+        Double firstWall = Checkpoint.readHeader(dir.resolve(Checkpoint.FILE)).wallSeconds();
+        assertNotNull(firstWall, "the checkpoint records the run's wall time so far");
         try (Backend be = new ReferenceBackend(); Trainer t = new Trainer(be, TrainerTest.SMALL, CFG.withEpochs(2).withResume(true))) {
             t.run(dir);
         }
         JsonNode j = Json.MAPPER.readTree(dir.resolve("result.json").toFile());
+        // The run's wall time is both invocations': the first up to its checkpoint, and this one.
+        assertEquals(firstWall + j.get("wall_seconds").asDouble(), j.get("wall_seconds_total").asDouble(), 0.01, j.toString());
+        assertTrue(firstWall > 0 && Checkpoint.readHeader(dir.resolve(Checkpoint.FILE)).wallSeconds() > firstWall);
         assertEquals(2, j.get("epochs").asInt());
         assertEquals(1, j.get("resumed_from_epoch").asInt());
         assertTrue(j.get("images_per_second").asDouble() > 0, "throughput over the whole history: " + j.get("images_per_second"));
