@@ -169,7 +169,7 @@ class GridSpecTest {
                 .map(CellSpec::lr).toList());
         // the follow-up's rate is per stabiliser: SGD with BN at 1e-3, BN + BM at 1e-5
         List<CellSpec> followup = GridSpec.load(java.nio.file.Path.of("grids/claim3-bm-followup.yaml")).cells();
-        assertEquals(4, followup.size());
+        assertEquals(8, followup.size()); // bp, usf × bn, bn+bm × seeds 1, 2
         for (CellSpec c : followup) assertEquals(c.stabiliser().equals("bn+bm") ? 1e-5 : 1e-3, c.lr(), c.id());
         bad(GOOD.replace("fa, 'psf:0'", "fa, dfa, dfb, 'psf:0'"), "key 'feedback'", "'dfb'", "dfa");
     }
