@@ -273,17 +273,22 @@ public final class GridReport {
         long fail = results.stream().filter(CellResult::failed).count();
         long open = results.stream().filter(CellResult::unfinished).count();
         double wall = results.stream().filter(r -> !r.unfinished()).mapToDouble(CellResult::wallSeconds).sum();
-        // Cells resumed by a version that kept no wall time across invocations record only their last one.
-        List<CellResult> shortWall = results.stream().filter(r -> !r.unfinished()
-                && r.wallSeconds() + 1 < r.epochs().stream().mapToDouble(CellResult.EpochRecord::seconds).sum()).toList();
+        // Cells resumed by a version that kept no wall time across invocations record only their last one:
+        // less than their epochs' training time alone.
+        List<String> shortWall = new ArrayList<>();
+        double shortTraining = 0;
+        for (CellResult r : results) {
+            double training = r.epochs().stream().mapToDouble(CellResult.EpochRecord::seconds).sum();
+            if (r.unfinished() || r.wallSeconds() + 1 >= training) continue;
+            shortWall.add(r.cell().id());
+            shortTraining += training;
+        }
         sb.append(String.format(Locale.ROOT, "%d cells: %d finished, %d diverged, %d failed%s. Summed cell wall time %s%s.%n%n",
                 results.size(), ok, div, fail, open == 0 ? "" : ", **" + open + " not finished yet**",
                 GridRunner.duration(wall), shortWall.isEmpty() ? "" : String.format(Locale.ROOT,
                         ", too short: %d cell(s) resumed by an asymbp before 2026-12-06 record only their last invocation's"
                                 + " (%s; their epochs' training time alone sums to %s)", shortWall.size(),
-                        shortWall.stream().map(r -> r.cell().id()).collect(Collectors.joining(" ")),
-                        GridRunner.duration(shortWall.stream().flatMap(r -> r.epochs().stream())
-                                .mapToDouble(CellResult.EpochRecord::seconds).sum()))));
+                        String.join(" ", shortWall), GridRunner.duration(shortTraining))));
         if (open > 0)
             sb.append("**Partial grid.** Groups are reported over the seeds that finished (the tables say how many "
                     + "are missing); an unfinished cell never appears as a number. Rerun `grid report` when the grid is done.\n\n");

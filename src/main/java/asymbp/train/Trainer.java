@@ -71,7 +71,7 @@ public final class Trainer implements AutoCloseable {
     private final List<EpochRecord> history = new ArrayList<>();
     /** Wall time of the invocations before the checkpoint this run resumed (0 for a fresh run). */
     private double priorWallSeconds;
-    /** System.nanoTime() when {@link #run} began; 0 outside it. */
+    /** System.nanoTime() when the latest {@link #run} began (0 before any): this invocation's wall time counts from it. */
     private long runStartNanos;
     private Consumer<String> log = System.out::println;
     private RunInfo runInfo;
@@ -604,7 +604,12 @@ public final class Trainer implements AutoCloseable {
 
     /** The run's wall time over every invocation: those before the resumed checkpoint, and this one so far. */
     private double wallSecondsSoFar() {
-        return priorWallSeconds + (runStartNanos == 0 ? 0 : (System.nanoTime() - runStartNanos) / 1e9);
+        return priorWallSeconds + invocationSeconds();
+    }
+
+    /** This invocation's wall time so far (0 before {@link #run}). */
+    private double invocationSeconds() {
+        return runStartNanos == 0 ? 0 : (System.nanoTime() - runStartNanos) / 1e9;
     }
 
     /**
@@ -683,8 +688,7 @@ public final class Trainer implements AutoCloseable {
      * folders may be written (and by whom) is the caller's business (the CLI's RunFolder).
      */
     public RunResult run(Path outDir) throws IOException {
-        long w0 = System.nanoTime();
-        runStartNanos = w0;
+        runStartNanos = System.nanoTime();
         String started = java.time.Instant.now().toString();
         RunInfo info = runInfo != null ? runInfo : RunInfo.of(List.of());
         try {
@@ -700,7 +704,7 @@ public final class Trainer implements AutoCloseable {
             if (resumedFrom >= cfg.epochs()) {
                 log.accept(String.format(Locale.ROOT, "nothing to do: %s already holds %d of %d epochs",
                         outDir, resumedFrom, cfg.epochs()));
-                return result(RunResult.FINISHED, info, started, w0, resumedFrom);
+                return result(RunResult.FINISHED, info, started, resumedFrom);
             }
         }
         Path logFile = outDir.resolve(LOG);
@@ -736,7 +740,7 @@ public final class Trainer implements AutoCloseable {
         }
         log = both;
         try {
-            return runEpochs(outDir, ckpt, info, started, w0, resumedFrom, logFailure);
+            return runEpochs(outDir, ckpt, info, started, resumedFrom, logFailure);
         } finally {
             log = console;
             try {
@@ -747,14 +751,14 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    private RunResult runEpochs(Path outDir, Path ckpt, RunInfo info, String started, long w0, int resumedFrom,
+    private RunResult runEpochs(Path outDir, Path ckpt, RunInfo info, String started, int resumedFrom,
                                 IOException[] logFailure) throws IOException {
         boolean progress = !cfg.quiet() && stderrIsTerminal();
         if (!cfg.quiet())
             log.accept(String.format(Locale.ROOT, "%s on %s [%s]: %s, %s, %s%s, %d parameters, %d train / %d test images",
                     cfg.model(), be.name(), be.deviceName(), cfg.dataset(), cfg.feedback(), cfg.update(),
                     cfg.bn() ? "+bn" : "", net.params().size(), trainN, testN));
-        writeRecords(outDir, result(RunResult.RUNNING, info, started, w0, resumedFrom));
+        writeRecords(outDir, result(RunResult.RUNNING, info, started, resumedFrom));
         while (epochsDone() < cfg.epochs() && !diverged) {
             double lr = cfg.lrAt(epochsDone());
             EpochStats s = trainEpoch(progress);
@@ -774,7 +778,7 @@ public final class Trainer implements AutoCloseable {
                     s.epoch(), s.loss(), s.trainError(), te, s.imagesPerSecond(), s.seconds()));
             checkpoint().write(ckpt);
             if (logFailure[0] != null) throw logFailure[0];
-            if (epochsDone() < cfg.epochs()) writeRecords(outDir, result(RunResult.RUNNING, info, started, w0, resumedFrom));
+            if (epochsDone() < cfg.epochs()) writeRecords(outDir, result(RunResult.RUNNING, info, started, resumedFrom));
         }
         if (!diverged) {
             try {
@@ -784,7 +788,7 @@ public final class Trainer implements AutoCloseable {
             }
             exportWeights(outDir.resolve(WEIGHTS));
         }
-        RunResult r = result(diverged ? RunResult.DIVERGED : RunResult.FINISHED, info, started, w0, resumedFrom);
+        RunResult r = result(diverged ? RunResult.DIVERGED : RunResult.FINISHED, info, started, resumedFrom);
         writeRecords(outDir, r);
         log.accept(String.format(Locale.ROOT, "%s after %d epoch(s); %s written", r.status(), r.epochs(), RESULT));
         if (logFailure[0] != null) throw logFailure[0];
@@ -815,7 +819,7 @@ public final class Trainer implements AutoCloseable {
         return Double.isFinite(v) ? Double.toString(v) : "";
     }
 
-    private RunResult result(String status, RunInfo info, String started, long w0, int resumedFrom) {
+    private RunResult result(String status, RunInfo info, String started, int resumedFrom) {
         double images = 0, seconds = 0;
         List<Double> steady = new ArrayList<>();
         for (EpochRecord e : history) {
@@ -832,10 +836,11 @@ public final class Trainer implements AutoCloseable {
         String cause = !diverged ? null : Float.isNaN(divergedLoss) ? "loss is NaN"
                 : Float.isInfinite(divergedLoss) ? "loss is infinite" : "loss above the bound";
         String now = java.time.Instant.now().toString();
+        double invocation = invocationSeconds();
         return new RunResult(status, testError, seconds > 0 ? images / seconds : 0, medianSteady, diverged, divergedStep,
                 diverged && Float.isFinite(divergedLoss) ? (double) divergedLoss : null, cause,
-                history.size(), step, resumedFrom, be.name(), be.deviceName(), (System.nanoTime() - w0) / 1e9,
-                wallSecondsSoFar(), net.params().size(), started, now, done ? now : null, cfg, resolved(), info, history());
+                history.size(), step, resumedFrom, be.name(), be.deviceName(), invocation, priorWallSeconds + invocation,
+                net.params().size(), started, now, done ? now : null, cfg, resolved(), info, history());
     }
 
     /** The values in force where the configuration says "default". */
